@@ -1,0 +1,34 @@
+//! # bcss
+//!
+//! A client for the SOAP web services of Belgium's Crossroads Bank for Social Security
+//! (BCSS, KSZ), that makes BCSS's rules part of the client: every call is checked against
+//! a local authorisation manifest and recorded in a tamper-evident journal before a single
+//! byte is sent.
+//!
+//! One call, end to end (see [`client::Client::call`]):
+//! 1. the [`manifest::Guard`] decides, with no I/O;
+//! 2. the request is encoded with the grant's purpose and program number;
+//! 3. the [`audit::Journal`] records the intent durably (a denial is recorded too);
+//! 4. the [`transport::Transport`] sends it;
+//! 5. the journal records the outcome;
+//! 6. the reply is decoded, bounded and fail-safe, into a typed response.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod client;
+pub mod config;
+pub mod endpoints;
+pub mod environment;
+pub mod error;
+pub mod ids;
+pub mod manifest;
+pub mod services;
+pub mod soap;
+pub mod ssdn;
+pub mod transport;
+pub mod v3;
+pub mod xml;
+
+pub use environment::Environment;
+pub use error::Error;

@@ -1,0 +1,166 @@
+//! The authorisation manifest (`authorizations.toml`) and the guard that checks every
+//! call against it.
+//!
+//! (Interface fixed; the format, validation and index are being written.)
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::environment::Environment;
+use crate::ids::{Cbe, Deliberation, ProgramId};
+use crate::services::ServiceKind;
+
+/// The facts of one call, as the guard sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    /// The environment the client is configured for.
+    pub environment: Environment,
+    /// The service called.
+    pub service: ServiceKind,
+    /// The operation called.
+    pub operation: &'a str,
+    /// The purpose the caller stated.
+    pub purpose: &'a str,
+    /// The program number the client is configured with, if any.
+    pub program: Option<&'a ProgramId>,
+}
+
+/// A deliberation number, or the explicit statement that none applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DeliberationRef {
+    /// A deliberation `YY/NNN`.
+    Number(Deliberation),
+    /// `not-applicable`: no deliberation is required, said explicitly.
+    NotApplicable,
+}
+
+impl fmt::Display for DeliberationRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliberationRef::Number(d) => write!(f, "{d}"),
+            DeliberationRef::NotApplicable => f.write_str("not-applicable"),
+        }
+    }
+}
+
+/// The organisation the manifest is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organization {
+    /// Its CBE number.
+    pub cbe: Cbe,
+    /// Its name.
+    pub name: String,
+    /// Its sector (SSDN MatrixID).
+    pub sector: u32,
+    /// Its sub-sector (SSDN MatrixSubID).
+    pub sub_sector: Option<u32>,
+}
+
+/// The guard allowed the call, under one manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    /// The entry's `id`.
+    pub authorization_id: String,
+    /// The granted purpose: the legalContext sent.
+    pub purpose: String,
+    /// The granted program number: the SSDN UserID sent.
+    pub program: ProgramId,
+    /// The entry's deliberation.
+    pub deliberation: DeliberationRef,
+}
+
+/// Why the guard refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
+pub enum DenialReason {
+    /// Nothing for this service (or operation) in this environment.
+    NoAuthorization,
+    /// Authorised only in another environment.
+    WrongEnvironment,
+    /// The purpose is not authorised.
+    PurposeNotAuthorized,
+    /// The client's program number is not the one granted.
+    ProgramMismatch,
+    /// The entry is not valid yet.
+    NotYetValid,
+    /// The entry has expired.
+    Expired,
+    /// No valid manifest is loaded.
+    NoValidManifest,
+}
+
+impl DenialReason {
+    /// A stable code for logs, the journal and the CLI.
+    pub fn code(self) -> &'static str {
+        match self {
+            DenialReason::NoAuthorization => "no_authorization",
+            DenialReason::WrongEnvironment => "wrong_environment",
+            DenialReason::PurposeNotAuthorized => "purpose_not_authorized",
+            DenialReason::ProgramMismatch => "program_mismatch",
+            DenialReason::NotYetValid => "not_yet_valid",
+            DenialReason::Expired => "expired",
+            DenialReason::NoValidManifest => "no_valid_manifest",
+        }
+    }
+}
+
+/// The guard refused the call: the reason, and an explanation naming the nearest entry
+/// and what differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("call refused ({}): {message}", reason.code())]
+pub struct Denial {
+    /// The reason.
+    pub reason: DenialReason,
+    /// The nearest manifest entry, if any.
+    pub nearest_entry: Option<String>,
+    /// What differs and what to do.
+    pub message: String,
+}
+
+/// The guard's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    /// Allowed.
+    Grant(Grant),
+    /// Refused.
+    Deny(Denial),
+}
+
+/// A manifest could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// The manifest is invalid: every problem, as `FILE:line:col: message`.
+    #[error("invalid manifest:\n{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+/// Checks every call against the loaded manifest.
+#[derive(Debug, Default)]
+pub struct Guard {
+    organization: Option<Organization>,
+}
+
+impl Guard {
+    /// A guard with no valid manifest: it refuses every call.
+    pub fn empty() -> Guard {
+        Guard::default()
+    }
+
+    /// The organisation of the loaded manifest.
+    pub fn organization(&self) -> Option<Organization> {
+        self.organization.clone()
+    }
+
+    /// Decide one call. Pure: no I/O, the instant passed in.
+    pub fn decide(&self, facts: &Facts<'_>, at: DateTime<Utc>) -> Decision {
+        let _ = (facts, at);
+        Decision::Deny(Denial {
+            reason: DenialReason::NoValidManifest,
+            nearest_entry: None,
+            message: "no valid manifest is loaded".to_string(),
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! HTTP transport: reqwest + rustls (being written).
