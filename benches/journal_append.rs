@@ -1,1 +1,153 @@
-fn main() {}
+//! Journal append throughput: records/s for 1, 8, 64 and 512 concurrent appenders of 4 KiB
+//! records (each append waits for the fdatasync that covers it), beside this machine's raw
+//! `write` + `fdatasync` loop with the same batch sizes, measured in the same run on the
+//! same file system. Prints the ratios.
+//!
+//! Target: at 64 appenders, at least 50% of the raw throughput for batches of 64.
+//!
+//! `cargo bench --bench journal_append` (set BCSS_BENCH_DIR to measure another disk).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bcss::Environment;
+use bcss::audit::{
+    FileJournal, FileJournalConfig, How, IntentRecord, Journal, Payload, Record, What, Who,
+};
+use chrono::Utc;
+use uuid::Uuid;
+
+const RECORD_BYTES: usize = 4096;
+const RUN: Duration = Duration::from_millis(2500);
+const APPENDERS: [usize; 4] = [1, 8, 64, 512];
+
+/// A 4 KiB intent record (JSON) about a fictitious person.
+fn record() -> Record {
+    let now = Utc::now();
+    let mut r = IntentRecord {
+        ticket: Uuid::now_v7(),
+        decided_at: now,
+        sent_at: now,
+        who: Who {
+            user_id: "bench-user".into(),
+            user_name: Some("Bench User".into()),
+            program: None,
+        },
+        what: What {
+            service: "IdentifyPerson".into(),
+            operation: "search".into(),
+            subjects: vec!["85010100110".into()],
+            purpose: "bench".into(),
+        },
+        how: How {
+            application: "bench".into(),
+            application_version: "0".into(),
+            environment: Environment::Test,
+            endpoint: None,
+            authorization_id: None,
+            deliberation: None,
+        },
+        soap_action: "urn:bench".into(),
+        request: Payload::Text(String::new()),
+    };
+    let base = serde_json::to_vec(&Record::Intent(r.clone())).map_or(0, |v| v.len());
+    r.request = Payload::Text("x".repeat(RECORD_BYTES.saturating_sub(base)));
+    Record::Intent(r)
+}
+
+/// Journal records/s with `appenders` concurrent tasks, and the mean batch size.
+fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> (f64, f64) {
+    rt.block_on(async {
+        let journal = Arc::new(
+            FileJournal::open(FileJournalConfig::new(dir))
+                .await
+                .expect("open the journal"),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let count = Arc::new(AtomicU64::new(0));
+        let rec = record();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..appenders {
+            let (journal, stop, count, rec) =
+                (journal.clone(), stop.clone(), count.clone(), rec.clone());
+            tasks.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    journal.append(rec.clone()).await.expect("append");
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        tokio::time::sleep(RUN).await;
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let stats = journal.stats();
+        journal.close().await.expect("close");
+        let n = count.load(Ordering::Relaxed) as f64;
+        (
+            n / elapsed,
+            stats.frames as f64 / stats.batches.max(1) as f64,
+        )
+    })
+}
+
+/// Raw records/s: `batch` records of the journal's frame size per `write`, then fdatasync.
+fn raw_rate(dir: &Path, batch: usize, frame_bytes: usize) -> f64 {
+    let path = dir.join(format!("raw-{batch}.bin"));
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .expect("open raw file");
+    let buf = vec![b'x'; batch * frame_bytes];
+    let start = Instant::now();
+    let mut records = 0u64;
+    while start.elapsed() < RUN {
+        file.write_all(&buf).expect("write");
+        file.sync_data().expect("fdatasync");
+        records += batch as u64;
+    }
+    records as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let base = std::env::var_os("BCSS_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("target"));
+    std::fs::create_dir_all(&base).expect("bench directory");
+    let tmp = tempfile::Builder::new()
+        .prefix("bench-journal")
+        .tempdir_in(&base)
+        .expect("temporary directory");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body = serde_json::to_vec(&record()).map_or(0, |v| v.len());
+    let frame = body + 64;
+    println!("journal_append: {body}-byte records ({frame} bytes framed), {RUN:?} per run");
+    println!("directory: {}", tmp.path().display());
+    println!(
+        "{:>10} {:>14} {:>11} {:>16} {:>7}",
+        "appenders", "journal rec/s", "mean batch", "raw rec/s (same batch)", "ratio"
+    );
+    for n in APPENDERS {
+        let dir = tmp.path().join(format!("journal-{n}"));
+        let (rate, mean_batch) = journal_rate(&rt, &dir, n);
+        let raw = raw_rate(tmp.path(), n, frame);
+        println!(
+            "{n:>10} {rate:>14.0} {mean_batch:>11.1} {raw:>22.0} {:>6.0}%",
+            100.0 * rate / raw
+        );
+    }
+    println!("target: at 64 appenders, >= 50% of the raw rate for batches of 64");
+}

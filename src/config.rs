@@ -1,1 +1,327 @@
-//! (Being written.)
+//! The client configuration file (`bcss.toml`).
+//!
+//! It names the environment, the application (HOW), the organisation, where the manifest
+//! and the journal are, and how to reach BCSS. Secrets are never inline: a password or key
+//! passphrase is named by an environment variable or a file. Unknown keys are errors, so a
+//! typo never silently changes behaviour. Relative paths are relative to the file's folder.
+//!
+//! ```toml
+//! environment = "test"
+//! manifest = "authorizations.toml"
+//!
+//! [journal]
+//! dir = "journal"
+//! signing_key = "keys/journal-ed25519.pem"   # optional: signs checkpoints
+//!
+//! [application]
+//! name = "cpas-social-desk"
+//! version = "2.3.1"
+//!
+//! [organization]
+//! cbe = "0212344876"
+//! contact_email = "it@cpas-fictiveville.example"
+//! program = "00912345673"
+//!
+//! [transport]
+//! kind = "http"                      # "http" or "replay"
+//! base_url = "http://127.0.0.1:8080" # optional: all services of this environment there
+//! connect_timeout_seconds = 10
+//! timeout_seconds = 60
+//! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::environment::Environment;
+use crate::ids::{Cbe, ProgramId};
+
+/// A configuration file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The `[application]` table: HOW calls are made.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationConfig {
+    /// The application's name.
+    pub name: String,
+    /// The application's version.
+    pub version: String,
+}
+
+/// The `[organization]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationConfig {
+    /// The organisation's CBE number (must match the manifest's).
+    pub cbe: Cbe,
+    /// The contact e-mail sent as the SSDN `Email`.
+    pub contact_email: String,
+    /// The program number this application was granted, if it uses one.
+    pub program: Option<ProgramId>,
+}
+
+/// How to reach BCSS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// HTTPS to BCSS (or plain HTTP to a loopback mock).
+    #[default]
+    Http,
+    /// Replay recorded fixtures; never touches the network.
+    Replay,
+}
+
+/// The `[transport]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TransportConfig {
+    /// `http` (default) or `replay`.
+    #[serde(default)]
+    pub kind: TransportKind,
+    /// Send every service of the configured environment to this base URL (scheme, host,
+    /// port), keeping each service's path.
+    pub base_url: Option<String>,
+    /// Connect timeout in seconds (default 10).
+    pub connect_timeout_seconds: Option<u64>,
+    /// Whole-call timeout in seconds (default 60).
+    pub timeout_seconds: Option<u64>,
+    /// The environment variable holding the HTTP Basic password.
+    pub password_env: Option<String>,
+    /// The file holding the HTTP Basic password.
+    pub password_file: Option<PathBuf>,
+    /// A PEM file with the client certificate chain, for mutual TLS.
+    pub client_certificate: Option<PathBuf>,
+    /// A PEM file with the client certificate's private key.
+    pub client_key: Option<PathBuf>,
+    /// A PKCS#12 file holding the client certificate and key (instead of the two above).
+    pub client_pkcs12: Option<PathBuf>,
+    /// The environment variable holding the PKCS#12 password.
+    pub client_pkcs12_password_env: Option<String>,
+    /// An extra trusted root CA (PEM), for test setups.
+    pub extra_root_ca: Option<PathBuf>,
+    /// The fixtures folder, for `kind = "replay"`.
+    pub fixtures: Option<PathBuf>,
+}
+
+/// The `[journal]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// The journal's folder (created 0700 when missing).
+    pub dir: PathBuf,
+    /// An Ed25519 private key (PKCS#8 PEM) that signs the journal's checkpoints.
+    pub signing_key: Option<PathBuf>,
+}
+
+/// The `[limits]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// The largest reply accepted, in bytes (default 16 MiB).
+    pub max_reply_bytes: Option<usize>,
+    /// The deepest XML nesting accepted (default 128).
+    pub max_depth: Option<usize>,
+}
+
+/// A whole `bcss.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The environment every call goes to.
+    pub environment: Environment,
+    /// The authorisation manifest.
+    pub manifest: PathBuf,
+    /// The audit journal.
+    pub journal: JournalConfig,
+    /// HOW.
+    pub application: ApplicationConfig,
+    /// The organisation.
+    pub organization: OrganizationConfig,
+    /// How to reach BCSS.
+    #[serde(default)]
+    pub transport: TransportConfig,
+    /// Per-service endpoint overrides for the configured environment: service name to URL.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
+    /// Reply limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The folder the file was read from; relative paths are resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut config = Config::parse(&text, &path.display().to_string())?;
+        config.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(config)
+    }
+
+    /// Parse configuration text; `name` is used in error messages.
+    pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_col(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: name.to_string(),
+            line: 1,
+            column: 1,
+            message,
+        };
+        for service in config.endpoints.keys() {
+            if crate::services::ServiceKind::from_name(service).is_none() {
+                return Err(invalid(format!(
+                    "[endpoints] names unknown service {service:?}; known: {}",
+                    crate::services::ServiceKind::ALL
+                        .map(|s| s.name())
+                        .join(", ")
+                )));
+            }
+        }
+        if config.transport.password_env.is_some() && config.transport.password_file.is_some() {
+            return Err(invalid(
+                "[transport] give password_env or password_file, not both".to_string(),
+            ));
+        }
+        if config.transport.kind == TransportKind::Replay && config.transport.fixtures.is_none() {
+            return Err(invalid(
+                "[transport] kind = \"replay\" needs fixtures = \"<folder>\"".to_string(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Resolve a path from the file against the file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+environment = "test"
+manifest = "authorizations.toml"
+
+[journal]
+dir = "journal"
+
+[application]
+name = "cpas-social-desk"
+version = "2.3.1"
+
+[organization]
+cbe = "0212344876"
+contact_email = "it@cpas-fictiveville.example"
+program = "00912345673"
+
+[transport]
+base_url = "http://127.0.0.1:8080"
+password_env = "BCSS_PASSWORD"
+
+[endpoints]
+TestConnection = "http://127.0.0.1:9090/echo"
+"#;
+
+    #[test]
+    fn parses_the_documented_example() {
+        let c = Config::parse(GOOD, "bcss.toml").unwrap();
+        assert_eq!(c.environment, Environment::Test);
+        assert_eq!(c.organization.cbe.as_str(), "0212344876");
+        assert_eq!(c.transport.kind, TransportKind::Http);
+        assert_eq!(c.endpoints.len(), 1);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_located() {
+        let typo = GOOD.replace("password_env", "pasword_env");
+        let err = Config::parse(&typo, "bcss.toml").unwrap_err();
+        match err {
+            ConfigError::Invalid { line, message, .. } => {
+                assert_eq!(line, 19, "{message}");
+                assert!(message.contains("pasword_env"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_cbe = GOOD.replace("0212344876", "0212344877");
+        let err = Config::parse(&bad_cbe, "bcss.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("bcss.toml:13:"), "{err}");
+        assert!(err.contains("check digits"), "{err}");
+        let bad_service = GOOD.replace("TestConnection =", "TestConection =");
+        assert!(Config::parse(&bad_service, "x").is_err());
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncdé\nx", 7), (2, 4));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+}

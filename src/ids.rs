@@ -162,7 +162,9 @@ impl Ssin {
             return Err(IdError::CheckDigits {
                 kind: "SSIN",
                 actual: check,
-                expected: format!("{before:02} if born before 2000, {after:02} if born in 2000 or later"),
+                expected: format!(
+                    "{before:02} if born before 2000, {after:02} if born in 2000 or later"
+                ),
             });
         }
         Ok(Ssin(d.iter().map(|x| char::from(b'0' + x)).collect()))
@@ -358,7 +360,11 @@ impl ProgramId {
 
     /// Whether the check digits verify under the SSIN rule (either century).
     pub fn check_digits_verify(&self) -> bool {
-        Ssin::new(&self.0).is_ok()
+        // Only the check digits: program numbers (`009...`) are not birth dates.
+        let base = self.0[..9].parse::<u64>().unwrap_or(0);
+        let check = self.0[9..].parse::<u32>().unwrap_or(u32::MAX);
+        let (before, after) = ssin_checks(base);
+        check == before || check == after
     }
 
     /// The 11 digits.
@@ -475,6 +481,34 @@ impl<'de> Deserialize<'de> for Deliberation {
     }
 }
 
+/// Mask every run of exactly 11 digits in `text` the way [`Ssin::masked`] does, for text
+/// from BCSS (diagnostics, information values) that may quote an SSIN.
+pub fn mask_ssins_in(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let run = &text[start..i];
+            if run.len() == 11 {
+                out.push_str(&run[..6]);
+                out.push_str("*****");
+            } else {
+                out.push_str(run);
+            }
+        } else {
+            let ch_len = text[i..].chars().next().map(char::len_utf8).unwrap_or(1);
+            out.push_str(&text[i..i + ch_len]);
+            i += ch_len;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,19 +558,35 @@ mod tests {
     }
 
     #[test]
+    fn ssins_in_text_are_masked() {
+        assert_eq!(
+            mask_ssins_in("SSIN 68070100188 unknown; ref 123; tel 012345678901; été"),
+            "SSIN 680701***** unknown; ref 123; tel 012345678901; été"
+        );
+    }
+
+    #[test]
     fn cbe_and_deliberation() {
         assert!(Cbe::new("0212344876").is_ok());
         assert!(matches!(
             Cbe::new("0212344877"),
             Err(IdError::CheckDigits { .. })
         ));
-        assert!(matches!(Cbe::new("2212344876"), Err(IdError::CbePrefix('2'))));
-        assert_eq!(Cbe::new("0212344876").unwrap().basic_auth_user(), "E0212344876");
+        assert!(matches!(
+            Cbe::new("2212344876"),
+            Err(IdError::CbePrefix('2'))
+        ));
+        assert_eq!(
+            Cbe::new("0212344876").unwrap().basic_auth_user(),
+            "E0212344876"
+        );
         assert!(Deliberation::new("13/084").is_ok());
         for bad in ["13-084", "2013/084", "13/84", "ab/cde", "", "13/0844"] {
             assert!(Deliberation::new(bad).is_err(), "{bad}");
         }
         assert!(ProgramId::new("00912345678").is_ok());
+        assert!(ProgramId::new("00912345673").unwrap().check_digits_verify());
+        assert!(!ProgramId::new("00912345678").unwrap().check_digits_verify());
         assert!(ProgramId::new("0091234567").is_err());
     }
 

@@ -17,12 +17,15 @@
 
 pub mod audit;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod endpoints;
 pub mod environment;
 pub mod error;
+pub mod fixture;
 pub mod ids;
 pub mod manifest;
+pub mod mock;
 pub mod services;
 pub mod soap;
 pub mod ssdn;

@@ -1,34 +1,226 @@
-//! SOAP 1.1 envelopes: writing, reading, faults and the limits that keep parsing bounded.
-//! (Being written.)
+//! SOAP 1.1 envelopes: writing, reading, faults, and the limits that keep reading bounded.
+//!
+//! This module knows nothing of BCSS services: it wraps a body element in an envelope,
+//! and reads a reply into its body element or its [`Fault`].
 
-/// Bounds on what a reply may cost to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// The largest reply body accepted, in bytes (default 16 MiB).
-    pub max_bytes: usize,
-    /// The deepest element nesting accepted (default 128).
-    pub max_depth: usize,
+use std::fmt;
+
+pub use crate::xml::Limits;
+use crate::xml::{self, Element, XmlError};
+
+/// The SOAP 1.1 envelope namespace.
+pub const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+
+/// The SOAP 1.2 envelope namespace (recognised only to refuse it clearly).
+const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+
+/// Wrap `body` in a SOAP 1.1 envelope (with an empty header), as bytes to send.
+pub fn envelope(body: Element) -> Vec<u8> {
+    Element::ns(ENVELOPE_NS, "Envelope")
+        .with_prefix("soapenv")
+        .with_child(Element::ns(ENVELOPE_NS, "Header").with_prefix("soapenv"))
+        .with_child(
+            Element::ns(ENVELOPE_NS, "Body")
+                .with_prefix("soapenv")
+                .with_child(body),
+        )
+        .to_document()
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_bytes: 16 * 1024 * 1024,
-            max_depth: 128,
-        }
+/// A SOAP 1.1 fault.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// `faultcode` as written (a QName such as `soapenv:Server`).
+    pub code: String,
+    /// `faultstring`.
+    pub string: String,
+    /// `faultactor`, if any.
+    pub actor: Option<String>,
+    /// `detail`, if any, with its content (boxed: it keeps errors small).
+    pub detail: Option<Box<Element>>,
+}
+
+impl Fault {
+    /// The local part of the fault code (`Server`, `Client`...).
+    pub fn code_local(&self) -> &str {
+        self.code.rsplit(':').next().unwrap_or(&self.code)
     }
 }
 
-/// A SOAP envelope could not be read.
+/// The detail may hold personal data; `Debug` shows only which elements it holds.
+impl fmt::Debug for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fault")
+            .field("code", &self.code)
+            .field("string", &self.string)
+            .field("actor", &self.actor)
+            .field(
+                "detail",
+                &self
+                    .detail
+                    .as_ref()
+                    .map(|d| d.elements().map(|e| e.name.clone()).collect::<Vec<_>>()),
+            )
+            .finish()
+    }
+}
+
+/// What a reply's body holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The body's (first) element.
+    Payload(Element),
+    /// A SOAP fault.
+    Fault(Fault),
+}
+
+/// A reply could not be read as a SOAP 1.1 envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SoapError {
-    /// The XML is malformed.
-    #[error("malformed XML at byte {position}: {reason}")]
-    Malformed {
-        /// Byte offset.
-        position: u64,
-        /// What is wrong.
-        reason: String,
+    /// The reply is not well-formed or exceeds a limit.
+    #[error("reply is not acceptable XML: {0}")]
+    Xml(#[from] XmlError),
+    /// The root element is not a SOAP 1.1 envelope.
+    #[error("reply is not a SOAP 1.1 envelope: root element is {found}")]
+    NotAnEnvelope {
+        /// The root element found, as `{namespace}name`.
+        found: String,
     },
+    /// The envelope has no body, or an empty one.
+    #[error("SOAP envelope has no body element")]
+    NoBody,
+    /// A fault that the service layer did not recognise as a business error.
+    #[error("SOAP fault {}: {}", .0.code, .0.string)]
+    Fault(Fault),
+    /// The body is not the element the operation answers with.
+    #[error("unexpected reply element {found}; expected {expected}")]
+    UnexpectedBody {
+        /// The element found, as `{namespace}name`.
+        found: String,
+        /// What was expected.
+        expected: String,
+    },
+}
+
+/// `{namespace}name`, for messages.
+pub fn qualified_name(e: &Element) -> String {
+    match &e.namespace {
+        Some(ns) => format!("{{{ns}}}{}", e.name),
+        None => e.name.clone(),
+    }
+}
+
+/// Read a SOAP 1.1 reply into its body element or fault, within `limits`.
+pub fn read(bytes: &[u8], limits: &Limits) -> Result<Body, SoapError> {
+    let root = xml::parse(bytes, limits)?;
+    read_element(root)
+}
+
+/// Read an already parsed envelope.
+pub fn read_element(root: Element) -> Result<Body, SoapError> {
+    if root.name != "Envelope" || root.namespace.as_deref() != Some(ENVELOPE_NS) {
+        let mut found = qualified_name(&root);
+        if root.namespace.as_deref() == Some(SOAP12_NS) {
+            found.push_str(" (SOAP 1.2; BCSS services speak SOAP 1.1)");
+        }
+        return Err(SoapError::NotAnEnvelope { found });
+    }
+    let mut body = root
+        .children
+        .into_iter()
+        .filter_map(|n| match n {
+            xml::Node::Element(e)
+                if e.name == "Body" && e.namespace.as_deref() == Some(ENVELOPE_NS) =>
+            {
+                Some(e)
+            }
+            _ => None,
+        })
+        .next()
+        .ok_or(SoapError::NoBody)?;
+    let first = body
+        .children
+        .drain(..)
+        .find_map(|n| match n {
+            xml::Node::Element(e) => Some(e),
+            xml::Node::Text(_) => None,
+        })
+        .ok_or(SoapError::NoBody)?;
+    if first.name == "Fault" && first.namespace.as_deref() == Some(ENVELOPE_NS) {
+        return Ok(Body::Fault(read_fault(first)));
+    }
+    Ok(Body::Payload(first))
+}
+
+/// Decode a `Fault` element. The SOAP 1.1 fault children are unqualified; some servers
+/// qualify them, so they are matched by local name.
+fn read_fault(fault: Element) -> Fault {
+    let text = |name: &str| fault.child(name).map(Element::trimmed_text);
+    Fault {
+        code: text("faultcode").unwrap_or_default(),
+        string: text("faultstring").unwrap_or_default(),
+        actor: text("faultactor").filter(|s| !s.is_empty()),
+        detail: fault.child("detail").cloned().map(Box::new),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trip() {
+        let bytes = envelope(Element::ns("urn:x", "ping").with_leaf("echo", "hello"));
+        match read(&bytes, &Limits::default()).unwrap() {
+            Body::Payload(p) => {
+                assert_eq!(p.name, "ping");
+                assert_eq!(p.child_text("echo").as_deref(), Some("hello"));
+            }
+            other => panic!("expected a payload, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn fault_is_decoded() {
+        let reply = br#"<?xml version="1.0"?>
+<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/">
+  <S:Body>
+    <S:Fault>
+      <faultcode>S:Server</faultcode>
+      <faultstring>Something failed</faultstring>
+      <detail><x:info xmlns:x="urn:x">more</x:info></detail>
+    </S:Fault>
+  </S:Body>
+</S:Envelope>"#;
+        match read(reply, &Limits::default()).unwrap() {
+            Body::Fault(f) => {
+                assert_eq!(f.code, "S:Server");
+                assert_eq!(f.code_local(), "Server");
+                assert_eq!(f.string, "Something failed");
+                let d = f.detail.unwrap();
+                assert_eq!(d.child("info").unwrap().text(), "more");
+            }
+            other => panic!("expected a fault, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn not_an_envelope() {
+        let r = read(
+            b"<Envelope><Body><x/></Body></Envelope>",
+            &Limits::default(),
+        );
+        assert!(matches!(r, Err(SoapError::NotAnEnvelope { .. })));
+        let r = read(
+            br#"<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body/></e:Envelope>"#,
+            &Limits::default(),
+        );
+        assert!(matches!(r, Err(SoapError::NotAnEnvelope { found }) if found.contains("SOAP 1.2")));
+        let r = read(
+            br#"<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body> </e:Body></e:Envelope>"#,
+            &Limits::default(),
+        );
+        assert!(matches!(r, Err(SoapError::NoBody)));
+    }
 }

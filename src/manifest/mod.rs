@@ -1,16 +1,58 @@
 //! The authorisation manifest (`authorizations.toml`) and the guard that checks every
 //! call against it.
 //!
-//! (Interface fixed; the format, validation and index are being written.)
+//! - [`validate`] reads the TOML text and reports every problem as
+//!   `FILE:line:col: message` ([`Diagnostic`]); unknown keys are errors.
+//! - [`Policy`] is a valid manifest, indexed by environment, service, operation and
+//!   purpose; [`Policy::decide`] explains the order of the checks.
+//! - [`Guard`] holds the policy in force and swaps it whole on reload.
+//!
+//! # The format
+//!
+//! ```toml
+//! [organization]
+//! cbe = "0212344876"            # CBE number, check digits verified
+//! name = "CPAS de Test"
+//! sector = 17                   # SSDN MatrixID
+//! sub_sector = 0                # optional SSDN MatrixSubID
+//!
+//! [[authorization]]
+//! id = "identify-acpt"          # unique
+//! environment = "acceptance"    # exactly one of test, acceptance, production
+//! service = "IdentifyPerson"    # a ServiceKind name
+//! operations = ["identifyPerson"]   # optional: default every operation of the service
+//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly
+//! program = "00912345678"       # 11 digits, as a string
+//! deliberation = "13/084"       # YY/NNN or "not-applicable"; required in production
+//! valid_from = 2025-01-01       # a UTC day, or an RFC 3339 datetime with offset
+//! valid_until = 2025-12-31      # inclusive: through 23:59:59.999999999 UTC that day
+//! granted_by = "security-advisor"   # leading-official, deputy or security-advisor
+//! note = "free text"            # optional
+//! ```
+//!
+//! The complete commented example is `fixtures/manifests/example-authorizations.toml`.
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::environment::Environment;
 use crate::ids::{Cbe, Deliberation, ProgramId};
 use crate::services::ServiceKind;
+
+mod diagnostic;
+mod entry;
+mod guard;
+mod load;
+mod policy;
+mod validate;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use entry::{Bound, Entry, GrantedBy};
+pub use guard::{Guard, ReloadReport};
+pub use load::read_manifest;
+pub use policy::Policy;
+pub use validate::{MAX_MANIFEST_BYTES, validate};
 
 /// The facts of one call, as the guard sees them.
 #[derive(Debug, Clone, Copy)]
@@ -135,32 +177,15 @@ pub enum ManifestError {
     /// The manifest is invalid: every problem, as `FILE:line:col: message`.
     #[error("invalid manifest:\n{}", .0.join("\n"))]
     Invalid(Vec<String>),
-}
-
-/// Checks every call against the loaded manifest.
-#[derive(Debug, Default)]
-pub struct Guard {
-    organization: Option<Organization>,
-}
-
-impl Guard {
-    /// A guard with no valid manifest: it refuses every call.
-    pub fn empty() -> Guard {
-        Guard::default()
-    }
-
-    /// The organisation of the loaded manifest.
-    pub fn organization(&self) -> Option<Organization> {
-        self.organization.clone()
-    }
-
-    /// Decide one call. Pure: no I/O, the instant passed in.
-    pub fn decide(&self, facts: &Facts<'_>, at: DateTime<Utc>) -> Decision {
-        let _ = (facts, at);
-        Decision::Deny(Denial {
-            reason: DenialReason::NoValidManifest,
-            nearest_entry: None,
-            message: "no valid manifest is loaded".to_string(),
-        })
-    }
+    /// The manifest file could not be read.
+    #[error("{path}: cannot read the manifest: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A reload was asked of a guard that was not loaded from a file.
+    #[error("this guard was not loaded from a file, so it has nothing to reload")]
+    NoSource,
 }

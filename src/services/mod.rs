@@ -155,7 +155,10 @@ pub struct RequestHeader {
 }
 
 /// A warning or information detail that came back with a successful reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// BCSS's text may quote an SSIN: `Debug` masks 11-digit numbers. Serialisation keeps the
+/// values in full (for the journal and the caller's own records).
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// INFORMATION, WARNING (SSDN) or the common-v3 severity.
     pub severity: String,
@@ -165,6 +168,25 @@ pub struct Warning {
     pub description: String,
     /// Extra field name / value pairs.
     pub information: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mask = crate::ids::mask_ssins_in;
+        f.debug_struct("Warning")
+            .field("severity", &self.severity)
+            .field("code", &self.code)
+            .field("description", &mask(&self.description))
+            .field(
+                "information",
+                &self
+                    .information
+                    .iter()
+                    .map(|(k, v)| (k.clone(), mask(v)))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// How an exchange ended, as the journal records it.

@@ -12,6 +12,7 @@ use crate::environment::Environment;
 use crate::services::ServiceKind;
 
 pub mod http;
+pub mod replay;
 
 /// A boxed future, as returned by [`Transport::send`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -84,7 +85,9 @@ pub enum TransportError {
         reason: String,
     },
     /// The connect or whole-call timeout elapsed.
-    #[error("{endpoint} did not answer within {seconds} s ({phase}); an unregistered source IP also shows as a time-out")]
+    #[error(
+        "{endpoint} did not answer within {seconds} s ({phase}); an unregistered source IP also shows as a time-out"
+    )]
     Timeout {
         /// The endpoint.
         endpoint: String,

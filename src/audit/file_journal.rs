@@ -1,0 +1,360 @@
+//! [`FileJournal`]: the embedded journal, a directory of append-only segments written by one
+//! writer thread doing group commit.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+
+use super::format::MAX_BODY_BYTES;
+use super::writer::{self, Msg};
+use super::{Appended, AuditError, Head, Journal, Record, TruncationRecord};
+use crate::transport::BoxFuture;
+
+/// How a [`FileJournal`] is laid out and batches its writes.
+///
+/// ```
+/// use bcss::audit::FileJournalConfig;
+/// let mut config = FileJournalConfig::new("/var/lib/myapp/bcss-journal");
+/// config.signing_key = Some("/etc/myapp/journal-signing.pem".into());
+/// assert_eq!(config.segment_max_bytes, 64 * 1024 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileJournalConfig {
+    /// The journal directory (created mode 0700 when missing).
+    pub dir: PathBuf,
+    /// A segment is rotated once the next batch would take it past this size (it is also
+    /// rotated when the UTC day changes). Default 64 MiB.
+    pub segment_max_bytes: u64,
+    /// The largest record accepted, JSON-encoded. Default 16 MiB (at most 64 MiB).
+    pub max_record_bytes: usize,
+    /// The most records written with one fdatasync. Default 1024.
+    pub batch_max_records: usize,
+    /// The most bytes written with one fdatasync (a single larger record still goes alone).
+    /// Default 16 MiB.
+    pub batch_max_bytes: usize,
+    /// How long the writer waits for more appends after taking the ones already queued,
+    /// before writing. Zero (the default) writes at once: appends that arrive during an
+    /// fdatasync already form the next batch.
+    pub batch_window: Duration,
+    /// How many appends may wait for the writer before callers wait to enqueue. Default 4096.
+    pub queue_capacity: usize,
+    /// A checkpoint is written after this many records (0: never by count). Default 10 000.
+    pub checkpoint_every_records: u64,
+    /// A checkpoint is written when records were added and this much time passed since the
+    /// last one (zero: never by time). Default 5 minutes.
+    pub checkpoint_every: Duration,
+    /// Write a checkpoint in [`FileJournal::close`] when records were added since the last
+    /// one. Default true.
+    pub checkpoint_on_close: bool,
+    /// A PKCS#8 PEM file with the Ed25519 key that signs checkpoints. Default none
+    /// (checkpoints unsigned).
+    pub signing_key: Option<PathBuf>,
+    /// Check every segment's chain when opening (default true); when false only the last
+    /// segment is checked, trusting its header's link to the previous one.
+    pub full_check_on_open: bool,
+    /// The clock for write times and day rotation (UTC). Default [`Utc::now`]; tests replace
+    /// it.
+    pub clock: fn() -> DateTime<Utc>,
+}
+
+impl FileJournalConfig {
+    /// The defaults, for a journal in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileJournalConfig {
+            dir: dir.into(),
+            segment_max_bytes: 64 * 1024 * 1024,
+            max_record_bytes: 16 * 1024 * 1024,
+            batch_max_records: 1024,
+            batch_max_bytes: 16 * 1024 * 1024,
+            batch_window: Duration::ZERO,
+            queue_capacity: 4096,
+            checkpoint_every_records: 10_000,
+            checkpoint_every: Duration::from_secs(300),
+            checkpoint_on_close: true,
+            signing_key: None,
+            full_check_on_open: true,
+            clock: Utc::now,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), AuditError> {
+        let bad = |what: &str| Err(AuditError::Config(what.to_string()));
+        if self.max_record_bytes == 0 || self.max_record_bytes > MAX_BODY_BYTES {
+            return bad("max_record_bytes must be within 1..=64 MiB");
+        }
+        if self.batch_max_records == 0 || self.batch_max_bytes == 0 || self.queue_capacity == 0 {
+            return bad("batch_max_records, batch_max_bytes and queue_capacity must be positive");
+        }
+        if self.segment_max_bytes < 4096 {
+            return bad("segment_max_bytes must be at least 4096");
+        }
+        if self.batch_window > Duration::from_secs(1) {
+            return bad("batch_window must be at most one second");
+        }
+        Ok(())
+    }
+}
+
+/// Counters of a [`FileJournal`]'s writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Records appended by callers (checkpoints and truncations excluded).
+    pub records: u64,
+    /// Frames written (records, checkpoints, truncations).
+    pub frames: u64,
+    /// Batches written, each with one fdatasync.
+    pub batches: u64,
+    /// Bytes written in frames.
+    pub bytes: u64,
+    /// Segments created.
+    pub segments_created: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub records: AtomicU64,
+    pub frames: AtomicU64,
+    pub batches: AtomicU64,
+    pub bytes: AtomicU64,
+    pub segments_created: AtomicU64,
+}
+
+/// State the writer shares with the handle.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    failure: Mutex<Option<String>>,
+    head: Mutex<Option<Head>>,
+    pub closed: AtomicBool,
+    pub stats: Counters,
+}
+
+impl Shared {
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_failure(&self, reason: String) {
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+    }
+
+    pub(crate) fn set_head(&self, head: Head) {
+        *self.head.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+    }
+
+    fn head(&self) -> Option<Head> {
+        *self.head.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The embedded journal: a directory of append-only segment files with a SHA-256 chain,
+/// written by one writer thread doing group commit. See [`format`](super::format) for the
+/// layout.
+///
+/// [`append`](Journal::append) resolves only after the fdatasync that covers the record.
+/// After a write or fsync failure, the failed appends get [`AuditError::Io`] and every later
+/// one [`AuditError::Closed`], until the journal is reopened (which recovers it). Only one
+/// process may have a directory open (a lock file); opening it again fails with
+/// [`AuditError::Locked`].
+///
+/// Shut it down with [`close`](FileJournal::close) (writes a checkpoint). Dropping it stops
+/// the writer too, after it finished the batch in hand; every acknowledged record is
+/// already durable either way.
+///
+/// ```
+/// use bcss::audit::{FileJournal, FileJournalConfig, Journal, Record, ReadRecord};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let tmp = std::env::temp_dir().join(format!("bcss-doc-{}", std::process::id()));
+/// # let _ = std::fs::remove_dir_all(&tmp);
+/// let journal = FileJournal::open(FileJournalConfig::new(&tmp)).await?;
+/// let appended = journal
+///     .append(Record::Read(ReadRecord {
+///         at: chrono::Utc::now(),
+///         reader: "advisor-1".into(),
+///         command: "query".into(),
+///         arguments: vec![],
+///     }))
+///     .await?;
+/// assert_eq!(appended.sequence, 1);
+/// journal.close().await?;
+/// let report = bcss::audit::verify(&tmp, None, None)?;
+/// assert!(report.is_ok());
+/// assert_eq!(report.records, 2); // the record and the shutdown checkpoint
+/// # std::fs::remove_dir_all(&tmp)?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct FileJournal {
+    dir: PathBuf,
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    max_record_bytes: usize,
+    truncation: Option<TruncationRecord>,
+}
+
+impl std::fmt::Debug for FileJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileJournal")
+            .field("dir", &self.dir)
+            .field("head", &self.shared.head())
+            .field("closed", &self.shared.closed.load(Ordering::SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileJournal {
+    /// Open (or create) the journal in `config.dir`: take the writer's lock, check the
+    /// chain, cut off an incomplete final record left by a crash (and record that in a
+    /// [`TruncationRecord`]), and start the writer thread.
+    ///
+    /// Fails with [`AuditError::Damaged`] (naming segment, byte offset and sequence) when
+    /// the journal is damaged anywhere but its final record, with [`AuditError::Locked`]
+    /// when another process has it open, and with [`AuditError::Io`] when it cannot be
+    /// created, read or written.
+    pub async fn open(config: FileJournalConfig) -> Result<FileJournal, AuditError> {
+        config.validate()?;
+        let dir = config.dir.clone();
+        let max_record_bytes = config.max_record_bytes;
+        let (tx, rx) = mpsc::channel(config.queue_capacity);
+        let shared = Arc::new(Shared::default());
+        let (thread, ready) = writer::spawn(config, Arc::clone(&shared), rx)?;
+        let opened = ready.await;
+        match opened {
+            Ok(Ok(opened)) => Ok(FileJournal {
+                dir,
+                tx,
+                shared,
+                thread: Mutex::new(Some(thread)),
+                max_record_bytes,
+                truncation: opened.truncation,
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(AuditError::Closed(
+                    "the journal writer stopped while opening".to_string(),
+                ))
+            }
+        }
+    }
+
+    /// The journal directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The last durable record's position (`None` for an empty journal).
+    pub fn head(&self) -> Option<Head> {
+        self.shared.head()
+    }
+
+    /// What opening cut off, when the journal was recovered from an interrupted write.
+    pub fn recovered_truncation(&self) -> Option<&TruncationRecord> {
+        self.truncation.as_ref()
+    }
+
+    /// The writer's counters.
+    pub fn stats(&self) -> JournalStats {
+        let c = &self.shared.stats;
+        JournalStats {
+            records: c.records.load(Ordering::Relaxed),
+            frames: c.frames.load(Ordering::Relaxed),
+            batches: c.batches.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+            segments_created: c.segments_created.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Write a checkpoint now (signed when a key is configured); resolves once durable.
+    pub async fn checkpoint(&self) -> Result<Appended, AuditError> {
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Checkpoint { ack })
+            .await
+            .map_err(|_| self.closed_error())?;
+        rx.await.map_err(|_| self.closed_error())?
+    }
+
+    /// Append `record`; resolves once it is durable. This is [`Journal::append`].
+    pub async fn append_record(&self, record: Record) -> Result<Appended, AuditError> {
+        let body = serde_json::to_vec(&record).map_err(|e| AuditError::Encode(e.to_string()))?;
+        if body.len() > self.max_record_bytes {
+            return Err(AuditError::Encode(format!(
+                "the record is {} bytes, above the journal's limit of {} bytes",
+                body.len(),
+                self.max_record_bytes
+            )));
+        }
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Append { body, ack })
+            .await
+            .map_err(|_| self.closed_error())?;
+        rx.await.map_err(|_| self.closed_error())?
+    }
+
+    /// Shut down: write a checkpoint (when configured and records were added), stop the
+    /// writer and release the lock. Appends after this fail with [`AuditError::Closed`].
+    /// Fails when the checkpoint cannot be written or the writer had failed earlier.
+    pub async fn close(&self) -> Result<(), AuditError> {
+        let (ack, rx) = oneshot::channel();
+        let result = match self.tx.send(Msg::Close { ack }).await {
+            Ok(()) => rx.await.unwrap_or_else(|_| Err(self.closed_error())),
+            Err(_) => match self.shared.failure() {
+                Some(reason) => Err(AuditError::Closed(reason)),
+                None => Ok(()),
+            },
+        };
+        self.join_writer();
+        result
+    }
+
+    fn join_writer(&self) {
+        let handle = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle {
+            // The writer has acknowledged the close (or its queue is disconnected): it only
+            // drops its files and lock before returning.
+            let _ = handle.join();
+        }
+    }
+
+    fn closed_error(&self) -> AuditError {
+        AuditError::Closed(
+            self.shared
+                .failure()
+                .unwrap_or_else(|| "the journal was closed".to_string()),
+        )
+    }
+}
+
+impl Journal for FileJournal {
+    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>> {
+        Box::pin(self.append_record(record))
+    }
+}
+
+impl Drop for FileJournal {
+    fn drop(&mut self) {
+        // Disconnect the queue: the writer finishes what is queued (every acknowledged record
+        // is already durable), then stops and releases the lock.
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed));
+        self.join_writer();
+    }
+}

@@ -1,0 +1,673 @@
+//! `bcss audit`: verify, query, show, checkpoint and prune a file journal. Thin: the work is
+//! done by `bcss::audit`.
+//!
+//! Exit codes: 0 success; 1 the journal is damaged or does not verify (or `show` found no
+//! such ticket); 2 the command could not run (bad arguments, I/O errors, a lock held, a read
+//! that could not be journaled).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bcss::audit::{
+    self, AuditError, Exchange, FileJournal, FileJournalConfig, Journal, Payload, QueryFilter,
+    ReadRecord, Record, TrustedHead,
+};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use uuid::Uuid;
+
+/// `bcss audit ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Check framing, checksums, the hash chain and checkpoint signatures. Prints
+    /// `ok: N records, head HEX`, or the first bad record's segment, byte offset and sequence.
+    Verify(VerifyArgs),
+    /// Find exchanges: who consulted whom, when, why, and how it ended.
+    Query(QueryArgs),
+    /// One exchange by ticket, request and reply included.
+    Show(ShowArgs),
+    /// Verify, then print the current head (`SEQUENCE:HEX`) to store elsewhere and pass
+    /// later to `verify --trusted-head`.
+    Checkpoint(CheckpointArgs),
+    /// Remove whole segments whose every record is older than both --before and 10 years.
+    Prune(PruneArgs),
+}
+
+/// Journaling the read itself.
+#[derive(Debug, clap::Args)]
+pub struct ReaderArgs {
+    /// Record this read in the journal (a `read` record naming this reader) before showing
+    /// anything; needs the journal not to be open by another writer.
+    #[arg(long, value_name = "ID")]
+    pub reader: Option<String>,
+    /// With --reader: the Ed25519 PKCS#8 PEM key that signs the checkpoint written after the
+    /// read record (without it no checkpoint is written).
+    #[arg(long, value_name = "FILE", requires = "reader")]
+    pub signing_key: Option<PathBuf>,
+}
+
+/// `bcss audit verify`
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The journal directory.
+    pub dir: PathBuf,
+    /// A head printed earlier by `bcss audit checkpoint` (`SEQUENCE:HEX`, or `HEX`): prove
+    /// the journal still extends it.
+    #[arg(long, value_name = "HEX")]
+    pub trusted_head: Option<String>,
+    /// The Ed25519 public key (PEM, or 64 hex digits) that signs checkpoints: check every
+    /// signature.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// Output formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns, no payloads.
+    Table,
+    /// One JSON object per line, full request and reply included as text.
+    Json,
+    /// RFC 4180 CSV with a header row, no payloads.
+    Csv,
+}
+
+/// `bcss audit query`
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The journal directory.
+    pub dir: PathBuf,
+    /// The physical user's id.
+    #[arg(long, value_name = "ID")]
+    pub who: Option<String>,
+    /// An SSIN the request was about.
+    #[arg(long, value_name = "SSIN")]
+    pub subject: Option<String>,
+    /// The service name.
+    #[arg(long, value_name = "S")]
+    pub service: Option<String>,
+    /// Decided at or after (RFC 3339, or YYYY-MM-DD for the start of that UTC day).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Decided at or before (RFC 3339, or YYYY-MM-DD for the whole UTC day).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// ok, warning, no_data, business_error, soap_fault, undecodable, transport_error,
+    /// denied or no_outcome.
+    #[arg(long, value_name = "O")]
+    pub outcome: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// `bcss audit show`
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The journal directory.
+    pub dir: PathBuf,
+    /// Our ticket (a UUID).
+    pub ticket: Uuid,
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// `bcss audit checkpoint`
+#[derive(Debug, clap::Args)]
+pub struct CheckpointArgs {
+    /// The journal directory.
+    pub dir: PathBuf,
+}
+
+/// `bcss audit prune`
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// The journal directory.
+    pub dir: PathBuf,
+    /// Remove segments whose records are all older than this (RFC 3339 or YYYY-MM-DD) and
+    /// older than 10 years.
+    #[arg(long, value_name = "DATE")]
+    pub before: String,
+}
+
+/// Run `bcss audit ...`.
+pub fn run(cmd: AuditCommand) -> ExitCode {
+    let result = match cmd {
+        AuditCommand::Verify(args) => run_verify(args),
+        AuditCommand::Query(args) => run_query(args),
+        AuditCommand::Show(args) => run_show(args),
+        AuditCommand::Checkpoint(args) => run_checkpoint(args),
+        AuditCommand::Prune(args) => run_prune(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(code, message)) => {
+            eprintln!("bcss audit: {message}");
+            code
+        }
+    }
+}
+
+/// A failed command: its exit code and message.
+struct Failure(ExitCode, String);
+
+impl From<AuditError> for Failure {
+    fn from(e: AuditError) -> Self {
+        let code = if matches!(e, AuditError::Damaged { .. }) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::from(2)
+        };
+        Failure(code, e.to_string())
+    }
+}
+
+fn usage(message: String) -> Failure {
+    Failure(ExitCode::from(2), message)
+}
+
+/// Journal the read before anything is shown; refuse when it cannot be.
+fn journal_read(
+    dir: &Path,
+    reader: &ReaderArgs,
+    command: &str,
+    arguments: Vec<String>,
+) -> Result<(), Failure> {
+    let Some(id) = &reader.reader else {
+        return Ok(());
+    };
+    let mut config = FileJournalConfig::new(dir);
+    config.checkpoint_on_close = reader.signing_key.is_some();
+    config.signing_key.clone_from(&reader.signing_key);
+    let record = Record::Read(ReadRecord {
+        at: Utc::now(),
+        reader: id.clone(),
+        command: command.to_string(),
+        arguments,
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start a runtime: {e}")))?;
+    let refused = |e: AuditError| {
+        Failure(
+            ExitCode::from(2),
+            format!("the read could not be journaled, so nothing is shown: {e}"),
+        )
+    };
+    runtime.block_on(async {
+        let journal = FileJournal::open(config).await.map_err(refused)?;
+        journal.append(record).await.map_err(refused)?;
+        journal.close().await.map_err(refused)
+    })
+}
+
+fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
+    let trusted = args
+        .trusted_head
+        .as_deref()
+        .map(str::parse::<TrustedHead>)
+        .transpose()?;
+    let key = args
+        .public_key
+        .as_deref()
+        .map(audit::load_verifying_key)
+        .transpose()?;
+    let mut arguments = Vec::new();
+    if let Some(t) = &args.trusted_head {
+        arguments.push(format!("--trusted-head={t}"));
+    }
+    journal_read(&args.dir, &args.reader, "verify", arguments)?;
+    let report = audit::verify(&args.dir, trusted.as_ref(), key.as_ref())?;
+    let mut out = std::io::stdout().lock();
+    if let Some(problem) = &report.problem {
+        let _ = writeln!(
+            out,
+            "FAILED: segment {} byte {} sequence {}: {}",
+            problem.segment, problem.offset, problem.sequence, problem.reason
+        );
+        let _ = writeln!(out, "{} records verified before it", report.records);
+        if problem.torn_tail {
+            let _ = writeln!(
+                out,
+                "(opening the journal for writing cuts this incomplete record off and records the truncation)"
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let head = report
+        .head
+        .map(|h| hex::encode(h.hash))
+        .unwrap_or_else(|| "none (empty journal)".to_string());
+    let _ = writeln!(out, "ok: {} records, head {head}", report.records);
+    if let Some(h) = report.head {
+        let _ = writeln!(out, "head sequence: {}", h.sequence);
+    }
+    if let Some(at) = report.anchored_at {
+        let _ = writeln!(
+            out,
+            "chain starts at sequence {at} (earlier segments pruned)"
+        );
+    }
+    if trusted.is_some() {
+        let _ = writeln!(out, "trusted head: confirmed");
+    }
+    if key.is_some() {
+        let after = match (report.last_signed_checkpoint, report.head) {
+            (Some(s), Some(h)) => h.sequence.saturating_sub(s),
+            _ => 0,
+        };
+        let _ = writeln!(
+            out,
+            "signed checkpoints: {} verified; {after} records after the last one",
+            report.signed_checkpoints
+        );
+    }
+    if report.truncations > 0 {
+        let _ = writeln!(
+            out,
+            "crash recoveries (truncations): {}",
+            report.truncations
+        );
+    }
+    if !report.intents_without_outcome.is_empty() {
+        let _ = writeln!(
+            out,
+            "intents without outcome: {}",
+            report.intents_without_outcome.len()
+        );
+        for p in &report.intents_without_outcome {
+            let _ = writeln!(out, "  sequence {} ticket {}", p.sequence, p.ticket);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parse an instant: RFC 3339, `YYYY-MM-DDTHH:MM:SS` (UTC), or `YYYY-MM-DD` (the start of
+/// that UTC day, or its last instant when `end_of_day`).
+fn parse_time(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, Failure> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S") {
+        return Ok(t.and_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let time = if end_of_day {
+            NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999)
+        } else {
+            Some(NaiveTime::MIN)
+        };
+        if let Some(time) = time {
+            return Ok(d.and_time(time).and_utc());
+        }
+    }
+    Err(usage(format!(
+        "{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant"
+    )))
+}
+
+fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
+    let filter = QueryFilter {
+        who: args.who.clone(),
+        subject: args.subject.clone(),
+        service: args.service.clone(),
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_time(s, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_time(s, true))
+            .transpose()?,
+        outcome: args.outcome.clone(),
+        ticket: None,
+    };
+    let mut arguments = Vec::new();
+    let named = [
+        ("--who", &args.who),
+        ("--subject", &args.subject),
+        ("--service", &args.service),
+        ("--since", &args.since),
+        ("--until", &args.until),
+        ("--outcome", &args.outcome),
+    ];
+    for (name, value) in named {
+        if let Some(v) = value {
+            arguments.push(format!("{name}={v}"));
+        }
+    }
+    journal_read(&args.dir, &args.reader, "query", arguments)?;
+    let result = audit::query(&args.dir, &filter)?;
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    if args.format == Format::Csv {
+        let _ = writeln!(
+            out,
+            "{}",
+            csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))
+        );
+    }
+    for exchange in result.exchanges() {
+        let exchange = exchange?;
+        match args.format {
+            Format::Json => {
+                let _ = writeln!(out, "{}", json_line(&exchange));
+            }
+            Format::Csv => {
+                let _ = writeln!(out, "{}", csv_line(summary(&exchange)));
+            }
+            Format::Table => rows.push(summary(&exchange)),
+        }
+    }
+    if args.format == Format::Table {
+        print_table(&mut out, &rows);
+    }
+    let _ = out.flush();
+    match &result.problem {
+        Some(p) if p.torn_tail => {
+            eprintln!(
+                "note: the final record is incomplete (a write in progress or interrupted): {p}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(p) => {
+            eprintln!("warning: the journal is damaged; results cover the records before {p}");
+            Ok(ExitCode::from(1))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+const CSV_COLUMNS: [&str; 20] = [
+    "decided_at",
+    "ticket",
+    "status",
+    "code",
+    "user_id",
+    "user_name",
+    "program",
+    "service",
+    "operation",
+    "subjects",
+    "purpose",
+    "application",
+    "application_version",
+    "environment",
+    "authorization_id",
+    "deliberation",
+    "sent_at",
+    "replied_at",
+    "duration_ms",
+    "bcss_ticket",
+];
+
+/// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
+fn summary(e: &Exchange) -> Vec<String> {
+    let opt = |o: Option<&String>| o.cloned().unwrap_or_default();
+    let who = e.who();
+    let what = e.what();
+    let how = e.how();
+    let outcome = e.outcome.as_ref();
+    let code = match (&e.denial, outcome) {
+        (Some(d), _) => d.reason_code.clone(),
+        (None, Some(o)) => opt(o.code.as_ref()),
+        (None, None) => String::new(),
+    };
+    vec![
+        e.decided_at().map(|t| t.to_rfc3339()).unwrap_or_default(),
+        e.ticket.to_string(),
+        e.status().to_string(),
+        code,
+        who.map(|w| w.user_id.clone()).unwrap_or_default(),
+        opt(who.and_then(|w| w.user_name.as_ref())),
+        opt(who.and_then(|w| w.program.as_ref())),
+        what.map(|w| w.service.clone()).unwrap_or_default(),
+        what.map(|w| w.operation.clone()).unwrap_or_default(),
+        what.map(|w| w.subjects.join(" ")).unwrap_or_default(),
+        what.map(|w| w.purpose.clone()).unwrap_or_default(),
+        how.map(|h| h.application.clone()).unwrap_or_default(),
+        how.map(|h| h.application_version.clone())
+            .unwrap_or_default(),
+        how.map(|h| h.environment.to_string()).unwrap_or_default(),
+        opt(how.and_then(|h| h.authorization_id.as_ref())),
+        opt(how.and_then(|h| h.deliberation.as_ref())),
+        e.intent
+            .as_ref()
+            .map(|i| i.sent_at.to_rfc3339())
+            .unwrap_or_default(),
+        outcome
+            .map(|o| o.replied_at.to_rfc3339())
+            .unwrap_or_default(),
+        outcome
+            .map(|o| o.duration_ms.to_string())
+            .unwrap_or_default(),
+        opt(outcome.and_then(|o| o.bcss.ticket.as_ref())),
+    ]
+}
+
+fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
+    fields
+        .into_iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The table's columns: indexes into [`summary`] and their titles.
+const TABLE_COLUMNS: [(usize, &str); 10] = [
+    (0, "DECIDED"),
+    (1, "TICKET"),
+    (4, "WHO"),
+    (6, "PROGRAM"),
+    (7, "SERVICE"),
+    (8, "OPERATION"),
+    (9, "SUBJECTS"),
+    (10, "PURPOSE"),
+    (2, "STATUS"),
+    (3, "CODE"),
+];
+
+fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
+    let cell = |row: &Vec<String>, i: usize| row.get(i).map(|s| one_line(s)).unwrap_or_default();
+    let widths: Vec<usize> = TABLE_COLUMNS
+        .iter()
+        .map(|(i, title)| {
+            rows.iter()
+                .map(|r| cell(r, *i).chars().count())
+                .chain(std::iter::once(title.len()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        line(TABLE_COLUMNS.iter().map(|(_, t)| t.to_string()).collect())
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{}",
+            line(TABLE_COLUMNS.iter().map(|(i, _)| cell(row, *i)).collect())
+        );
+    }
+    let _ = writeln!(out, "{} exchange(s)", rows.len());
+}
+
+/// Control characters would break the table's lines.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn payload_fields(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    payload: Option<&Payload>,
+) {
+    let (text, encoding) = match payload {
+        Some(p) => (
+            serde_json::Value::String(p.as_stored_str().to_string()),
+            serde_json::Value::String(p.encoding().to_string()),
+        ),
+        None => (serde_json::Value::Null, serde_json::Value::Null),
+    };
+    map.insert(name.to_string(), text);
+    map.insert(format!("{name}_encoding"), encoding);
+}
+
+fn json_line(e: &Exchange) -> String {
+    use serde_json::{Value, json};
+    let mut map = serde_json::Map::new();
+    map.insert("ticket".into(), json!(e.ticket));
+    map.insert("status".into(), json!(e.status()));
+    map.insert("decided_at".into(), json!(e.decided_at()));
+    map.insert("who".into(), json!(e.who()));
+    map.insert("what".into(), json!(e.what()));
+    map.insert("how".into(), json!(e.how()));
+    if let Some(d) = &e.denial {
+        map.insert("reason_code".into(), json!(d.reason_code));
+        map.insert("message".into(), json!(d.message));
+    }
+    let intent = e.intent.as_ref();
+    map.insert("sent_at".into(), json!(intent.map(|i| i.sent_at)));
+    map.insert("soap_action".into(), json!(intent.map(|i| &i.soap_action)));
+    payload_fields(&mut map, "request", intent.map(|i| &i.request));
+    let outcome = e.outcome.as_ref();
+    map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));
+    map.insert("duration_ms".into(), json!(outcome.map(|o| o.duration_ms)));
+    map.insert("code".into(), json!(outcome.and_then(|o| o.code.as_ref())));
+    map.insert(
+        "http_status".into(),
+        json!(outcome.and_then(|o| o.http_status)),
+    );
+    map.insert("bcss".into(), json!(outcome.map(|o| &o.bcss)));
+    payload_fields(&mut map, "reply", outcome.and_then(|o| o.reply.as_ref()));
+    map.insert(
+        "error".into(),
+        json!(outcome.and_then(|o| o.error.as_ref())),
+    );
+    map.insert("sequences".into(), json!(e.sequences));
+    Value::Object(map).to_string()
+}
+
+fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
+    journal_read(
+        &args.dir,
+        &args.reader,
+        "show",
+        vec![args.ticket.to_string()],
+    )?;
+    let Some(e) = audit::show(&args.dir, args.ticket)? else {
+        return Err(Failure(
+            ExitCode::from(1),
+            format!(
+                "no exchange with ticket {} in {}",
+                args.ticket,
+                args.dir.display()
+            ),
+        ));
+    };
+    let mut out = std::io::stdout().lock();
+    let row = summary(&e);
+    for (name, value) in CSV_COLUMNS.iter().zip(&row) {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+    }
+    if let Some(d) = &e.denial {
+        let _ = writeln!(out, "message: {}", d.message);
+    }
+    if let Some(i) = &e.intent {
+        let _ = writeln!(out, "soap_action: {}", i.soap_action);
+    }
+    if let Some(o) = &e.outcome {
+        if let Some(status) = o.http_status {
+            let _ = writeln!(out, "http_status: {status}");
+        }
+        if let Some(t) = &o.bcss.time_receive {
+            let _ = writeln!(out, "bcss_time_receive: {t}");
+        }
+        if let Some(t) = &o.bcss.time_reply {
+            let _ = writeln!(out, "bcss_time_reply: {t}");
+        }
+        if let Some(error) = &o.error {
+            let _ = writeln!(out, "error: {error}");
+        }
+    }
+    let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
+    let _ = writeln!(out, "sequences: {}", seqs.join(" "));
+    if let Some(i) = &e.intent {
+        let _ = writeln!(out, "--- request ({}) ---", i.request.encoding());
+        let _ = writeln!(out, "{}", i.request.as_stored_str());
+    }
+    if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
+        let _ = writeln!(out, "--- reply ({}) ---", reply.encoding());
+        let _ = writeln!(out, "{}", reply.as_stored_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
+    let report = audit::verify(&args.dir, None, None)?;
+    if let Some(problem) = &report.problem {
+        return Err(Failure(
+            ExitCode::from(1),
+            format!("the journal does not verify, so no head is printed: {problem}"),
+        ));
+    }
+    let Some(head) = report.head else {
+        return Err(Failure(
+            ExitCode::from(1),
+            format!("the journal in {} is empty", args.dir.display()),
+        ));
+    };
+    println!("{head}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
+    let before = parse_time(&args.before, false)?;
+    let report = audit::prune(&args.dir, before)?;
+    println!("cut-off: {}", report.cutoff.to_rfc3339());
+    for name in &report.removed {
+        println!("removed {name}");
+    }
+    println!(
+        "{} segment(s) removed ({} records), {} kept",
+        report.removed.len(),
+        report.records_removed,
+        report.segments_kept
+    );
+    if let Some(first) = report.first_remaining_sequence {
+        println!("the chain now starts at sequence {first}");
+    }
+    if let Some(why) = &report.kept_because {
+        println!("stopped: {why}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

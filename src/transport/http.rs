@@ -1,1 +1,0 @@
-//! HTTP transport: reqwest + rustls (being written).

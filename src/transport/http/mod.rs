@@ -1,0 +1,189 @@
+//! [`HttpTransport`]: SOAP over HTTPS with reqwest and rustls (ring provider, no OpenSSL).
+//!
+//! - **HTTPS only**, except plain `http://` to a loopback address (127.0.0.0/8, `::1`,
+//!   `localhost`) for local mocks; any other endpoint is refused by [`check_endpoint`]
+//!   before a DNS lookup or connection is attempted. URLs with inline credentials are
+//!   refused too.
+//! - **Credentials**: HTTP Basic, user `E` + CBE number, password from an environment
+//!   variable or a file ([`PasswordSource`]), never inline.
+//! - **Certificates**: optional client certificate for mutual TLS, PEM or PKCS#12
+//!   ([`ClientCertificate`]); Mozilla's roots plus any extra trusted CA.
+//! - **Bounded**: connect and whole-call timeouts ([`DEFAULT_CONNECT_TIMEOUT`],
+//!   [`DEFAULT_CALL_TIMEOUT`]); the reply is read chunk by chunk and abandoned as soon as
+//!   it passes [`TransportRequest::max_reply_bytes`].
+//! - **No surprises**: redirects are not followed; no proxy unless configured
+//!   ([`HttpTransportBuilder::proxy`]); secrets never appear in `Debug` or errors.
+//!
+//! A transport must be used inside a Tokio runtime with its time driver enabled (as
+//! reqwest requires).
+
+mod builder;
+mod endpoint;
+mod errors;
+mod secret;
+mod tls;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+
+pub use builder::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, HttpTransportBuilder};
+pub use endpoint::check_endpoint;
+pub use secret::PasswordSource;
+pub use tls::ClientCertificate;
+
+use super::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use errors::{ceil_seconds, classify};
+
+/// The `User-Agent` sent with every call: `bcss/` and the crate version.
+pub const USER_AGENT: &str = concat!("bcss/", env!("CARGO_PKG_VERSION"));
+
+/// The `Content-Type` of a SOAP 1.1 request.
+pub const SOAP_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+
+/// The largest buffer reserved up front for a reply, whatever its announced length.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+/// Sends SOAP envelopes over HTTPS. Build one with [`HttpTransport::builder`]; it is
+/// cheap to share (`Arc`) and reuses connections.
+///
+/// `Debug` shows the configuration (user, certificate files, timeouts) and never the
+/// password or keys.
+pub struct HttpTransport {
+    client: reqwest::Client,
+    authorization: Option<HeaderValue>,
+    basic_auth_user: Option<String>,
+    client_certificate: Option<ClientCertificate>,
+    extra_root_cas: Vec<PathBuf>,
+    connect_timeout: Duration,
+    call_timeout: Duration,
+    proxy: Option<String>,
+}
+
+impl fmt::Debug for HttpTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("basic_auth_user", &self.basic_auth_user)
+            .field(
+                "basic_auth_password",
+                &self.authorization.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_certificate", &self.client_certificate)
+            .field("extra_root_cas", &self.extra_root_cas)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("proxy", &self.proxy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpTransport {
+    /// A builder with the defaults (see [`HttpTransportBuilder`]).
+    pub fn builder() -> HttpTransportBuilder {
+        HttpTransportBuilder::new()
+    }
+
+    /// The connect timeout in force.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The whole-call timeout in force.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    async fn exchange(
+        &self,
+        url: reqwest::Url,
+        request: &TransportRequest<'_>,
+    ) -> Result<TransportResponse, TransportError> {
+        let endpoint = request.endpoint;
+        let soap_action = soap_action_header(request.soap_action).ok_or_else(|| TransportError::Http {
+            endpoint: endpoint.to_owned(),
+            reason: "the SOAPAction contains characters not allowed in an HTTP header; nothing was sent"
+                .to_owned(),
+        })?;
+        let mut call = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
+            .header("SOAPAction", soap_action)
+            .body(request.body.to_vec());
+        if let Some(authorization) = &self.authorization {
+            call = call.header(AUTHORIZATION, authorization.clone());
+        }
+        let fail = |e: reqwest::Error| classify(&e, endpoint, self.connect_timeout);
+        let mut response = call.send().await.map_err(fail)?;
+
+        let too_large = || TransportError::ReplyTooLarge {
+            endpoint: endpoint.to_owned(),
+            limit: request.max_reply_bytes,
+        };
+        let announced = response.content_length();
+        if announced.is_some_and(|len| len > request.max_reply_bytes as u64) {
+            return Err(too_large());
+        }
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let capacity = announced.map_or(INITIAL_BODY_CAPACITY as u64, |len| {
+            len.min(INITIAL_BODY_CAPACITY as u64)
+        });
+        let mut body =
+            Vec::with_capacity(usize::try_from(capacity).unwrap_or(INITIAL_BODY_CAPACITY));
+        while let Some(chunk) = response.chunk().await.map_err(fail)? {
+            if chunk.len() > request.max_reply_bytes.saturating_sub(body.len()) {
+                // Dropping `response` closes the connection: the rest is never read.
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::debug!(status, bytes = body.len(), "reply received");
+        Ok(TransportResponse {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send<'a>(
+        &'a self,
+        request: TransportRequest<'a>,
+    ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
+        Box::pin(async move {
+            // The policy is checked before anything touches the network.
+            let url = check_endpoint(request.endpoint)?;
+            match tokio::time::timeout(self.call_timeout, self.exchange(url, &request)).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(TransportError::Timeout {
+                    endpoint: request.endpoint.to_owned(),
+                    phase: "call",
+                    seconds: ceil_seconds(self.call_timeout),
+                }),
+            }
+        })
+    }
+}
+
+/// `"action"`, quoted as SOAP 1.1 requires, or `None` if the action cannot be carried
+/// in a header (quotes, backslashes, control or non-ASCII characters).
+fn soap_action_header(action: &str) -> Option<HeaderValue> {
+    if action
+        .chars()
+        .any(|c| !(' '..='~').contains(&c) || c == '"' || c == '\\')
+    {
+        return None;
+    }
+    HeaderValue::from_str(&format!("\"{action}\"")).ok()
+}
+
+#[cfg(test)]
+mod tests;

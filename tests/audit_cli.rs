@@ -1,0 +1,303 @@
+//! `bcss audit ...`: output and exit codes.
+
+#[path = "audit_support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use bcss::audit::{self, FileJournal, Journal, Record};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
+use support::*;
+use uuid::Uuid;
+
+fn bcss(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bcss"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A journal with one call (intent + outcome), one pending intent and one denial.
+async fn journal(dir: &Path, key: Option<&Path>) -> (Uuid, Uuid) {
+    let mut c = config(dir);
+    c.signing_key = key.map(Path::to_path_buf);
+    let j = FileJournal::open(c).await.unwrap();
+    let call = Uuid::now_v7();
+    j.append(intent(call, "alice", "IdentifyPerson", &ssin(1), 50))
+        .await
+        .unwrap();
+    j.append(outcome(
+        call,
+        "ok",
+        Some(b"<reply>line1\nline2, \"quoted\"</reply>"),
+    ))
+    .await
+    .unwrap();
+    j.append(intent(
+        Uuid::now_v7(),
+        "bob",
+        "HealthCareInsurance",
+        &ssin(2),
+        50,
+    ))
+    .await
+    .unwrap();
+    let denied = Uuid::now_v7();
+    j.append(denial(denied, "carol", "IdentifyPerson", &ssin(1)))
+        .await
+        .unwrap();
+    j.close().await.unwrap();
+    (call, denied)
+}
+
+#[tokio::test]
+async fn verify_ok_and_damaged() {
+    let tmp = tempdir();
+    journal(tmp.path(), None).await;
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let head = audit::verify(tmp.path(), None, None).unwrap().head.unwrap();
+    assert!(
+        text.starts_with(&format!("ok: 5 records, head {}", hex::encode(head.hash))),
+        "{text}"
+    );
+    assert!(text.contains("intents without outcome: 1"), "{text}");
+
+    let seg = segments(tmp.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let f = frames(&bytes)[1].clone();
+    bytes[f.offset + 80] ^= 4;
+    std::fs::write(&seg, &bytes).unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "FAILED: segment {} byte {} sequence 2",
+            name(&seg),
+            f.offset
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn checkpoint_prints_a_head_that_verify_trusts() {
+    let tmp = tempdir();
+    journal(tmp.path(), None).await;
+    let out = bcss(&["audit", "checkpoint", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let head = stdout(&out).trim().to_string();
+    assert!(head.starts_with("5:"), "{head}");
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--trusted-head", &head]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("trusted head: confirmed"));
+    let wrong = format!("5:{}", "00".repeat(32));
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--trusted-head", &wrong]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = bcss(&[
+        "audit",
+        "verify",
+        p(tmp.path()),
+        "--trusted-head",
+        "nonsense",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let empty = tempdir();
+    let out = bcss(&["audit", "checkpoint", p(empty.path())]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn verify_checks_signatures_with_a_public_key() {
+    let tmp = tempdir();
+    let keys = tempdir();
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let private = keys.path().join("private.pem");
+    let public = keys.path().join("public.pem");
+    std::fs::write(
+        &private,
+        key.to_pkcs8_pem(Default::default()).unwrap().as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(
+        &public,
+        key.verifying_key()
+            .to_public_key_pem(Default::default())
+            .unwrap(),
+    )
+    .unwrap();
+    journal(tmp.path(), Some(&private)).await;
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--public-key", p(&public)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("signed checkpoints: 1 verified; 0 records after"));
+    let other = keys.path().join("other.hex");
+    std::fs::write(
+        &other,
+        hex::encode(SigningKey::from_bytes(&[6; 32]).verifying_key().to_bytes()),
+    )
+    .unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--public-key", p(&other)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("another key"));
+}
+
+#[tokio::test]
+async fn query_formats() {
+    let tmp = tempdir();
+    let (call, denied) = journal(tmp.path(), None).await;
+    let subject = ssin(1);
+
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--subject",
+        &subject,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["ticket"], call.to_string());
+    assert_eq!(lines[0]["status"], "ok");
+    assert_eq!(lines[0]["who"]["user_id"], "alice");
+    assert!(lines[0]["request"].as_str().unwrap().contains(&subject));
+    assert_eq!(lines[0]["request_encoding"], "text");
+    assert_eq!(lines[0]["reply"], "<reply>line1\nline2, \"quoted\"</reply>");
+    assert_eq!(lines[1]["ticket"], denied.to_string());
+    assert_eq!(lines[1]["status"], "denied");
+    assert_eq!(lines[1]["reason_code"], "purpose_not_authorized");
+
+    let out = bcss(&["audit", "query", p(tmp.path()), "--format", "csv"]);
+    let text = stdout(&out);
+    let mut rows = text.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .starts_with("decided_at,ticket,status,code,user_id")
+    );
+    assert_eq!(text.lines().count(), 4, "{text}");
+
+    let out = bcss(&["audit", "query", p(tmp.path()), "--outcome", "no_outcome"]);
+    let text = stdout(&out);
+    assert!(text.lines().next().unwrap().starts_with("DECIDED"));
+    assert!(
+        text.contains("bob") && text.contains("no_outcome"),
+        "{text}"
+    );
+    assert!(!text.contains("alice"), "{text}");
+    assert!(text.contains("1 exchange(s)"));
+
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2000-12-31",
+    ]);
+    assert!(stdout(&out).contains("0 exchange(s)"));
+    let out = bcss(&["audit", "query", p(tmp.path()), "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn show_one_exchange() {
+    let tmp = tempdir();
+    let (call, _) = journal(tmp.path(), None).await;
+    let out = bcss(&["audit", "show", p(tmp.path()), &call.to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("status: ok"), "{text}");
+    assert!(text.contains("--- request (text) ---"));
+    assert!(text.contains(&format!("<ssin>{}</ssin>", ssin(1))));
+    assert!(text.contains("--- reply (text) ---"));
+    assert!(text.contains("line2, \"quoted\""));
+    let out = bcss(&["audit", "show", p(tmp.path()), &Uuid::now_v7().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no exchange with ticket"));
+}
+
+#[tokio::test]
+async fn reader_journals_the_read_first() {
+    let tmp = tempdir();
+    let (call, _) = journal(tmp.path(), None).await;
+    let out = bcss(&[
+        "audit",
+        "show",
+        p(tmp.path()),
+        &call.to_string(),
+        "--reader",
+        "advisor-7",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = audit::verify(tmp.path(), None, None).unwrap();
+    assert!(report.is_ok());
+    assert_eq!(report.records, 6);
+    // The last record is the read.
+    let seg = segments(tmp.path()).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let f = frames(&bytes).pop().unwrap();
+    let rec: Record = serde_json::from_slice(&bytes[f.offset + 60..f.offset + f.len - 4]).unwrap();
+    match rec {
+        Record::Read(r) => {
+            assert_eq!(r.reader, "advisor-7");
+            assert_eq!(r.command, "show");
+            assert_eq!(r.arguments, vec![call.to_string()]);
+        }
+        other => panic!("expected a read record, got {}", other.kind()),
+    }
+    // While another writer holds the journal, the read cannot be journaled: nothing shown.
+    let j = FileJournal::open(config(tmp.path())).await.unwrap();
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--reader",
+        "advisor-7",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains("could not be journaled"),
+        "{}",
+        stderr(&out)
+    );
+    j.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn prune_command() {
+    let tmp = tempdir();
+    journal(tmp.path(), None).await;
+    let out = bcss(&["audit", "prune", p(tmp.path()), "--before", "2100-01-01"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("0 segment(s) removed"), "{text}");
+    assert!(text.contains("last segment"), "{text}");
+    let out = bcss(&["audit", "prune", p(tmp.path()), "--before", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+}

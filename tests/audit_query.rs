@@ -1,0 +1,293 @@
+//! Query, show and prune.
+
+#[path = "audit_support/mod.rs"]
+mod support;
+
+use bcss::audit::{self, FileJournal, Journal, Payload, QueryFilter};
+use chrono::{Duration, Utc};
+use support::*;
+use uuid::Uuid;
+
+struct Fixture {
+    tmp: tempfile::TempDir,
+    alice_ok: Uuid,
+    bob_error: Uuid,
+    carol_denied: Uuid,
+    dave_pending: Uuid,
+    alice_binary: Uuid,
+}
+
+async fn fixture() -> Fixture {
+    let tmp = tempdir();
+    let j = FileJournal::open(config(tmp.path())).await.unwrap();
+    let (alice_ok, bob_error, carol_denied, dave_pending, alice_binary) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let records = vec![
+        intent(alice_ok, "alice", "IdentifyPerson", &ssin(1), 50),
+        intent(bob_error, "bob", "HealthCareInsurance", &ssin(2), 50),
+        outcome(alice_ok, "ok", Some(b"<reply>alice</reply>")),
+        denial(carol_denied, "carol", "IdentifyPerson", &ssin(1)),
+        intent(dave_pending, "dave", "IdentifyPerson", &ssin(3), 50),
+        outcome(
+            bob_error,
+            "business_error",
+            Some(b"<reply>MSG00012</reply>"),
+        ),
+        intent(alice_binary, "alice", "IdentifyPerson", &ssin(2), 50),
+        outcome(alice_binary, "ok", Some(&[0xff, 0xfe, 0x00, 0x01])),
+    ];
+    for r in records {
+        j.append(r).await.unwrap();
+    }
+    j.close().await.unwrap();
+    Fixture {
+        tmp,
+        alice_ok,
+        bob_error,
+        carol_denied,
+        dave_pending,
+        alice_binary,
+    }
+}
+
+fn tickets(f: &Fixture, filter: QueryFilter) -> Vec<Uuid> {
+    let r = audit::query(f.tmp.path(), &filter).unwrap();
+    assert!(r.problem.is_none());
+    r.tickets().collect()
+}
+
+#[tokio::test]
+async fn who_consulted_this_person() {
+    let f = fixture().await;
+    let s = ssin(1);
+    // Written the way people write SSINs: punctuation is ignored.
+    let formatted = format!(
+        "{}.{}.{}-{}.{}",
+        &s[0..2],
+        &s[2..4],
+        &s[4..6],
+        &s[6..9],
+        &s[9..]
+    );
+    let by_subject = QueryFilter {
+        subject: Some(formatted),
+        ..Default::default()
+    };
+    assert_eq!(tickets(&f, by_subject), vec![f.alice_ok, f.carol_denied]);
+    let r = audit::query(
+        f.tmp.path(),
+        &QueryFilter {
+            subject: Some(s),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let exchanges: Vec<_> = r.exchanges().map(Result::unwrap).collect();
+    assert_eq!(exchanges[0].status(), "ok");
+    assert_eq!(exchanges[0].who().unwrap().user_id, "alice");
+    assert_eq!(exchanges[0].sequences, vec![1, 3]);
+    assert_eq!(exchanges[1].status(), "denied");
+    assert_eq!(
+        exchanges[1].denial.as_ref().unwrap().reason_code,
+        "purpose_not_authorized"
+    );
+}
+
+#[tokio::test]
+async fn filters_combine() {
+    let f = fixture().await;
+    let q = |filter| tickets(&f, filter);
+    assert_eq!(
+        q(QueryFilter {
+            who: Some("alice".into()),
+            ..Default::default()
+        }),
+        vec![f.alice_ok, f.alice_binary]
+    );
+    assert_eq!(
+        q(QueryFilter {
+            service: Some("healthcareinsurance".into()),
+            ..Default::default()
+        }),
+        vec![f.bob_error]
+    );
+    assert_eq!(
+        q(QueryFilter {
+            outcome: Some("business_error".into()),
+            ..Default::default()
+        }),
+        vec![f.bob_error]
+    );
+    assert_eq!(
+        q(QueryFilter {
+            outcome: Some("no_outcome".into()),
+            ..Default::default()
+        }),
+        vec![f.dave_pending]
+    );
+    assert_eq!(
+        q(QueryFilter {
+            outcome: Some("denied".into()),
+            ..Default::default()
+        }),
+        vec![f.carol_denied]
+    );
+    assert_eq!(
+        q(QueryFilter {
+            who: Some("alice".into()),
+            subject: Some(ssin(2)),
+            ..Default::default()
+        }),
+        vec![f.alice_binary]
+    );
+    let now = Utc::now();
+    assert_eq!(
+        q(QueryFilter {
+            since: Some(now - Duration::hours(1)),
+            until: Some(now + Duration::hours(1)),
+            ..Default::default()
+        })
+        .len(),
+        5
+    );
+    assert!(
+        q(QueryFilter {
+            since: Some(now + Duration::hours(1)),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+    assert!(
+        q(QueryFilter {
+            until: Some(now - Duration::hours(1)),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn show_returns_request_and_reply() {
+    let f = fixture().await;
+    let e = audit::show(f.tmp.path(), f.bob_error).unwrap().unwrap();
+    let request = e.intent.as_ref().unwrap().request.to_bytes().unwrap();
+    assert!(String::from_utf8(request).unwrap().contains(&ssin(2)));
+    let outcome = e.outcome.as_ref().unwrap();
+    assert_eq!(outcome.code.as_deref(), Some("MSG00012"));
+    assert_eq!(
+        outcome.reply.as_ref().unwrap().to_bytes().unwrap(),
+        b"<reply>MSG00012</reply>"
+    );
+    let binary = audit::show(f.tmp.path(), f.alice_binary).unwrap().unwrap();
+    let reply = binary.outcome.unwrap().reply.unwrap();
+    assert!(matches!(reply, Payload::Base64(_)));
+    assert_eq!(reply.to_bytes().unwrap(), vec![0xff, 0xfe, 0x00, 0x01]);
+    let pending = audit::show(f.tmp.path(), f.dave_pending).unwrap().unwrap();
+    assert_eq!(pending.status(), "no_outcome");
+    assert!(audit::show(f.tmp.path(), Uuid::now_v7()).unwrap().is_none());
+}
+
+#[tokio::test]
+async fn verify_reports_intents_without_outcome() {
+    let f = fixture().await;
+    let report = audit::verify(f.tmp.path(), None, None).unwrap();
+    assert!(report.is_ok());
+    let pending: Vec<Uuid> = report
+        .intents_without_outcome
+        .iter()
+        .map(|p| p.ticket)
+        .collect();
+    assert_eq!(pending, vec![f.dave_pending]);
+    assert_eq!(report.intents_without_outcome[0].sequence, 5);
+}
+
+async fn multi_segment_journal() -> tempfile::TempDir {
+    let tmp = tempdir();
+    let mut c = config(tmp.path());
+    c.segment_max_bytes = 4096;
+    let j = FileJournal::open(c).await.unwrap();
+    for i in 0..30 {
+        j.append(intent(Uuid::now_v7(), &format!("u{i}"), "S", &ssin(5), 500))
+            .await
+            .unwrap();
+    }
+    j.close().await.unwrap();
+    tmp
+}
+
+#[tokio::test]
+async fn prune_keeps_everything_younger_than_ten_years() {
+    let tmp = multi_segment_journal().await;
+    let before = segments(tmp.path());
+    let far_future = Utc::now() + Duration::days(365 * 20);
+    let report = audit::prune(tmp.path(), far_future).unwrap();
+    assert!(report.removed.is_empty());
+    assert!(
+        report
+            .kept_because
+            .unwrap()
+            .contains("not before the cut-off")
+    );
+    assert_eq!(segments(tmp.path()), before);
+}
+
+#[tokio::test]
+async fn prune_removes_old_segments_and_the_rest_still_verifies() {
+    let tmp = multi_segment_journal().await;
+    let segs = segments(tmp.path());
+    assert!(segs.len() >= 4);
+    let report_before = audit::verify(tmp.path(), None, None).unwrap();
+    let head = report_before.head.unwrap();
+    // Eleven years from now, everything written today is older than 10 years.
+    let later = Utc::now() + Duration::days(365 * 11 + 3);
+    let report = audit::prune_at(tmp.path(), later, later).unwrap();
+    assert_eq!(
+        report.removed.len(),
+        segs.len() - 1,
+        "all but the last segment"
+    );
+    assert!(report.kept_because.unwrap().contains("last segment"));
+    let left = segments(tmp.path());
+    assert_eq!(left, vec![segs.last().unwrap().clone()]);
+    let verified = audit::verify(tmp.path(), Some(&head.into()), None).unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problem);
+    assert_eq!(verified.anchored_at, report.first_remaining_sequence);
+    assert!(verified.trusted_head_confirmed);
+    // The journal can be reopened and appended to after a prune.
+    let j = FileJournal::open(config(tmp.path())).await.unwrap();
+    j.append(intent(Uuid::now_v7(), "u", "S", &ssin(5), 10))
+        .await
+        .unwrap();
+    j.close().await.unwrap();
+    assert!(audit::verify(tmp.path(), None, None).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn prune_stops_at_the_before_date() {
+    let tmp = multi_segment_journal().await;
+    let segs = segments(tmp.path());
+    let later = Utc::now() + Duration::days(365 * 11 + 3);
+    // Before a date earlier than every record: nothing goes, even 11 years later.
+    let early = Utc::now() - Duration::days(1);
+    let report = audit::prune_at(tmp.path(), early, later).unwrap();
+    assert!(report.removed.is_empty());
+    assert_eq!(segments(tmp.path()), segs);
+}
+
+#[tokio::test]
+async fn prune_refuses_a_damaged_journal() {
+    let tmp = multi_segment_journal().await;
+    let segs = segments(tmp.path());
+    let mut bytes = std::fs::read(&segs[1]).unwrap();
+    bytes[200] ^= 1;
+    std::fs::write(&segs[1], &bytes).unwrap();
+    let later = Utc::now() + Duration::days(365 * 11 + 3);
+    let err = audit::prune_at(tmp.path(), later, later).unwrap_err();
+    assert!(matches!(err, audit::AuditError::Damaged { .. }), "{err}");
+    assert_eq!(segments(tmp.path()), segs);
+}

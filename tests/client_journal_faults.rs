@@ -1,0 +1,168 @@
+//! A file journal that cannot be written makes calls fail closed: a clear audit error, and
+//! the transport receives zero bytes.
+
+mod pipeline_support;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bcss::audit::{FileJournal, FileJournalConfig};
+use bcss::client::{Actor, CallContext, Client};
+use bcss::clock::FixedClock;
+use bcss::ids::Ssin;
+use bcss::manifest::Guard;
+use bcss::services::ServiceKind;
+use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::{Environment, Error};
+use chrono::{TimeZone, Utc};
+use pipeline_support::Probe;
+
+const MANIFEST: &str = r#"
+[organization]
+cbe = "0212344876"
+name = "CPAS de Fictiveville"
+sector = 17
+
+[[authorization]]
+id = "tx25-test"
+environment = "test"
+service = "RetrieveTIGroups"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+valid_from = 2026-01-01
+valid_until = 2026-12-31
+granted_by = "security-advisor"
+"#;
+
+#[derive(Debug, Default)]
+struct CountingTransport {
+    bytes: AtomicUsize,
+}
+
+impl Transport for CountingTransport {
+    fn send<'a>(
+        &'a self,
+        request: TransportRequest<'a>,
+    ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
+        self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
+        Box::pin(async {
+            Ok(TransportResponse {
+                status: 200,
+                content_type: None,
+                body: b"<ok/>".to_vec(),
+            })
+        })
+    }
+}
+
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_the_call_and_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        println!(
+            "SKIP: cannot mount a small tmpfs here (needs root); the full-disk case is not exercised"
+        );
+        return;
+    }
+    let _guard = Tmpfs(dir.path().to_path_buf());
+    let journal_dir = dir.path().join("journal");
+    let journal = Arc::new(
+        FileJournal::open(FileJournalConfig::new(&journal_dir))
+            .await
+            .unwrap(),
+    );
+    let transport = Arc::new(CountingTransport::default());
+    let client = Client::builder()
+        .environment(Environment::Test)
+        .application("fault-test", "1.0.0")
+        .contact_email("it@cpas-fictiveville.example")
+        .guard(Arc::new(
+            Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        ))
+        .journal(journal.clone())
+        .transport(transport.clone())
+        .clock(Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+        )))
+        .build()
+        .unwrap();
+    let ctx = CallContext::new(Actor::new("agent-042"), "PCSA:SOCIAL_INQUIRY");
+    let request = Probe {
+        service: ServiceKind::RetrieveTIGroups,
+        operation: "retrieveTI",
+        subject: Ssin::new("68070100188").unwrap(),
+    };
+    // Works while there is room.
+    client.call(&ctx, &request).await.unwrap();
+    let sent_before = transport.bytes.load(Ordering::SeqCst);
+    assert!(sent_before > 0);
+
+    // Fill the disk.
+    let filler = dir.path().join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 1024 * 1024]);
+
+    // Calls may still succeed while the journal's last page has room. The first failure
+    // may come at the outcome record (the request was sent, its intent durable): then the
+    // reply is withheld. Either way, the journal then refuses every further call, which
+    // sends nothing.
+    let mut first_failure = None;
+    for _ in 0..64 {
+        let before = transport.bytes.load(Ordering::SeqCst);
+        match client.call(&ctx, &request).await {
+            Ok(_) => continue,
+            Err(err) => {
+                match &err {
+                    Error::JournalRefused(_) => assert_eq!(
+                        transport.bytes.load(Ordering::SeqCst),
+                        before,
+                        "a refused intent must send nothing"
+                    ),
+                    Error::OutcomeNotRecorded { .. } => {}
+                    other => panic!("expected a journal failure, got {other:?}"),
+                }
+                first_failure = Some(err);
+                break;
+            }
+        }
+    }
+    let first = first_failure.expect("a full disk must make the journal fail");
+    assert!(first.to_string().contains("journal"), "{first}");
+
+    // Space comes back, but the journal that failed does not pretend: calls stay refused.
+    let _ = std::fs::remove_file(&filler);
+    for _ in 0..3 {
+        let before = transport.bytes.load(Ordering::SeqCst);
+        let err = client.call(&ctx, &request).await.unwrap_err();
+        assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+        assert_eq!(transport.bytes.load(Ordering::SeqCst), before);
+    }
+}
+
+#[tokio::test]
+async fn an_unwritable_journal_location_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the journal folder should be: no permission bits root could bypass.
+    let blocked = dir.path().join("journal");
+    std::fs::write(&blocked, b"not a folder").unwrap();
+    let err = FileJournal::open(FileJournalConfig::new(blocked.join("sub")))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("journal"), "{text}");
+}

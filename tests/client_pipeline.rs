@@ -1,0 +1,540 @@
+//! The client's single call path, end to end with test doubles: the guard decides, the
+//! journal records durably before anything is sent, and every refusal sends zero bytes.
+
+mod pipeline_support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bcss::audit::{Appended, AuditError, Journal, Record};
+use bcss::client::{Actor, CallContext, Client};
+use bcss::clock::{Clock, ClockError, FixedClock};
+use bcss::ids::{ProgramId, Ssin};
+use bcss::manifest::{DenialReason, Guard};
+use bcss::services::ServiceKind;
+use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::{Environment, Error};
+use chrono::{DateTime, TimeZone, Utc};
+use pipeline_support::Probe;
+
+const MANIFEST: &str = r#"
+[organization]
+cbe = "0212344876"
+name = "CPAS de Fictiveville"
+sector = 17
+
+[[authorization]]
+id = "tx25-test"
+environment = "test"
+service = "RetrieveTIGroups"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+deliberation = "not-applicable"
+valid_from = 2026-01-01
+valid_until = 2026-12-31
+granted_by = "security-advisor"
+
+[[authorization]]
+id = "hci-acpt"
+environment = "acceptance"
+service = "HealthCareInsurance"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+deliberation = "not-applicable"
+valid_from = 2026-01-01
+valid_until = 2026-12-31
+granted_by = "security-advisor"
+"#;
+
+/// A journal in memory: records in order, or fails every append.
+#[derive(Debug, Default)]
+struct MemoryJournal {
+    records: Mutex<Vec<Record>>,
+    fail: bool,
+}
+
+impl MemoryJournal {
+    fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap().clone()
+    }
+}
+
+impl Journal for MemoryJournal {
+    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>> {
+        Box::pin(async move {
+            if self.fail {
+                return Err(AuditError::Closed("disk full (test double)".to_string()));
+            }
+            let mut records = self.records.lock().unwrap();
+            records.push(record);
+            Ok(Appended {
+                sequence: records.len() as u64,
+                hash: [0; 32],
+            })
+        })
+    }
+}
+
+/// A transport that counts what it is given and checks the intent was journaled first.
+#[derive(Debug)]
+struct CountingTransport {
+    bytes: AtomicUsize,
+    journal: Arc<MemoryJournal>,
+    seen: Mutex<Vec<(String, String, Vec<u8>)>>,
+}
+
+impl CountingTransport {
+    fn new(journal: Arc<MemoryJournal>) -> Arc<Self> {
+        Arc::new(CountingTransport {
+            bytes: AtomicUsize::new(0),
+            journal,
+            seen: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Transport for CountingTransport {
+    fn send<'a>(
+        &'a self,
+        request: TransportRequest<'a>,
+    ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
+        Box::pin(async move {
+            // The one promise: the intent, with these exact bytes, is already journaled.
+            let records = self.journal.records();
+            let Some(Record::Intent(intent)) = records.last() else {
+                panic!("transport called without a journaled intent: {records:?}");
+            };
+            assert_eq!(intent.request.to_bytes().unwrap(), request.body);
+            self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
+            self.seen.lock().unwrap().push((
+                request.endpoint.to_string(),
+                request.soap_action.to_string(),
+                request.body.to_vec(),
+            ));
+            Ok(TransportResponse {
+                status: 200,
+                content_type: Some("text/xml".to_string()),
+                body: b"<reply>ok</reply>".to_vec(),
+            })
+        })
+    }
+}
+
+fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
+}
+
+fn marc() -> Ssin {
+    Ssin::new("68070100188").unwrap()
+}
+
+fn tx25() -> Probe {
+    Probe {
+        service: ServiceKind::RetrieveTIGroups,
+        operation: "retrieveTI",
+        subject: marc(),
+    }
+}
+
+struct Setup {
+    client: Client,
+    journal: Arc<MemoryJournal>,
+    transport: Arc<CountingTransport>,
+}
+
+fn setup_with(
+    env: Environment,
+    guard: Guard,
+    clock: Arc<dyn Clock>,
+    program: Option<&str>,
+    failing_journal: bool,
+) -> Setup {
+    let journal = Arc::new(MemoryJournal {
+        fail: failing_journal,
+        ..MemoryJournal::default()
+    });
+    let transport = CountingTransport::new(journal.clone());
+    let mut builder = Client::builder()
+        .environment(env)
+        .application("pipeline-test", "1.0.0")
+        .contact_email("it@cpas-fictiveville.example")
+        .guard(Arc::new(guard))
+        .journal(journal.clone())
+        .transport(transport.clone())
+        .clock(clock);
+    if let Some(p) = program {
+        builder = builder.program(ProgramId::new(p).unwrap());
+    }
+    Setup {
+        client: builder.build().unwrap(),
+        journal,
+        transport,
+    }
+}
+
+fn setup(env: Environment, when: DateTime<Utc>) -> Setup {
+    setup_with(
+        env,
+        Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        Arc::new(FixedClock(when)),
+        None,
+        false,
+    )
+}
+
+fn ctx(purpose: &str) -> CallContext {
+    CallContext::new(Actor::new("agent-042").with_name("Sam Agent"), purpose)
+}
+
+#[tokio::test]
+async fn granted_call_is_journaled_before_and_after_sending() {
+    let s = setup(Environment::Test, at(2026, 6, 1));
+    let reply = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
+        .await
+        .unwrap();
+    assert_eq!(reply.authorization_id, "tx25-test");
+    assert_eq!(reply.bcss.ticket.as_deref(), Some("bcss-ticket-1"));
+
+    let seen = s.transport.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let (endpoint, action, body) = &seen[0];
+    assert_eq!(
+        endpoint,
+        "https://bcssksz-services-test.smals.be/SOA4520/RetrieveTIGroupsService/v2/retrieveTI"
+    );
+    assert_eq!(
+        action,
+        "http://kszbcss.fgov.be/RetrieveTIGroupsService/retrieveTI"
+    );
+    let body = String::from_utf8(body.clone()).unwrap();
+    // The grant supplied the legalContext and the program number.
+    assert!(
+        body.contains("<legalContext>PCSA:SOCIAL_INQUIRY</legalContext>"),
+        "{body}"
+    );
+    assert!(body.contains("<program>00912345673</program>"), "{body}");
+    assert!(body.contains(&reply.ticket.to_string()));
+
+    let records = s.journal.records();
+    assert_eq!(records.len(), 2);
+    let (Record::Intent(intent), Record::Outcome(outcome)) = (&records[0], &records[1]) else {
+        panic!("expected intent then outcome: {records:?}");
+    };
+    assert_eq!(intent.ticket, reply.ticket);
+    assert_eq!(outcome.ticket, reply.ticket);
+    assert_eq!(intent.who.user_id, "agent-042");
+    assert_eq!(intent.who.user_name.as_deref(), Some("Sam Agent"));
+    assert_eq!(intent.who.program.as_deref(), Some("00912345673"));
+    assert_eq!(intent.what.subjects, vec!["68070100188".to_string()]);
+    assert_eq!(intent.how.authorization_id.as_deref(), Some("tx25-test"));
+    assert_eq!(intent.how.deliberation.as_deref(), Some("not-applicable"));
+    assert_eq!(outcome.outcome, "ok");
+    assert_eq!(outcome.bcss.ticket.as_deref(), Some("bcss-ticket-1"));
+    assert_eq!(outcome.http_status, Some(200));
+}
+
+/// Every kind of unauthorised call returns its typed denial, is journaled, and sends
+/// nothing.
+#[tokio::test]
+async fn every_denial_sends_zero_bytes() {
+    struct Case {
+        name: &'static str,
+        env: Environment,
+        when: DateTime<Utc>,
+        program: Option<&'static str>,
+        guard: Option<Guard>,
+        purpose: &'static str,
+        request: Probe,
+        expected: DenialReason,
+    }
+    let cases = vec![
+        Case {
+            name: "purpose not granted",
+            env: Environment::Test,
+            when: at(2026, 6, 1),
+            program: None,
+            guard: None,
+            purpose: "MARKETING",
+            request: tx25(),
+            expected: DenialReason::PurposeNotAuthorized,
+        },
+        Case {
+            name: "authorised only in another environment",
+            env: Environment::Production,
+            when: at(2026, 6, 1),
+            program: None,
+            guard: None,
+            purpose: "PCSA:SOCIAL_INQUIRY",
+            request: tx25(),
+            expected: DenialReason::WrongEnvironment,
+        },
+        Case {
+            name: "service not in the manifest",
+            env: Environment::Test,
+            when: at(2026, 6, 1),
+            program: None,
+            guard: None,
+            purpose: "PCSA:SOCIAL_INQUIRY",
+            request: Probe {
+                service: ServiceKind::IdentifyPerson,
+                operation: "identifyPerson",
+                subject: marc(),
+            },
+            expected: DenialReason::NoAuthorization,
+        },
+        Case {
+            name: "expired",
+            env: Environment::Test,
+            when: at(2027, 1, 2),
+            program: None,
+            guard: None,
+            purpose: "PCSA:SOCIAL_INQUIRY",
+            request: tx25(),
+            expected: DenialReason::Expired,
+        },
+        Case {
+            name: "not yet valid",
+            env: Environment::Test,
+            when: at(2025, 12, 1),
+            program: None,
+            guard: None,
+            purpose: "PCSA:SOCIAL_INQUIRY",
+            request: tx25(),
+            expected: DenialReason::NotYetValid,
+        },
+        Case {
+            name: "program number mismatch",
+            env: Environment::Test,
+            when: at(2026, 6, 1),
+            program: Some("00912345772"),
+            guard: None,
+            purpose: "PCSA:SOCIAL_INQUIRY",
+            request: tx25(),
+            expected: DenialReason::ProgramMismatch,
+        },
+        Case {
+            name: "no valid manifest",
+            env: Environment::Test,
+            when: at(2026, 6, 1),
+            program: None,
+            guard: Some(Guard::empty()),
+            purpose: "PCSA:SOCIAL_INQUIRY",
+            request: tx25(),
+            expected: DenialReason::NoValidManifest,
+        },
+    ];
+    for case in cases {
+        let guard = case
+            .guard
+            .unwrap_or_else(|| Guard::from_str(MANIFEST, "authorizations.toml").unwrap());
+        // A guard without a manifest has no organisation: name it on the builder.
+        let journal = Arc::new(MemoryJournal::default());
+        let transport = CountingTransport::new(journal.clone());
+        let mut builder = Client::builder()
+            .environment(case.env)
+            .organization("0212344876".parse().unwrap())
+            .application("pipeline-test", "1.0.0")
+            .contact_email("it@cpas-fictiveville.example")
+            .guard(Arc::new(guard))
+            .journal(journal.clone())
+            .transport(transport.clone())
+            .clock(Arc::new(FixedClock(case.when)));
+        if let Some(p) = case.program {
+            builder = builder.program(ProgramId::new(p).unwrap());
+        }
+        let client = builder.build().unwrap();
+        let err = client
+            .call(&ctx(case.purpose), &case.request)
+            .await
+            .expect_err(case.name);
+        match &err {
+            Error::Denied(denial) => {
+                assert_eq!(denial.reason, case.expected, "{}: {denial}", case.name);
+                assert!(!denial.message.is_empty(), "{}", case.name);
+            }
+            other => panic!("{}: expected a denial, got {other:?}", case.name),
+        }
+        assert_eq!(transport.bytes.load(Ordering::SeqCst), 0, "{}", case.name);
+        let records = journal.records();
+        assert_eq!(records.len(), 1, "{}", case.name);
+        let Record::Denial(denial) = &records[0] else {
+            panic!("{}: expected a denial record, got {records:?}", case.name);
+        };
+        assert_eq!(denial.reason_code, case.expected.code(), "{}", case.name);
+        assert_eq!(denial.who.user_id, "agent-042");
+        assert_eq!(denial.what.purpose, case.purpose);
+        assert_eq!(denial.what.subjects, vec!["68070100188".to_string()]);
+    }
+}
+
+#[tokio::test]
+async fn a_call_without_a_user_is_refused_and_journaled() {
+    let s = setup(Environment::Test, at(2026, 6, 1));
+    let anonymous = CallContext::new(Actor::new("  "), "PCSA:SOCIAL_INQUIRY");
+    let err = s.client.call(&anonymous, &tx25()).await.unwrap_err();
+    assert!(matches!(err, Error::MissingUser(_)), "{err:?}");
+    assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
+    let records = s.journal.records();
+    assert!(matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user"));
+}
+
+#[tokio::test]
+async fn a_journal_that_cannot_write_refuses_the_call() {
+    let s = setup_with(
+        Environment::Test,
+        Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        Arc::new(FixedClock(at(2026, 6, 1))),
+        None,
+        true,
+    );
+    let err = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(err.to_string().contains("nothing was sent"), "{err}");
+    assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
+    // A denial that cannot be journaled is refused with the journal's error.
+    let err = s.client.call(&ctx("MARKETING"), &tx25()).await.unwrap_err();
+    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
+}
+
+#[derive(Debug)]
+struct BrokenClock;
+
+impl Clock for BrokenClock {
+    fn now(&self) -> Result<DateTime<Utc>, ClockError> {
+        Err(ClockError::BeforeFloor {
+            now: Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            floor: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_untrustworthy_clock_refuses_the_call() {
+    let s = setup_with(
+        Environment::Test,
+        Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        Arc::new(BrokenClock),
+        None,
+        false,
+    );
+    let err = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Clock(_)), "{err:?}");
+    assert!(err.to_string().contains("NTP"), "{err}");
+    assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn the_builder_refuses_an_organisation_the_manifest_is_not_for() {
+    let journal = Arc::new(MemoryJournal::default());
+    let err = Client::builder()
+        .environment(Environment::Test)
+        .organization("0123456749".parse().unwrap())
+        .application("pipeline-test", "1.0.0")
+        .guard(Arc::new(
+            Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        ))
+        .journal(journal.clone())
+        .transport(CountingTransport::new(journal))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("0212344876"), "{err}");
+}
+
+#[tokio::test]
+async fn a_manifest_reload_changes_decisions_without_restarting() {
+    let s = setup(Environment::Test, at(2026, 6, 1));
+    assert!(
+        s.client
+            .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
+            .await
+            .is_ok()
+    );
+    let narrowed = MANIFEST.replace(
+        "purpose = \"PCSA:SOCIAL_INQUIRY\"\nprogram",
+        "purpose = \"PCSA:OTHER\"\nprogram",
+    );
+    s.client
+        .guard()
+        .reload_from_str(&narrowed, "authorizations.toml")
+        .unwrap();
+    let err = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Denied(d) if d.reason == DenialReason::PurposeNotAuthorized),
+        "{err:?}"
+    );
+    // A reload that fails validation keeps the last good manifest.
+    assert!(
+        s.client
+            .guard()
+            .reload_from_str("[organization]\ncbe = 1", "bad.toml")
+            .is_err()
+    );
+    assert!(s.client.call(&ctx("PCSA:OTHER"), &tx25()).await.is_ok());
+}
+
+/// A writer that keeps what tracing prints.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tracing_has_one_span_per_call_and_masks_ssins() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let s = setup(Environment::Test, at(2026, 6, 1));
+    let reply = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
+        .await
+        .unwrap();
+    let _ = s.client.call(&ctx("MARKETING"), &tx25()).await.unwrap_err();
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        !text.contains("68070100188"),
+        "a full SSIN reached tracing:\n{text}"
+    );
+    assert!(text.contains("680701*****"), "{text}");
+    let closed = text
+        .lines()
+        .filter(|l| l.contains("bcss.call{") && l.contains("close time.busy"))
+        .count();
+    assert_eq!(closed, 2, "one span per call:\n{text}");
+    assert!(text.contains("service=\"RetrieveTIGroups\""), "{text}");
+    assert!(text.contains("operation=\"retrieveTI\""), "{text}");
+    assert!(text.contains("environment=\"test\""), "{text}");
+    assert!(text.contains(&format!("ticket={}", reply.ticket)), "{text}");
+    assert!(text.contains("outcome=\"denied\""), "{text}");
+}

@@ -1,0 +1,351 @@
+//! The mock BCSS over loopback HTTP: every shipped fixture through the real HTTP
+//! transport (each simulated behaviour included), the unknown-request fault, the refusals
+//! (path, method, SOAPAction, size), loopback only, and shutdown.
+
+mod replay_support;
+
+use std::net::SocketAddr;
+
+use bcss::Environment;
+use bcss::endpoints::Endpoints;
+use bcss::fixture::FixtureSet;
+use bcss::ids::{Century, Ssin};
+use bcss::mock::{MockConfig, MockError, MockHandle, MockServer};
+use bcss::services::{Outcome, ServiceKind};
+use bcss::soap::{self, Body, Limits};
+use bcss::transport::http::HttpTransport;
+use bcss::transport::{Transport, TransportError, TransportRequest};
+use replay_support::{Req, exchanges_dir, identify, scenario, scenarios};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn start() -> MockHandle {
+    let config = MockConfig::from_dir(exchanges_dir()).unwrap();
+    MockServer::start(config).await.unwrap()
+}
+
+async fn send(
+    transport: &HttpTransport,
+    mock: &MockHandle,
+    req: &Req,
+    body: &[u8],
+) -> Result<bcss::transport::TransportResponse, TransportError> {
+    let url = mock.url(req.service());
+    transport
+        .send(TransportRequest {
+            environment: Environment::Test,
+            service: req.service(),
+            operation: req.operation(),
+            endpoint: &url,
+            soap_action: req.soap_action(),
+            body,
+            max_reply_bytes: 1 << 20,
+        })
+        .await
+}
+
+/// A bare HTTP/1.1 exchange: (status, body).
+async fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let _ = stream.write_all(body).await;
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply).await;
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn every_shipped_fixture_is_served_over_http_with_its_behaviour() {
+    let mock = start().await;
+    assert_eq!(mock.fixture_count(), scenarios().len());
+    let transport = HttpTransport::builder().build().unwrap();
+    let mut failures = Vec::new();
+    for s in scenarios() {
+        let body = s.request.encode();
+        let outcome = match send(&transport, &mock, &s.request, &body).await {
+            Ok(reply) => s.request.outcome(reply.status, &reply.body),
+            Err(e) => Outcome::TransportError {
+                reason: e.to_string(),
+            },
+        };
+        if !s.expected.matches(&outcome) {
+            failures.push(format!(
+                "{}: expected {}, got {outcome:?}",
+                s.name(),
+                s.expected
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let stats = mock.stats();
+    assert_eq!(stats.served, scenarios().len() as u64);
+    assert_eq!(stats.unmatched, 0);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn simulated_behaviours_show_as_a_client_sees_them() {
+    let mock = start().await;
+    let transport = HttpTransport::builder().build().unwrap();
+    let reply_of = |name: &str| {
+        let s = scenario(name);
+        let body = s.request.encode();
+        (s, body)
+    };
+
+    // HTTP 503 from a "proxy": status and an HTML page.
+    let (s, body) = reply_of("TestConnection/echo-http-503");
+    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    assert_eq!(r.status, 503);
+    assert!(r.content_type.unwrap().starts_with("text/html"));
+
+    // MSG00001: a CBSS fault that the client may retry.
+    let (s, body) = reply_of("RetrieveTIGroups/lina-fr-unavailable");
+    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    assert_eq!(r.status, 500);
+    let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
+        panic!("not a fault")
+    };
+    let cbss = bcss::v3::cbss_fault(&fault).unwrap();
+    assert!(cbss.details.iter().any(|d| d.reason_code.is_retryable()));
+    let (s, body) = reply_of("HealthCareInsurance/marc-holder-code-unavailable");
+    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
+        panic!("not a fault")
+    };
+    let cbss = bcss::v3::cbss_fault(&fault).unwrap();
+    assert_eq!(cbss.element, "consultHolderCodeFault");
+    assert_eq!(cbss.details[0].reason_code.as_str(), "MSG00001");
+
+    // A plain SOAP fault.
+    let (s, body) = reply_of("TestConnection/echo-soap-fault");
+    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
+        panic!("not a fault")
+    };
+    assert_eq!(fault.string, "Simulated internal error");
+
+    // A body cut after 200 bytes: complete HTTP, incomplete XML.
+    let (s, body) = reply_of("TestConnection/echo-truncated");
+    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    assert_eq!(r.body.len(), 200);
+    assert!(soap::read(&r.body, &Limits::default()).is_err());
+
+    // A connection dropped mid-body: a transport error.
+    let (s, body) = reply_of("TestConnection/echo-connection-dropped");
+    let e = send(&transport, &mock, &s.request, &body)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, TransportError::Http { .. }), "{e:?}");
+
+    // A slow reply still arrives (its duration is not asserted: machines are noisy).
+    let (s, body) = reply_of("TestConnection/echo-slow");
+    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    assert_eq!(r.status, 200);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_request_gets_a_soap_fault_naming_the_closest_fixture() {
+    let mock = start().await;
+    let transport = HttpTransport::builder().build().unwrap();
+    let stranger = Ssin::from_parts("880412", 123, Century::Nineteen).unwrap();
+    let req = identify(stranger.as_str());
+    let body = req.encode();
+    let r = send(&transport, &mock, &req, &body).await.unwrap();
+    assert_eq!(r.status, 500);
+    let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
+        panic!("not a fault")
+    };
+    assert_eq!(fault.code_local(), "Client");
+    assert!(
+        fault
+            .string
+            .starts_with("bcss mock: no fixture matches this request"),
+        "{}",
+        fault.string
+    );
+    assert!(
+        fault.string.contains("closest is IdentifyPerson/"),
+        "{}",
+        fault.string
+    );
+    assert!(
+        fault.string.contains("SearchCriteria/SSIN: expected \""),
+        "{}",
+        fault.string
+    );
+    assert!(fault.string.contains("880412*****"), "{}", fault.string);
+    let text = String::from_utf8(r.body.clone()).unwrap();
+    assert!(!text.contains(stranger.as_str()), "{text}");
+    let detail = fault.detail.unwrap();
+    assert!(
+        detail
+            .descendant("closest")
+            .unwrap()
+            .text()
+            .starts_with("IdentifyPerson/")
+    );
+    // Through the service's decoder, the tester sees the same explanation.
+    assert!(matches!(
+        req.outcome(r.status, &r.body),
+        Outcome::SoapFault { .. }
+    ));
+    assert_eq!(mock.stats().unmatched, 1);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_mock_serves_the_real_paths() {
+    let mock = start().await;
+    let endpoints = Endpoints::defaults()
+        .with_base_url(Environment::Test, &mock.base_url())
+        .unwrap();
+    for service in ServiceKind::ALL {
+        let url = endpoints.resolve(Environment::Test, service).unwrap();
+        assert_eq!(url, mock.url(service), "{service}");
+    }
+    let (status, index) = raw(mock.addr(), "GET / HTTP/1.1", b"").await;
+    assert_eq!(status, 200);
+    assert!(
+        index.contains("/connectors/webservice/KSZBCSSWebServiceConnectorPort"),
+        "{index}"
+    );
+    assert!(
+        index.contains("/SOA4520/HealthCareInsuranceService/consult_01"),
+        "{index}"
+    );
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_the_mock_cannot_dispatch_are_refused() {
+    let mock = start().await;
+    let addr = mock.addr();
+    let path = mock.url(ServiceKind::RetrieveTIGroups);
+    let path = path.trim_start_matches(&mock.base_url()).to_string();
+    let envelope = scenario("RetrieveTIGroups/marc-fr-ok").request.encode();
+
+    let (status, body) = raw(addr, "POST /SOA4520/Nowhere HTTP/1.1", &envelope).await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("no BCSS service at /SOA4520/Nowhere"),
+        "{body}"
+    );
+
+    let (status, _) = raw(addr, &format!("GET {path}?wsdl HTTP/1.1"), b"").await;
+    assert_eq!(status, 405);
+
+    let (status, body) = raw(
+        addr,
+        &format!("POST {path} HTTP/1.1\r\nSOAPAction: \"urn:wrong\""),
+        &envelope,
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(body.contains("SOAPAction"), "{body}");
+    assert!(
+        body.contains("http://kszbcss.fgov.be/RetrieveTIGroupsService/retrieveTI"),
+        "{body}"
+    );
+
+    // Without a SOAPAction the body decides.
+    let (status, body) = raw(addr, &format!("POST {path} HTTP/1.1"), &envelope).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("retrieveTIGroupsResponse"));
+
+    let (status, body) = raw(addr, &format!("POST {path} HTTP/1.1"), b"<not-soap").await;
+    assert_eq!(status, 500);
+    assert!(body.contains("not a readable SOAP request"), "{body}");
+    assert_eq!(mock.stats().refused, 3);
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn request_bodies_are_bounded() {
+    let config = MockConfig::from_dir(exchanges_dir())
+        .unwrap()
+        .max_request_bytes(1024);
+    let mock = MockServer::start(config).await.unwrap();
+    let path = bcss::mock::path_of(ServiceKind::TestConnection);
+    let big = vec![b'x'; 4096];
+    let (status, body) = raw(mock.addr(), &format!("POST {path} HTTP/1.1"), &big).await;
+    assert_eq!(status, 413, "{body}");
+
+    // A chunked body without a length is cut off at the cap too.
+    let mut stream = TcpStream::connect(mock.addr()).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..4 {
+        stream.write_all(b"200\r\n").await.unwrap();
+        stream.write_all(&[b'y'; 512]).await.unwrap();
+        stream.write_all(b"\r\n").await.unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply).await;
+    assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 413"));
+    mock.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_loopback_unless_allowed() {
+    let config = MockConfig::new(FixtureSet::new()).listen("0.0.0.0:0".parse().unwrap());
+    let e = MockServer::start(config).await.unwrap_err();
+    assert!(matches!(e, MockError::NonLoopback { .. }), "{e}");
+    assert!(e.to_string().contains("not a loopback address"));
+    let config = MockConfig::new(FixtureSet::new()).listen("192.0.2.1:8080".parse().unwrap());
+    assert!(matches!(
+        MockServer::start(config).await,
+        Err(MockError::NonLoopback { .. })
+    ));
+    // IPv6 loopback is loopback.
+    if let Ok(mock) =
+        MockServer::start(MockConfig::new(FixtureSet::new()).listen("[::1]:0".parse().unwrap()))
+            .await
+    {
+        assert!(mock.base_url().starts_with("http://[::1]:"));
+        mock.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server_and_closes_connections() {
+    let mock = start().await;
+    let addr = mock.addr();
+    // A connection left open (an idle keep-alive client) does not hold shutdown up.
+    let idle = TcpStream::connect(addr).await.unwrap();
+    mock.shutdown().await;
+    assert!(TcpStream::connect(addr).await.is_err());
+    drop(idle);
+
+    // Dropping the handle stops it too.
+    let mock = start().await;
+    let addr = mock.addr();
+    drop(mock);
+    let mut refused = false;
+    for _ in 0..100 {
+        if TcpStream::connect(addr).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(refused);
+}

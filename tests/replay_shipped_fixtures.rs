@@ -1,0 +1,173 @@
+//! The shipped fixtures (`fixtures/exchanges/`): generated from the real encoders and
+//! the reply files, kept in sync, covering every service, and each replaying to the
+//! outcome it declares.
+//!
+//! To regenerate them after an encoder or a reply file changed:
+//!
+//! ```text
+//! BCSS_WRITE_FIXTURES=1 cargo test --test replay_shipped_fixtures
+//! ```
+
+mod replay_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bcss::Environment;
+use bcss::endpoints::Endpoints;
+use bcss::fixture::{ExpectedOutcome, FixtureSet, format};
+use bcss::services::{Outcome, ServiceKind};
+use bcss::transport::replay::ReplayTransport;
+use bcss::transport::{Transport, TransportRequest};
+use chrono::{TimeZone, Utc};
+use replay_support::{Scenario, exchanges_dir, header, scenarios};
+
+const REGENERATE: &str = "BCSS_WRITE_FIXTURES=1 cargo test --test replay_shipped_fixtures";
+
+#[test]
+fn shipped_fixtures_are_in_sync_with_the_encoders() {
+    let dir = exchanges_dir();
+    let scenarios = scenarios();
+    let fixtures: Vec<_> = scenarios.iter().map(Scenario::fixture).collect();
+    // No two scenarios record the same request: replay would be ambiguous.
+    FixtureSet::from_fixtures(fixtures.clone()).unwrap();
+
+    let wanted: BTreeSet<_> = scenarios.iter().map(|s| s.path(&dir)).collect();
+    if std::env::var_os("BCSS_WRITE_FIXTURES").is_some() {
+        for (s, f) in scenarios.iter().zip(&fixtures) {
+            let path = s.path(&dir);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, format::to_toml(f)).unwrap();
+        }
+        for service in ServiceKind::ALL {
+            let Ok(entries) = std::fs::read_dir(dir.join(service.name())) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "toml") && !wanted.contains(&path) {
+                    std::fs::remove_file(&path).unwrap();
+                }
+            }
+        }
+    }
+
+    let mut problems = Vec::new();
+    for (s, f) in scenarios.iter().zip(&fixtures) {
+        let path = s.path(&dir);
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text == format::to_toml(f) => {}
+            Ok(_) => problems.push(format!(
+                "{} differs from what the encoders give",
+                path.display()
+            )),
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
+    let loaded = FixtureSet::load(&dir).unwrap();
+    for f in loaded.iter() {
+        if !scenarios.iter().any(|s| s.name() == f.name) {
+            problems.push(format!("{} is not a generated fixture", f.origin()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\nregenerate with: {REGENERATE}",
+        problems.join("\n")
+    );
+    assert_eq!(loaded.len(), scenarios.len());
+}
+
+#[test]
+fn every_service_has_ok_warning_no_data_business_error_and_fault_fixtures() {
+    let mut kinds: BTreeMap<ServiceKind, BTreeSet<&str>> = BTreeMap::new();
+    let mut operations: BTreeMap<ServiceKind, BTreeSet<&str>> = BTreeMap::new();
+    for s in scenarios() {
+        kinds
+            .entry(s.service())
+            .or_default()
+            .insert(s.expected.as_str());
+        operations
+            .entry(s.service())
+            .or_default()
+            .insert(s.request.operation());
+    }
+    for service in ServiceKind::ALL {
+        let have = &kinds[&service];
+        let mut need = vec!["ok", "business_error", "soap_fault"];
+        // TestConnection's reply has no status, so it cannot warn or lack data.
+        if service != ServiceKind::TestConnection {
+            need.extend(["warning"]);
+        }
+        for kind in need {
+            assert!(
+                have.contains(kind),
+                "{service} has no {kind} fixture: {have:?}"
+            );
+        }
+    }
+    for service in [
+        ServiceKind::IdentifyPerson,
+        ServiceKind::RetrieveTIGroups,
+        ServiceKind::HealthCareInsurance,
+    ] {
+        assert!(kinds[&service].contains("no_data"), "{service}");
+    }
+    // Empty answers of ManageAccess and PerformInvestigation are OK replies with nothing
+    // in them: their "no data" fixtures say so.
+    for stem in [
+        "ManageAccess/anna-list-empty",
+        "PerformInvestigation/marc-wait-register-empty",
+    ] {
+        assert_eq!(replay_support::scenario(stem).expected, ExpectedOutcome::Ok);
+    }
+    for op in ServiceKind::HealthCareInsurance.operations() {
+        assert!(
+            operations[&ServiceKind::HealthCareInsurance].contains(op),
+            "{op}"
+        );
+    }
+    // The cast: someone born after 2000 and a BIS number take part.
+    let all = format!("{:?}", scenarios());
+    assert!(all.contains("050315*****") && all.contains("754112*****"));
+}
+
+#[tokio::test]
+async fn every_shipped_fixture_replays_to_its_expected_outcome() {
+    let transport = ReplayTransport::builder(exchanges_dir())
+        .simulate_delays(false)
+        .build()
+        .unwrap();
+    assert_eq!(transport.fixture_count(), scenarios().len());
+    let mut failures = Vec::new();
+    for s in scenarios() {
+        // Another ticket and time than the fixture's: volatile fields do not matter.
+        let mut h = header(s.request.purpose());
+        h.ticket = uuid::Uuid::now_v7();
+        h.sent_at = Utc.with_ymd_and_hms(2031, 7, 4, 12, 0, 0).unwrap();
+        let body = s.request.encode_with(&h);
+        let endpoint = Endpoints::default_url(Environment::Test, s.service()).unwrap();
+        let request = TransportRequest {
+            environment: Environment::Test,
+            service: s.service(),
+            operation: s.request.operation(),
+            endpoint,
+            soap_action: s.request.soap_action(),
+            body: &body,
+            max_reply_bytes: 1 << 20,
+        };
+        let outcome = match transport.send(request).await {
+            Ok(reply) => s.request.outcome(reply.status, &reply.body),
+            Err(e) => Outcome::TransportError {
+                reason: e.to_string(),
+            },
+        };
+        if !s.expected.matches(&outcome) {
+            failures.push(format!(
+                "{}: expected {}, got {outcome:?}",
+                s.name(),
+                s.expected
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,54 @@
+//! HTTP Basic password from an environment variable, end to end over plain HTTP to
+//! 127.0.0.1. Its own test binary with a single test, so that setting the variable
+//! cannot race with another test reading the environment.
+
+mod transport_support;
+
+use base64::Engine as _;
+use bcss::Environment;
+use bcss::ids::Cbe;
+use bcss::services::ServiceKind;
+use bcss::transport::http::{HttpTransport, PasswordSource};
+use bcss::transport::{Transport, TransportRequest};
+use transport_support::{Reply, start};
+
+#[tokio::test]
+async fn password_from_environment_variable() {
+    const VAR: &str = "BCSS_TRANSPORT_TEST_PASSWORD";
+    const PASSWORD: &str = "Env-Fict1ve-Pa55";
+    // SAFETY: the only test of this binary; no other thread reads the environment yet.
+    unsafe { std::env::set_var(VAR, PASSWORD) };
+    let transport = HttpTransport::builder()
+        .basic_auth(
+            Cbe::new("0212344876").unwrap(),
+            PasswordSource::Env(VAR.into()),
+        )
+        .build()
+        .unwrap();
+    let debug = format!("{transport:?}");
+    assert!(!debug.contains(PASSWORD), "{debug}");
+
+    let mut server = start(None, Reply::ok("<ok/>")).await;
+    let url = server.url("http", "127.0.0.1");
+    let response = transport
+        .send(TransportRequest {
+            environment: Environment::Test,
+            service: ServiceKind::TestConnection,
+            operation: "sendTestMessage",
+            endpoint: &url,
+            soap_action: "",
+            body: b"<x/>",
+            max_reply_bytes: 1024,
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.body, b"<ok/>");
+    let seen = server.next_event().await.unwrap();
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(format!("E0212344876:{PASSWORD}"));
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Basic {expected}").as_str())
+    );
+    assert_eq!(seen.header("soapaction"), Some("\"\""));
+}
