@@ -5,7 +5,8 @@
 //!
 //! Target: at 64 appenders, at least 50% of the raw throughput for batches of 64.
 //!
-//! `cargo bench --bench journal_append` (set BCSS_BENCH_DIR to measure another disk).
+//! `cargo bench --bench journal_append` (set BCSS_BENCH_DIR to measure another disk, and
+//! BCSS_BENCH_APPENDERS=64 to run one configuration only).
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -140,7 +141,10 @@ fn main() {
         "{:>10} {:>14} {:>11} {:>16} {:>7}",
         "appenders", "journal rec/s", "mean batch", "raw rec/s (same batch)", "ratio"
     );
-    for n in APPENDERS {
+    let only: Option<usize> = std::env::var("BCSS_BENCH_APPENDERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    for n in APPENDERS.into_iter().filter(|n| only.is_none_or(|o| o == *n)) {
         let dir = tmp.path().join(format!("journal-{n}"));
         let (rate, mean_batch) = journal_rate(&rt, &dir, n);
         let raw = raw_rate(tmp.path(), n, frame);

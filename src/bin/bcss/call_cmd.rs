@@ -6,7 +6,7 @@
 //! failed (the reason is on stderr, and the journal has it); 2 the command could not run
 //! (bad arguments, configuration, manifest or journal problems).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::client::{Actor, CallContext, Client, ConfiguredClient};
@@ -129,8 +129,9 @@ pub struct CallArgs {
     pub operation: String,
     #[command(flatten)]
     pub caller: CallerArgs,
+    /// Boxed: the request arguments are many, and the command enum stays small.
     #[command(flatten)]
-    pub request: RequestArgs,
+    pub request: Box<RequestArgs>,
 }
 
 /// `bcss test-connection ...`
@@ -448,7 +449,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Usage> {
         .map_err(u)
 }
 
-async fn open(config: &PathBuf) -> Result<ConfiguredClient, Usage> {
+async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
     let config = Config::load(config).map_err(u)?;
     Client::from_config(&config).await.map_err(u)
 }

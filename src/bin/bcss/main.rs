@@ -1,7 +1,9 @@
 //! The `bcss` command line. Thin: the logic lives in the library.
 
 mod audit_cmd;
+mod call_cmd;
 mod manifest_cmd;
+mod mock_cmd;
 
 use std::process::ExitCode;
 
@@ -27,11 +29,20 @@ enum Command {
         #[command(subcommand)]
         cmd: manifest_cmd::ManifestCommand,
     },
+    /// Call a service through the guard and the journal; print the typed reply as JSON.
+    Call(call_cmd::CallArgs),
+    /// Call TestConnection's sendTestMessage echo.
+    TestConnection(call_cmd::TestConnectionArgs),
+    /// Serve recorded fixtures as a local BCSS stand-in (loopback only by default).
+    Mock(mock_cmd::MockArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Audit { cmd } => audit_cmd::run(cmd),
         Command::Manifest { cmd } => manifest_cmd::run(cmd),
+        Command::Call(args) => call_cmd::run(args),
+        Command::TestConnection(args) => call_cmd::run_test_connection(args),
+        Command::Mock(args) => mock_cmd::run(args),
     }
 }

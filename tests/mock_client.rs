@@ -1,0 +1,109 @@
+//! The whole client (guard, journal, HTTP transport) against the mock BCSS over loopback:
+//! every shipped fixture's call is granted, sent, answered and journaled with the outcome
+//! the fixture declares; an unknown request comes back as the mock's explanation.
+
+mod replay_support;
+
+use std::sync::Arc;
+
+use bcss::Environment;
+use bcss::audit::{self, FileJournal, FileJournalConfig, QueryFilter};
+use bcss::client::{Actor, CallContext, Client};
+use bcss::endpoints::Endpoints;
+use bcss::ids::{Cbe, Century, Ssin};
+use bcss::manifest::Guard;
+use bcss::mock::{MockConfig, MockServer};
+use bcss::services::ServiceKind;
+use bcss::transport::http::HttpTransport;
+use replay_support::{HCI_PURPOSE, SSDN_PURPOSE, TI_PURPOSE, exchanges_dir, identify, scenarios};
+
+fn manifest() -> String {
+    let mut text = String::from(
+        "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
+    );
+    for service in ServiceKind::ALL {
+        let purpose = match service {
+            ServiceKind::RetrieveTIGroups => TI_PURPOSE,
+            ServiceKind::HealthCareInsurance => HCI_PURPOSE,
+            _ => SSDN_PURPOSE,
+        };
+        text.push_str(&format!(
+            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\nvalid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome() {
+    let mock = MockServer::start(
+        MockConfig::from_dir(exchanges_dir())
+            .unwrap()
+            .simulate_delays(false),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("journal");
+    let journal = Arc::new(
+        FileJournal::open(FileJournalConfig::new(&journal_dir))
+            .await
+            .unwrap(),
+    );
+    let client = Client::builder()
+        .environment(Environment::Test)
+        .organization(Cbe::new("0212344876").unwrap())
+        .application("bcss-tests", "1")
+        .contact_email("it@cpas-fictiveville.example")
+        .guard(Arc::new(
+            Guard::from_str(&manifest(), "authorizations.toml").unwrap(),
+        ))
+        .journal(journal.clone())
+        .transport(Arc::new(HttpTransport::builder().build().unwrap()))
+        .endpoints(
+            Endpoints::defaults()
+                .with_base_url(Environment::Test, &mock.base_url())
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+
+    for s in scenarios() {
+        let ctx = CallContext::new(Actor::new("agent-042"), s.request.purpose());
+        let result = s.request.call(&client, &ctx).await;
+        let succeeded = matches!(
+            s.expected,
+            bcss::fixture::ExpectedOutcome::Ok | bcss::fixture::ExpectedOutcome::Warning
+        );
+        assert_eq!(result.is_ok(), succeeded, "{}: {result:?}", s.name());
+    }
+
+    // Someone no fixture knows: the mock's explanation reaches the caller.
+    let stranger = Ssin::from_parts("930303", 303, Century::Nineteen).unwrap();
+    let ctx = CallContext::new(Actor::new("agent-042"), SSDN_PURPOSE);
+    let e = identify(stranger.as_str())
+        .call(&client, &ctx)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no fixture matches this request"), "{e}");
+    assert!(e.contains("closest is IdentifyPerson/"), "{e}");
+    assert!(!e.contains(stranger.as_str()), "{e}");
+
+    journal.close().await.unwrap();
+    mock.shutdown().await;
+
+    // The journal holds every call with the outcome its fixture declares, in order.
+    let found = audit::query(&journal_dir, &QueryFilter::default()).unwrap();
+    let statuses: Vec<String> = found
+        .exchanges()
+        .map(|e| e.unwrap().status().to_string())
+        .collect();
+    let wanted: Vec<&str> = scenarios()
+        .iter()
+        .map(|s| s.expected.as_str())
+        .chain(["soap_fault"])
+        .collect();
+    assert_eq!(statuses, wanted);
+    assert!(audit::verify(&journal_dir, None, None).unwrap().is_ok());
+}
