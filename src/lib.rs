@@ -35,3 +35,8 @@ pub mod xml;
 
 pub use environment::Environment;
 pub use error::Error;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
