@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::format::MAX_BODY_BYTES;
+use super::format::{MAX_BODY_BYTES, sha256};
 use super::writer::{self, Msg};
 use super::{Appended, AuditError, Head, Journal, Record, TruncationRecord};
 use crate::transport::BoxFuture;
@@ -297,9 +297,12 @@ impl FileJournal {
                 self.max_record_bytes
             )));
         }
+        // Hashing the body here, on the caller's task, keeps the writer's sequential work to
+        // one short hash per record.
+        let digest = sha256(&body);
         let (ack, rx) = oneshot::channel();
         self.tx
-            .send(Msg::Append { body, ack })
+            .send(Msg::Append { body, digest, ack })
             .await
             .map_err(|_| self.closed_error())?;
         rx.await.map_err(|_| self.closed_error())?

@@ -37,15 +37,18 @@
 //! | 60+N..64+N | CRC32C of the body |
 //!
 //! The chain: `hash_0` is 32 zero bytes and
-//! `hash_n = SHA-256(hash_{n-1} || bytes 4..24 of frame n || body of frame n)`, i.e. the
-//! canonical bytes of a record are its version, reserved field, sequence number and write
-//! time, followed by the exact JSON bytes stored. The chain runs across segments: each
+//! `hash_n = SHA-256(hash_{n-1} || bytes 4..24 of frame n || SHA-256(body of frame n))`,
+//! i.e. the canonical bytes of a record are its version, reserved field, sequence number
+//! and write time, followed by the digest of the exact JSON bytes stored. Chaining the
+//! body's digest rather than the body itself is as binding (SHA-256 is collision
+//! resistant) and lets appending tasks hash their bodies in parallel: the writer's
+//! sequential part is one short hash per record. The chain runs across segments: each
 //! segment header repeats the hash its first record chains from.
 //!
 //! A checkpoint record's signature is Ed25519 over
 //! `b"bcss-journal-checkpoint-v1\0" || sequence (8 bytes, big-endian) || hash (32 bytes)`.
 
-use sha2::{Digest, Sha256};
+use ring::digest::{Context, SHA256};
 
 /// The format version written in segment headers and frames.
 pub const FORMAT_VERSION: u16 = 1;
@@ -159,13 +162,26 @@ impl FrameHeader {
     }
 }
 
-/// `hash_n` from `hash_{n-1}`, the canonical prefix and the body.
-pub(crate) fn chain_hash(prev: &[u8; 32], canonical_prefix: &[u8; 20], body: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
+/// SHA-256 of `data`.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&SHA256, data).as_ref());
+    out
+}
+
+/// `hash_n` from `hash_{n-1}`, the canonical prefix and the body's SHA-256.
+pub(crate) fn chain_hash(
+    prev: &[u8; 32],
+    canonical_prefix: &[u8; 20],
+    body_digest: &[u8; 32],
+) -> [u8; 32] {
+    let mut h = Context::new(&SHA256);
     h.update(prev);
     h.update(canonical_prefix);
-    h.update(body);
-    h.finalize().into()
+    h.update(body_digest);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(h.finish().as_ref());
+    out
 }
 
 fn canonical_prefix(sequence: u64, written_at_micros: i64) -> [u8; 20] {
@@ -176,7 +192,8 @@ fn canonical_prefix(sequence: u64, written_at_micros: i64) -> [u8; 20] {
     p
 }
 
-/// Append one framed record to `buf`; returns the chain hash after it.
+/// Append one framed record to `buf`; returns the chain hash after it. `body_digest` is
+/// `sha256(body)`, computed by the caller.
 ///
 /// `body.len()` must be within 1..=[`MAX_BODY_BYTES`] (the writer checks before).
 pub(crate) fn encode_frame(
@@ -185,9 +202,10 @@ pub(crate) fn encode_frame(
     sequence: u64,
     written_at_micros: i64,
     body: &[u8],
+    body_digest: &[u8; 32],
 ) -> [u8; 32] {
     let prefix = canonical_prefix(sequence, written_at_micros);
-    let hash = chain_hash(prev, &prefix, body);
+    let hash = chain_hash(prev, &prefix, body_digest);
     let start = buf.len();
     // The writer bounds bodies to MAX_BODY_BYTES (< u32::MAX).
     buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -264,9 +282,10 @@ mod tests {
     #[test]
     fn frame_round_trips_and_chains() {
         let mut buf = Vec::new();
-        let h1 = encode_frame(&mut buf, &GENESIS_HASH, 1, 5, b"{\"a\":1}");
+        let (a, b) = (b"{\"a\":1}", b"{\"b\":2}");
+        let h1 = encode_frame(&mut buf, &GENESIS_HASH, 1, 5, a, &sha256(a));
         let first_len = buf.len();
-        let h2 = encode_frame(&mut buf, &h1, 2, 6, b"{\"b\":2}");
+        let h2 = encode_frame(&mut buf, &h1, 2, 6, b, &sha256(b));
         let header: [u8; FRAME_HEADER_LEN] = buf[..FRAME_HEADER_LEN].try_into().unwrap();
         let fh = FrameHeader::decode(&header).unwrap();
         assert_eq!(fh.sequence, 1);
@@ -288,7 +307,7 @@ mod tests {
     #[test]
     fn frame_header_rejects_bad_lengths_and_flips() {
         let mut buf = Vec::new();
-        encode_frame(&mut buf, &GENESIS_HASH, 1, 5, b"x");
+        encode_frame(&mut buf, &GENESIS_HASH, 1, 5, b"x", &sha256(b"x"));
         let mut header: [u8; FRAME_HEADER_LEN] = buf[..FRAME_HEADER_LEN].try_into().unwrap();
         header[10] ^= 0x80;
         assert!(FrameHeader::decode(&header).is_err());

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::format::{GENESIS_HASH, SEGMENT_HEADER_LEN, SegmentHeader, chain_hash};
+use super::format::{GENESIS_HASH, SEGMENT_HEADER_LEN, SegmentHeader, chain_hash, sha256};
 use super::scan::{Issue, SegmentFile, SegmentReader, list_segments};
 use super::verify::Problem;
 use super::{AuditError, Head, Record, prune};
@@ -202,7 +202,7 @@ pub(crate) fn walk(
                 ));
                 break;
             }
-            let computed = chain_hash(&end.chain_hash, &fh.canonical_prefix, &frame.body);
+            let computed = chain_hash(&end.chain_hash, &fh.canonical_prefix, &sha256(&frame.body));
             if computed != fh.hash {
                 end.problem = Some(problem_at(
                     frame.offset,

@@ -12,14 +12,13 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ed25519_dalek::SigningKey;
-use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::file_journal::{FileJournalConfig, Shared};
 use super::format::{
     FRAME_HEADER_LEN, FRAME_TRAILER_LEN, LOCK_FILE, SEGMENT_HEADER_LEN, SegmentHeader,
-    encode_frame, micros_to_time, segment_file_name,
+    encode_frame, micros_to_time, segment_file_name, sha256,
 };
 use super::prune::sync_dir;
 use super::walk::{Start, walk};
@@ -30,8 +29,12 @@ pub(crate) type Ack<T> = oneshot::Sender<Result<T, AuditError>>;
 
 /// What callers send the writer.
 pub(crate) enum Msg {
-    /// Append one encoded record.
-    Append { body: Vec<u8>, ack: Ack<Appended> },
+    /// Append one encoded record; `digest` is the body's SHA-256, computed by the caller.
+    Append {
+        body: Vec<u8>,
+        digest: [u8; 32],
+        ack: Ack<Appended>,
+    },
     /// Write a checkpoint now.
     Checkpoint { ack: Ack<Appended> },
     /// Write the shutdown checkpoint and stop.
@@ -99,6 +102,7 @@ fn run(
         };
         let (ack, mut result) = oneshot::channel();
         writer.commit(vec![Entry::Record {
+            digest: sha256(&body),
             body,
             ack: Some(ack),
         }]);
@@ -126,6 +130,7 @@ fn run(
 enum Entry {
     Record {
         body: Vec<u8>,
+        digest: [u8; 32],
         ack: Option<Ack<Appended>>,
     },
     Checkpoint {
@@ -364,10 +369,11 @@ impl Writer {
                         break;
                     }
                 }
-                Event::Msg(Msg::Append { body, ack }) => {
+                Event::Msg(Msg::Append { body, digest, ack }) => {
                     let mut bytes = body.len();
                     let mut batch = vec![Entry::Record {
                         body,
+                        digest,
                         ack: Some(ack),
                     }];
                     carry = self.fill(&mut rx, &mut batch, &mut bytes).await;
@@ -432,10 +438,11 @@ impl Writer {
         let max_records = self.config.batch_max_records;
         let max_bytes = self.config.batch_max_bytes;
         let take = |msg: Msg, batch: &mut Vec<Entry>, bytes: &mut usize| match msg {
-            Msg::Append { body, ack } => {
+            Msg::Append { body, digest, ack } => {
                 *bytes += body.len();
                 batch.push(Entry::Record {
                     body,
+                    digest,
                     ack: Some(ack),
                 });
                 None
@@ -502,11 +509,14 @@ impl Writer {
                 }
                 None => break,
             };
-            let (body, ack, is_checkpoint) = match entry {
-                Entry::Record { body, ack } => (body, ack, false),
+            let (body, digest, ack, is_checkpoint) = match entry {
+                Entry::Record { body, digest, ack } => (body, digest, ack, false),
                 Entry::Checkpoint { reason, ack } => {
                     match self.checkpoint_body(now, sequence.saturating_sub(1), &head, reason) {
-                        Ok(body) => (body, ack, true),
+                        Ok(body) => {
+                            let digest = sha256(&body);
+                            (body, digest, ack, true)
+                        }
                         Err(e) => {
                             if let Some(ack) = ack {
                                 let _ = ack.send(Err(e));
@@ -516,7 +526,7 @@ impl Writer {
                     }
                 }
             };
-            head = encode_frame(&mut self.buf, &head, sequence, micros, &body);
+            head = encode_frame(&mut self.buf, &head, sequence, micros, &body, &digest);
             acks.push((
                 ack,
                 Appended {
@@ -730,7 +740,7 @@ fn cut_tail(path: &Path, offset: u64) -> Result<(u64, String), AuditError> {
         .map_err(|e| AuditError::io(path, "open to cut the incomplete final record", e))?;
     file.seek(SeekFrom::Start(offset))
         .map_err(|e| AuditError::io(path, "seek", e))?;
-    let mut hasher = Sha256::new();
+    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
     let mut cut = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -747,5 +757,5 @@ fn cut_tail(path: &Path, offset: u64) -> Result<(u64, String), AuditError> {
         .map_err(|e| AuditError::io(path, "truncate", e))?;
     file.sync_all()
         .map_err(|e| AuditError::io(path, "fsync", e))?;
-    Ok((cut, hex::encode(hasher.finalize())))
+    Ok((cut, hex::encode(hasher.finish().as_ref())))
 }

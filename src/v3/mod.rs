@@ -125,29 +125,7 @@ fn retry_hint(retryable: bool) -> &'static str {
 
 /// Mask every run of exactly 11 digits (an SSIN's shape) as `YYMMDD*****`, for text
 /// that leaves the journal: `Debug`, `Display`, logs.
-pub fn mask_ssins(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() == 11 {
-            out.push_str(&run[..6]);
-            out.push_str("*****");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
-}
+pub use crate::ids::mask_ssins_in as mask_ssins;
 
 #[cfg(test)]
 mod tests {

@@ -173,7 +173,7 @@ pub fn rechain(bytes: &mut [u8], from_offset: usize) -> [u8; 32] {
             let mut h = Sha256::new();
             h.update(prev);
             h.update(&bytes[o + 4..o + 24]);
-            h.update(&bytes[o + 60..o + 60 + body_len]);
+            h.update(Sha256::digest(&bytes[o + 60..o + 60 + body_len]));
             let hash: [u8; 32] = h.finalize().into();
             bytes[o + 24..o + 56].copy_from_slice(&hash);
             let crc = crc32c::crc32c(&bytes[o..o + 56]);

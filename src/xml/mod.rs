@@ -1,0 +1,324 @@
+//! A small, bounded XML tree: the one place that parses and writes XML.
+//!
+//! Parsing takes any bytes and returns an [`Element`] or an [`XmlError`]; it never panics,
+//! refuses DTDs and entity declarations (so no entity expansion, no external fetch), and
+//! is bounded by [`Limits`]: input size, nesting depth and node count. Namespaces are
+//! resolved, so callers match on (namespace, local name) and prefixes do not matter.
+//!
+//! Writing uses the same tree: build an [`Element`] and call [`Element::to_xml`]. Text and
+//! attribute values are escaped; namespace declarations are written where needed.
+
+use std::borrow::Cow;
+
+/// Bounds on what reading a document may cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest document accepted, in bytes (default 16 MiB).
+    pub max_bytes: usize,
+    /// The deepest element nesting accepted (default 128).
+    pub max_depth: usize,
+    /// The most elements, attributes and text nodes in one document (default 1,000,000).
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 16 * 1024 * 1024,
+            max_depth: 128,
+            max_nodes: 1_000_000,
+        }
+    }
+}
+
+/// Why a document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum XmlError {
+    /// The document is larger than [`Limits::max_bytes`].
+    #[error("document of {size} bytes exceeds the {limit}-byte cap")]
+    TooLarge {
+        /// The document's size.
+        size: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// Elements are nested deeper than [`Limits::max_depth`].
+    #[error("elements nested deeper than {limit} levels (at byte {position})")]
+    TooDeep {
+        /// The cap.
+        limit: usize,
+        /// Where.
+        position: u64,
+    },
+    /// More nodes than [`Limits::max_nodes`].
+    #[error("document holds more than {limit} nodes")]
+    TooManyNodes {
+        /// The cap.
+        limit: usize,
+    },
+    /// A DOCTYPE declaration: refused, so no entity can be declared or expanded.
+    #[error("DOCTYPE declarations are refused (at byte {position})")]
+    Doctype {
+        /// Where.
+        position: u64,
+    },
+    /// A reference to an entity other than the five predefined ones.
+    #[error("reference to undeclared entity &{name}; (at byte {position})")]
+    Entity {
+        /// The entity name.
+        name: String,
+        /// Where.
+        position: u64,
+    },
+    /// The bytes are not valid UTF-8.
+    #[error("invalid UTF-8 near byte {position}")]
+    Encoding {
+        /// Where.
+        position: u64,
+    },
+    /// A prefix that no namespace declaration binds.
+    #[error("unbound namespace prefix {prefix:?} (at byte {position})")]
+    UnboundPrefix {
+        /// The prefix.
+        prefix: String,
+        /// Where.
+        position: u64,
+    },
+    /// The document is not well-formed (including truncated documents).
+    #[error("malformed XML at byte {position}: {reason}")]
+    Malformed {
+        /// Where.
+        position: u64,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An attribute. Namespace declarations (`xmlns`, `xmlns:p`) are not kept as attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    /// The attribute's namespace, when prefixed.
+    pub namespace: Option<String>,
+    /// The local name.
+    pub name: String,
+    /// The unescaped value.
+    pub value: String,
+}
+
+/// A child of an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    /// A child element.
+    Element(Element),
+    /// Text (CDATA sections are merged into text).
+    Text(String),
+}
+
+/// An element with its resolved namespace, attributes and children.
+///
+/// Equality ignores [`Element::prefix`]: two documents that differ only in prefixes and
+/// namespace declarations compare equal.
+#[derive(Debug, Clone, Default)]
+pub struct Element {
+    /// The namespace URI, or `None` for an unqualified element.
+    pub namespace: Option<String>,
+    /// The local name.
+    pub name: String,
+    /// The prefix it was read with, or to write it with (`None`: default namespace).
+    pub prefix: Option<String>,
+    /// The attributes, in document order.
+    pub attributes: Vec<Attribute>,
+    /// The children, in document order. Whitespace-only text between child elements is
+    /// not kept.
+    pub children: Vec<Node>,
+}
+
+impl PartialEq for Element {
+    fn eq(&self, other: &Self) -> bool {
+        self.namespace == other.namespace
+            && self.name == other.name
+            && self.attributes == other.attributes
+            && self.children == other.children
+    }
+}
+
+impl Eq for Element {}
+
+impl Element {
+    /// An unqualified element.
+    pub fn new(name: impl Into<String>) -> Element {
+        Element {
+            name: name.into(),
+            ..Element::default()
+        }
+    }
+
+    /// An element in `namespace`, written with the default namespace declaration unless a
+    /// prefix is set with [`Element::with_prefix`].
+    pub fn ns(namespace: impl Into<String>, name: impl Into<String>) -> Element {
+        Element {
+            namespace: Some(namespace.into()),
+            name: name.into(),
+            ..Element::default()
+        }
+    }
+
+    /// Write this element with `prefix`.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Element {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Add an unqualified attribute.
+    pub fn with_attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Element {
+        self.attributes.push(Attribute {
+            namespace: None,
+            name: name.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Add a child element.
+    pub fn with_child(mut self, child: Element) -> Element {
+        self.children.push(Node::Element(child));
+        self
+    }
+
+    /// Add a child element when there is one.
+    pub fn with_opt_child(mut self, child: Option<Element>) -> Element {
+        if let Some(c) = child {
+            self.children.push(Node::Element(c));
+        }
+        self
+    }
+
+    /// Add text.
+    pub fn with_text(mut self, text: impl Into<String>) -> Element {
+        self.children.push(Node::Text(text.into()));
+        self
+    }
+
+    /// Add a child element holding only `text`, in the same namespace as `self` (useful for
+    /// namespace-qualified schemas such as SSDN's).
+    pub fn with_leaf(self, name: &str, text: impl Into<String>) -> Element {
+        let child = Element {
+            namespace: self.namespace.clone(),
+            name: name.to_string(),
+            prefix: self.prefix.clone(),
+            attributes: Vec::new(),
+            children: vec![Node::Text(text.into())],
+        };
+        self.with_child(child)
+    }
+
+    /// [`Element::with_leaf`] when the value is present.
+    pub fn with_opt_leaf(self, name: &str, text: Option<impl Into<String>>) -> Element {
+        match text {
+            Some(t) => self.with_leaf(name, t),
+            None => self,
+        }
+    }
+
+    /// Append a child element.
+    pub fn push(&mut self, child: Element) {
+        self.children.push(Node::Element(child));
+    }
+
+    /// The child elements.
+    pub fn elements(&self) -> impl Iterator<Item = &Element> {
+        self.children.iter().filter_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+
+    /// The first child element with this local name, in any namespace.
+    pub fn child(&self, local: &str) -> Option<&Element> {
+        self.elements().find(|e| e.name == local)
+    }
+
+    /// The first child element with this namespace and local name.
+    pub fn child_ns(&self, namespace: &str, local: &str) -> Option<&Element> {
+        self.elements()
+            .find(|e| e.name == local && e.namespace.as_deref() == Some(namespace))
+    }
+
+    /// Every child element with this local name, in any namespace.
+    pub fn children_named<'a>(&'a self, local: &'a str) -> impl Iterator<Item = &'a Element> {
+        self.elements().filter(move |e| e.name == local)
+    }
+
+    /// Follow a path of local names from this element: `find(&["a", "b"])` is the first
+    /// `b` child of the first `a` child.
+    pub fn find(&self, path: &[&str]) -> Option<&Element> {
+        let mut here = self;
+        for step in path {
+            here = here.child(step)?;
+        }
+        Some(here)
+    }
+
+    /// The first descendant (depth first, not `self`) with this local name.
+    pub fn descendant(&self, local: &str) -> Option<&Element> {
+        for e in self.elements() {
+            if e.name == local {
+                return Some(e);
+            }
+            if let Some(found) = e.descendant(local) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// The element's own text (its text children concatenated, CDATA included).
+    pub fn text(&self) -> Cow<'_, str> {
+        let mut texts = self.children.iter().filter_map(|n| match n {
+            Node::Text(t) => Some(t.as_str()),
+            Node::Element(_) => None,
+        });
+        match (texts.next(), texts.next()) {
+            (None, _) => Cow::Borrowed(""),
+            (Some(one), None) => Cow::Borrowed(one),
+            (Some(a), Some(b)) => {
+                let mut s = String::from(a);
+                s.push_str(b);
+                for t in texts {
+                    s.push_str(t);
+                }
+                Cow::Owned(s)
+            }
+        }
+    }
+
+    /// The element's text with surrounding whitespace removed.
+    pub fn trimmed_text(&self) -> String {
+        self.text().trim().to_string()
+    }
+
+    /// The trimmed text of the child with this local name, when present and not empty.
+    pub fn child_text(&self, local: &str) -> Option<String> {
+        self.child(local)
+            .map(Element::trimmed_text)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// An unqualified attribute's value (or a qualified one, by local name).
+    pub fn attr(&self, local: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.name == local)
+            .map(|a| a.value.as_str())
+    }
+}
+
+mod parse;
+mod write;
+
+pub use parse::parse;
+pub use write::{escape_attr, escape_text};
+
+#[cfg(test)]
+mod tests;
