@@ -1,0 +1,220 @@
+//! The tester's command line end to end: `bcss call` and `bcss test-connection` against the
+//! mock BCSS on loopback, through the guard and the journal, then `bcss audit verify`, and
+//! `bcss mock` printing the address it serves.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use bcss::mock::{MockConfig, MockServer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bcss");
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exchanges")
+}
+
+fn write_setup(dir: &Path, base_url: &str) -> PathBuf {
+    std::fs::write(
+        dir.join("authorizations.toml"),
+        r#"
+[organization]
+cbe = "0212344876"
+name = "CPAS de Fictiveville"
+sector = 17
+
+[[authorization]]
+id = "ti-groups-test"
+environment = "test"
+service = "RetrieveTIGroups"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+valid_from = 2025-01-01
+valid_until = 2099-12-31
+granted_by = "security-advisor"
+
+[[authorization]]
+id = "echo-test"
+environment = "test"
+service = "TestConnection"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+valid_from = 2025-01-01
+valid_until = 2099-12-31
+granted_by = "security-advisor"
+"#,
+    )
+    .unwrap();
+    let config = dir.join("bcss.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+environment = "test"
+manifest = "authorizations.toml"
+
+[journal]
+dir = "journal"
+
+[application]
+name = "cli-test"
+version = "1.0.0"
+
+[organization]
+cbe = "0212344876"
+contact_email = "it@cpas-fictiveville.example"
+
+[transport]
+base_url = "{base_url}"
+"#
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn bcss(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_and_test_connection_through_the_mock_then_verify_the_journal() {
+    let mock = MockServer::start(MockConfig::from_dir(fixtures()).unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let config = config.to_str().unwrap().to_string();
+
+    let calls = tokio::task::spawn_blocking(move || {
+        let ok = bcss(&[
+            "call",
+            "RetrieveTIGroups",
+            "retrieveTI",
+            "--config",
+            &config,
+            "--user",
+            "agent-042",
+            "--purpose",
+            "PCSA:SOCIAL_INQUIRY",
+            "--ssin",
+            "68070100188",
+            "--language",
+            "fr",
+        ]);
+        let denied = bcss(&[
+            "call",
+            "RetrieveTIGroups",
+            "retrieveTI",
+            "--config",
+            &config,
+            "--user",
+            "agent-042",
+            "--purpose",
+            "MARKETING",
+            "--ssin",
+            "68070100188",
+            "--language",
+            "fr",
+        ]);
+        let echo = bcss(&[
+            "test-connection",
+            "--config",
+            &config,
+            "--user",
+            "agent-042",
+        ]);
+        (ok, denied, echo)
+    })
+    .await
+    .unwrap();
+    let (ok, denied, echo) = calls;
+
+    assert!(ok.status.success(), "stderr: {}", text(&ok.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&ok.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&ok.stdout)));
+    assert!(
+        text(&ok.stdout).contains("68070100188"),
+        "the typed reply names the person: {json}"
+    );
+
+    assert!(!denied.status.success());
+    assert!(denied.stdout.is_empty(), "{}", text(&denied.stdout));
+    let why = text(&denied.stderr);
+    assert!(why.contains("purpose_not_authorized"), "{why}");
+
+    assert!(echo.status.success(), "stderr: {}", text(&echo.stderr));
+
+    mock.shutdown().await;
+
+    // The journal holds the three calls (the denial too) and its chain verifies.
+    let journal = dir.path().join("journal");
+    let verify = bcss(&["audit", "verify", journal.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    assert!(
+        text(&verify.stdout).starts_with("ok: "),
+        "{}",
+        text(&verify.stdout)
+    );
+    let query = bcss(&[
+        "audit",
+        "query",
+        journal.to_str().unwrap(),
+        "--subject",
+        "68070100188",
+        "--format",
+        "json",
+    ]);
+    assert!(query.status.success(), "{}", text(&query.stderr));
+    let lines: Vec<serde_json::Value> = text(&query.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", text(&query.stdout));
+}
+
+#[test]
+fn mock_prints_the_address_it_serves() {
+    let mut child = Command::new(BIN)
+        .args(["mock", "--fixtures"])
+        .arg(fixtures())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(first.contains("http://127.0.0.1:"), "{first}");
+}
+
+#[test]
+fn a_missing_configuration_is_a_clear_error() {
+    let out = bcss(&[
+        "call",
+        "RetrieveTIGroups",
+        "retrieveTI",
+        "--config",
+        "/nonexistent/bcss.toml",
+        "--user",
+        "agent-042",
+        "--purpose",
+        "PCSA:SOCIAL_INQUIRY",
+        "--ssin",
+        "68070100188",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("/nonexistent/bcss.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
