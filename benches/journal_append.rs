@@ -63,11 +63,14 @@ fn record() -> Record {
 /// Journal records/s with `appenders` concurrent tasks, and the mean batch size.
 fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> (f64, f64) {
     rt.block_on(async {
-        let journal = Arc::new(
-            FileJournal::open(FileJournalConfig::new(dir))
-                .await
-                .expect("open the journal"),
-        );
+        let mut config = FileJournalConfig::new(dir);
+        if let Some(us) = std::env::var("BCSS_BENCH_WINDOW_US")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            config.batch_window = Duration::from_micros(us);
+        }
+        let journal = Arc::new(FileJournal::open(config).await.expect("open the journal"));
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU64::new(0));
         let rec = record();
@@ -97,6 +100,22 @@ fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> (
             stats.frames as f64 / stats.batches.max(1) as f64,
         )
     })
+}
+
+/// The CPU cost an append cannot avoid: JSON-encoding the record and SHA-256 over its body,
+/// in microseconds on one core.
+fn encode_and_hash_micros() -> f64 {
+    let rec = record();
+    let start = Instant::now();
+    let mut n = 0u32;
+    let mut sink = 0u8;
+    while start.elapsed() < Duration::from_millis(500) {
+        let body = serde_json::to_vec(&rec).expect("encode");
+        sink ^= ring::digest::digest(&ring::digest::SHA256, &body).as_ref()[0];
+        n += 1;
+    }
+    std::hint::black_box(sink);
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
 }
 
 /// Raw records/s: `batch` records of the journal's frame size per `write`, then fdatasync.
@@ -144,7 +163,10 @@ fn main() {
     let only: Option<usize> = std::env::var("BCSS_BENCH_APPENDERS")
         .ok()
         .and_then(|v| v.parse().ok());
-    for n in APPENDERS.into_iter().filter(|n| only.is_none_or(|o| o == *n)) {
+    for n in APPENDERS
+        .into_iter()
+        .filter(|n| only.is_none_or(|o| o == *n))
+    {
         let dir = tmp.path().join(format!("journal-{n}"));
         let (rate, mean_batch) = journal_rate(&rt, &dir, n);
         let raw = raw_rate(tmp.path(), n, frame);
@@ -154,4 +176,11 @@ fn main() {
         );
     }
     println!("target: at 64 appenders, >= 50% of the raw rate for batches of 64");
+    let cost = encode_and_hash_micros();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "CPU per append that no batching removes (JSON + SHA-256 of the body): {cost:.1} us on one core; \
+         with {cores} cores that alone caps the journal near {:.0} rec/s",
+        cores as f64 * 1e6 / cost
+    );
 }

@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(fh.hash, h1);
         assert_eq!(fh.frame_len() as usize, first_len);
         assert_eq!(
-            chain_hash(&GENESIS_HASH, &fh.canonical_prefix, b"{\"a\":1}"),
+            chain_hash(&GENESIS_HASH, &fh.canonical_prefix, &sha256(a)),
             h1
         );
         let second: [u8; FRAME_HEADER_LEN] = buf[first_len..first_len + FRAME_HEADER_LEN]

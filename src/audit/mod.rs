@@ -12,7 +12,7 @@
 //!   outcomes.
 //! - [`prune()`]: removes whole segments older than both a date and 10 years.
 //!
-//! The on-disk format is described in [`format`].
+//! The on-disk format is described in [`format`](mod@format).
 
 mod checkpoint;
 mod file_journal;

@@ -471,6 +471,11 @@ impl Client {
             crate::endpoints::Endpoints::soap_action(service, operation).ok_or_else(|| {
                 Error::Config(format!("{service} has no operation {operation:?} in wsdl/"))
             })?;
+        if service.family() == crate::services::Family::Ssdn && inner.contact_email.is_none() {
+            return Err(Error::Config(format!(
+                "{service} is an SSDN service: its request carries the organisation's contact e-mail; set contact_email on the builder or in bcss.toml"
+            )));
+        }
         let sent_at = inner.clock.now()?;
         let header = RequestHeader {
             ticket,

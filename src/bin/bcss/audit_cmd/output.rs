@@ -1,0 +1,195 @@
+//! `bcss audit query` and `show` output: table, CSV and JSON lines.
+
+use std::io::Write;
+
+use bcss::audit::{Exchange, Payload};
+
+pub(super) const CSV_COLUMNS: [&str; 20] = [
+    "decided_at",
+    "ticket",
+    "status",
+    "code",
+    "user_id",
+    "user_name",
+    "program",
+    "service",
+    "operation",
+    "subjects",
+    "purpose",
+    "application",
+    "application_version",
+    "environment",
+    "authorization_id",
+    "deliberation",
+    "sent_at",
+    "replied_at",
+    "duration_ms",
+    "bcss_ticket",
+];
+
+/// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
+pub(super) fn summary(e: &Exchange) -> Vec<String> {
+    let opt = |o: Option<&String>| o.cloned().unwrap_or_default();
+    let who = e.who();
+    let what = e.what();
+    let how = e.how();
+    let outcome = e.outcome.as_ref();
+    let code = match (&e.denial, outcome) {
+        (Some(d), _) => d.reason_code.clone(),
+        (None, Some(o)) => opt(o.code.as_ref()),
+        (None, None) => String::new(),
+    };
+    vec![
+        e.decided_at().map(|t| t.to_rfc3339()).unwrap_or_default(),
+        e.ticket.to_string(),
+        e.status().to_string(),
+        code,
+        who.map(|w| w.user_id.clone()).unwrap_or_default(),
+        opt(who.and_then(|w| w.user_name.as_ref())),
+        opt(who.and_then(|w| w.program.as_ref())),
+        what.map(|w| w.service.clone()).unwrap_or_default(),
+        what.map(|w| w.operation.clone()).unwrap_or_default(),
+        what.map(|w| w.subjects.join(" ")).unwrap_or_default(),
+        what.map(|w| w.purpose.clone()).unwrap_or_default(),
+        how.map(|h| h.application.clone()).unwrap_or_default(),
+        how.map(|h| h.application_version.clone())
+            .unwrap_or_default(),
+        how.map(|h| h.environment.to_string()).unwrap_or_default(),
+        opt(how.and_then(|h| h.authorization_id.as_ref())),
+        opt(how.and_then(|h| h.deliberation.as_ref())),
+        e.intent
+            .as_ref()
+            .map(|i| i.sent_at.to_rfc3339())
+            .unwrap_or_default(),
+        outcome
+            .map(|o| o.replied_at.to_rfc3339())
+            .unwrap_or_default(),
+        outcome
+            .map(|o| o.duration_ms.to_string())
+            .unwrap_or_default(),
+        opt(outcome.and_then(|o| o.bcss.ticket.as_ref())),
+    ]
+}
+
+pub(super) fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
+    fields
+        .into_iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The table's columns: indexes into [`summary`] and their titles.
+const TABLE_COLUMNS: [(usize, &str); 10] = [
+    (0, "DECIDED"),
+    (1, "TICKET"),
+    (4, "WHO"),
+    (6, "PROGRAM"),
+    (7, "SERVICE"),
+    (8, "OPERATION"),
+    (9, "SUBJECTS"),
+    (10, "PURPOSE"),
+    (2, "STATUS"),
+    (3, "CODE"),
+];
+
+pub(super) fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
+    let cell = |row: &Vec<String>, i: usize| row.get(i).map(|s| one_line(s)).unwrap_or_default();
+    let widths: Vec<usize> = TABLE_COLUMNS
+        .iter()
+        .map(|(i, title)| {
+            rows.iter()
+                .map(|r| cell(r, *i).chars().count())
+                .chain(std::iter::once(title.len()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        line(TABLE_COLUMNS.iter().map(|(_, t)| t.to_string()).collect())
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{}",
+            line(TABLE_COLUMNS.iter().map(|(i, _)| cell(row, *i)).collect())
+        );
+    }
+    let _ = writeln!(out, "{} exchange(s)", rows.len());
+}
+
+/// Control characters would break the table's lines.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn payload_fields(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    payload: Option<&Payload>,
+) {
+    let (text, encoding) = match payload {
+        Some(p) => (
+            serde_json::Value::String(p.as_stored_str().to_string()),
+            serde_json::Value::String(p.encoding().to_string()),
+        ),
+        None => (serde_json::Value::Null, serde_json::Value::Null),
+    };
+    map.insert(name.to_string(), text);
+    map.insert(format!("{name}_encoding"), encoding);
+}
+
+pub(super) fn json_line(e: &Exchange) -> String {
+    use serde_json::{Value, json};
+    let mut map = serde_json::Map::new();
+    map.insert("ticket".into(), json!(e.ticket));
+    map.insert("status".into(), json!(e.status()));
+    map.insert("decided_at".into(), json!(e.decided_at()));
+    map.insert("who".into(), json!(e.who()));
+    map.insert("what".into(), json!(e.what()));
+    map.insert("how".into(), json!(e.how()));
+    if let Some(d) = &e.denial {
+        map.insert("reason_code".into(), json!(d.reason_code));
+        map.insert("message".into(), json!(d.message));
+    }
+    let intent = e.intent.as_ref();
+    map.insert("sent_at".into(), json!(intent.map(|i| i.sent_at)));
+    map.insert("soap_action".into(), json!(intent.map(|i| &i.soap_action)));
+    payload_fields(&mut map, "request", intent.map(|i| &i.request));
+    let outcome = e.outcome.as_ref();
+    map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));
+    map.insert("duration_ms".into(), json!(outcome.map(|o| o.duration_ms)));
+    map.insert("code".into(), json!(outcome.and_then(|o| o.code.as_ref())));
+    map.insert(
+        "http_status".into(),
+        json!(outcome.and_then(|o| o.http_status)),
+    );
+    map.insert("bcss".into(), json!(outcome.map(|o| &o.bcss)));
+    payload_fields(&mut map, "reply", outcome.and_then(|o| o.reply.as_ref()));
+    map.insert(
+        "error".into(),
+        json!(outcome.and_then(|o| o.error.as_ref())),
+    );
+    map.insert("sequences".into(), json!(e.sequences));
+    Value::Object(map).to_string()
+}
