@@ -3,19 +3,18 @@
 
 mod pipeline_support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use bcss::audit::{Appended, AuditError, Journal, Record};
+use bcss::audit::Record;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
 use bcss::ids::{ProgramId, Ssin};
 use bcss::manifest::{DenialReason, Guard};
 use bcss::services::ServiceKind;
-use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
 use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
-use pipeline_support::Probe;
+use pipeline_support::{CountingTransport, MemoryJournal, Probe};
 
 const MANIFEST: &str = r#"
 [organization]
@@ -45,80 +44,6 @@ valid_from = 2026-01-01
 valid_until = 2026-12-31
 granted_by = "security-advisor"
 "#;
-
-/// A journal in memory: records in order, or fails every append.
-#[derive(Debug, Default)]
-struct MemoryJournal {
-    records: Mutex<Vec<Record>>,
-    fail: bool,
-}
-
-impl MemoryJournal {
-    fn records(&self) -> Vec<Record> {
-        self.records.lock().unwrap().clone()
-    }
-}
-
-impl Journal for MemoryJournal {
-    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>> {
-        Box::pin(async move {
-            if self.fail {
-                return Err(AuditError::Closed("disk full (test double)".to_string()));
-            }
-            let mut records = self.records.lock().unwrap();
-            records.push(record);
-            Ok(Appended {
-                sequence: records.len() as u64,
-                hash: [0; 32],
-            })
-        })
-    }
-}
-
-/// A transport that counts what it is given and checks the intent was journaled first.
-#[derive(Debug)]
-struct CountingTransport {
-    bytes: AtomicUsize,
-    journal: Arc<MemoryJournal>,
-    seen: Mutex<Vec<(String, String, Vec<u8>)>>,
-}
-
-impl CountingTransport {
-    fn new(journal: Arc<MemoryJournal>) -> Arc<Self> {
-        Arc::new(CountingTransport {
-            bytes: AtomicUsize::new(0),
-            journal,
-            seen: Mutex::new(Vec::new()),
-        })
-    }
-}
-
-impl Transport for CountingTransport {
-    fn send<'a>(
-        &'a self,
-        request: TransportRequest<'a>,
-    ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
-        Box::pin(async move {
-            // The one promise: the intent, with these exact bytes, is already journaled.
-            let records = self.journal.records();
-            let Some(Record::Intent(intent)) = records.last() else {
-                panic!("transport called without a journaled intent: {records:?}");
-            };
-            assert_eq!(intent.request.to_bytes().unwrap(), request.body);
-            self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
-            self.seen.lock().unwrap().push((
-                request.endpoint.to_string(),
-                request.soap_action.to_string(),
-                request.body.to_vec(),
-            ));
-            Ok(TransportResponse {
-                status: 200,
-                content_type: Some("text/xml".to_string()),
-                body: b"<reply>ok</reply>".to_vec(),
-            })
-        })
-    }
-}
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
@@ -485,56 +410,4 @@ async fn a_manifest_reload_changes_decisions_without_restarting() {
             .is_err()
     );
     assert!(s.client.call(&ctx("PCSA:OTHER"), &tx25()).await.is_ok());
-}
-
-/// A writer that keeps what tracing prints.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn tracing_has_one_span_per_call_and_masks_ssins() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-
-    let s = setup(Environment::Test, at(2026, 6, 1));
-    let reply = s
-        .client
-        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
-        .await
-        .unwrap();
-    let _ = s.client.call(&ctx("MARKETING"), &tx25()).await.unwrap_err();
-
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        !text.contains("68070100188"),
-        "a full SSIN reached tracing:\n{text}"
-    );
-    assert!(text.contains("680701*****"), "{text}");
-    let closed = text
-        .lines()
-        .filter(|l| l.contains("bcss.call{") && l.contains("close time.busy"))
-        .count();
-    assert_eq!(closed, 2, "one span per call:\n{text}");
-    assert!(text.contains("service=\"RetrieveTIGroups\""), "{text}");
-    assert!(text.contains("operation=\"retrieveTI\""), "{text}");
-    assert!(text.contains("environment=\"test\""), "{text}");
-    assert!(text.contains(&format!("ticket={}", reply.ticket)), "{text}");
-    assert!(text.contains("outcome=\"denied\""), "{text}");
 }

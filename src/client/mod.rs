@@ -411,8 +411,10 @@ impl Client {
                 tracing::warn!(reason = denial.reason.code(), "call denied by the guard");
                 let refusal = Refusal {
                     reason_code: denial.reason.code(),
+                    // The message names the nearest entry; `authorization_id` is kept for
+                    // entries that granted, so a denial records none.
                     message: denial.message.clone(),
-                    authorization_id: denial.nearest_entry.clone(),
+                    authorization_id: None,
                 };
                 return Err(self
                     .refuse(ticket, decided_at, who, what, how, refusal)

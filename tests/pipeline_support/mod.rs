@@ -1,4 +1,12 @@
-//! A request that stands in for a service in client pipeline tests.
+//! Test doubles for client pipeline tests: a request standing in for a service, a journal
+//! in memory, and a transport that counts bytes and checks the intent came first.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bcss::audit::{Appended, AuditError, Journal, Record};
+use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
 
 use bcss::Error;
 use bcss::ids::Ssin;
@@ -53,5 +61,79 @@ impl ServiceRequest for Probe {
                 warnings: Vec::new(),
             }),
         }
+    }
+}
+
+/// A journal in memory: records in order, or fails every append.
+#[derive(Debug, Default)]
+pub struct MemoryJournal {
+    pub records: Mutex<Vec<Record>>,
+    pub fail: bool,
+}
+
+impl MemoryJournal {
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap().clone()
+    }
+}
+
+impl Journal for MemoryJournal {
+    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>> {
+        Box::pin(async move {
+            if self.fail {
+                return Err(AuditError::Closed("disk full (test double)".to_string()));
+            }
+            let mut records = self.records.lock().unwrap();
+            records.push(record);
+            Ok(Appended {
+                sequence: records.len() as u64,
+                hash: [0; 32],
+            })
+        })
+    }
+}
+
+/// A transport that counts what it is given and checks the intent was journaled first.
+#[derive(Debug)]
+pub struct CountingTransport {
+    pub bytes: AtomicUsize,
+    pub journal: Arc<MemoryJournal>,
+    pub seen: Mutex<Vec<(String, String, Vec<u8>)>>,
+}
+
+impl CountingTransport {
+    pub fn new(journal: Arc<MemoryJournal>) -> Arc<Self> {
+        Arc::new(CountingTransport {
+            bytes: AtomicUsize::new(0),
+            journal,
+            seen: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl Transport for CountingTransport {
+    fn send<'a>(
+        &'a self,
+        request: TransportRequest<'a>,
+    ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
+        Box::pin(async move {
+            // The one promise: the intent, with these exact bytes, is already journaled.
+            let records = self.journal.records();
+            let Some(Record::Intent(intent)) = records.last() else {
+                panic!("transport called without a journaled intent: {records:?}");
+            };
+            assert_eq!(intent.request.to_bytes().unwrap(), request.body);
+            self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
+            self.seen.lock().unwrap().push((
+                request.endpoint.to_string(),
+                request.soap_action.to_string(),
+                request.body.to_vec(),
+            ));
+            Ok(TransportResponse {
+                status: 200,
+                content_type: Some("text/xml".to_string()),
+                body: b"<reply>ok</reply>".to_vec(),
+            })
+        })
     }
 }
