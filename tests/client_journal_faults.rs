@@ -16,24 +16,7 @@ use bcss::services::ServiceKind;
 use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
 use bcss::{Environment, Error};
 use chrono::{TimeZone, Utc};
-use pipeline_support::Probe;
-
-const MANIFEST: &str = r#"
-[organization]
-cbe = "0212344876"
-name = "CPAS de Fictiveville"
-sector = 17
-
-[[authorization]]
-id = "tx25-test"
-environment = "test"
-service = "RetrieveTIGroups"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-valid_from = 2026-01-01
-valid_until = 2026-12-31
-granted_by = "security-advisor"
-"#;
+use pipeline_support::{MANIFEST, Probe};
 
 #[derive(Debug, Default)]
 struct CountingTransport {

@@ -14,36 +14,7 @@ use bcss::manifest::{DenialReason, Guard};
 use bcss::services::ServiceKind;
 use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
-use pipeline_support::{CountingTransport, MemoryJournal, Probe};
-
-const MANIFEST: &str = r#"
-[organization]
-cbe = "0212344876"
-name = "CPAS de Fictiveville"
-sector = 17
-
-[[authorization]]
-id = "tx25-test"
-environment = "test"
-service = "RetrieveTIGroups"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-deliberation = "not-applicable"
-valid_from = 2026-01-01
-valid_until = 2026-12-31
-granted_by = "security-advisor"
-
-[[authorization]]
-id = "hci-acpt"
-environment = "acceptance"
-service = "HealthCareInsurance"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-deliberation = "not-applicable"
-valid_from = 2026-01-01
-valid_until = 2026-12-31
-granted_by = "security-advisor"
-"#;
+use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()

@@ -13,24 +13,7 @@ use bcss::ids::Ssin;
 use bcss::manifest::Guard;
 use bcss::services::ServiceKind;
 use chrono::{TimeZone, Utc};
-use pipeline_support::{CountingTransport, MemoryJournal, Probe};
-
-const MANIFEST: &str = r#"
-[organization]
-cbe = "0212344876"
-name = "CPAS de Fictiveville"
-sector = 17
-
-[[authorization]]
-id = "tx25-test"
-environment = "test"
-service = "RetrieveTIGroups"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-valid_from = 2026-01-01
-valid_until = 2026-12-31
-granted_by = "security-advisor"
-"#;
+use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
 
 fn ctx(purpose: &str) -> CallContext {
     CallContext::new(Actor::new("agent-042").with_name("Sam Agent"), purpose)

@@ -137,3 +137,34 @@ impl Transport for CountingTransport {
         })
     }
 }
+
+/// The manifest the pipeline tests share: RetrieveTIGroups in test, HealthCareInsurance in
+/// acceptance, both for 2026.
+pub const MANIFEST: &str = r#"
+[organization]
+cbe = "0212344876"
+name = "CPAS de Fictiveville"
+sector = 17
+
+[[authorization]]
+id = "tx25-test"
+environment = "test"
+service = "RetrieveTIGroups"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+deliberation = "not-applicable"
+valid_from = 2026-01-01
+valid_until = 2026-12-31
+granted_by = "security-advisor"
+
+[[authorization]]
+id = "hci-acpt"
+environment = "acceptance"
+service = "HealthCareInsurance"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+deliberation = "not-applicable"
+valid_from = 2026-01-01
+valid_until = 2026-12-31
+granted_by = "security-advisor"
+"#;
