@@ -1,12 +1,15 @@
 //! Journal append throughput: records/s for 1, 8, 64 and 512 concurrent appenders of 4 KiB
 //! records (each append waits for the fdatasync that covers it), beside this machine's raw
 //! `write` + `fdatasync` loop with the same batch sizes, measured in the same run on the
-//! same file system. Prints the ratios.
+//! same file system. Each configuration runs several rounds, journal then raw, so that a
+//! shared machine's changing load hits both alike; it prints the median rate of each and
+//! the median of the rounds' ratios, and each round's ratio.
 //!
 //! Target: at 64 appenders, at least 50% of the raw throughput for batches of 64.
 //!
 //! `cargo bench --bench journal_append` (set BCSS_BENCH_DIR to measure another disk, and
-//! BCSS_BENCH_APPENDERS=64 to run one configuration only).
+//! BCSS_BENCH_APPENDERS=64 to run one configuration only, BCSS_BENCH_ROUNDS to change the
+//! number of rounds).
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -23,7 +26,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 const RECORD_BYTES: usize = 4096;
-const RUN: Duration = Duration::from_millis(2500);
+const RUN: Duration = Duration::from_millis(1000);
+/// Rounds per configuration (BCSS_BENCH_ROUNDS overrides).
+const ROUNDS: usize = 5;
 const APPENDERS: [usize; 4] = [1, 8, 64, 512];
 
 /// A 4 KiB intent record (JSON) about a fictitious person.
@@ -60,8 +65,35 @@ fn record() -> Record {
     Record::Intent(r)
 }
 
-/// Journal records/s with `appenders` concurrent tasks, and the mean batch size.
-fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> (f64, f64) {
+/// The process's CPU time (user + system) so far, in seconds; 0 when unknown.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the parenthesised command name; utime and stime are the 12th and
+    // 13th of them, in clock ticks (100 per second on Linux).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// One journal measurement.
+struct JournalRun {
+    rate: f64,
+    mean_batch: f64,
+    /// CPU time of the whole process per record, in microseconds.
+    cpu_us: f64,
+}
+
+/// Journal records/s with `appenders` concurrent tasks.
+fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> JournalRun {
     rt.block_on(async {
         let mut config = FileJournalConfig::new(dir);
         if let Some(us) = std::env::var("BCSS_BENCH_WINDOW_US")
@@ -74,6 +106,7 @@ fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> (
         let stop = Arc::new(AtomicBool::new(false));
         let count = Arc::new(AtomicU64::new(0));
         let rec = record();
+        let cpu_start = cpu_seconds();
         let start = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..appenders {
@@ -92,13 +125,15 @@ fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> (
             t.await.expect("task");
         }
         let elapsed = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu_start;
         let stats = journal.stats();
         journal.close().await.expect("close");
         let n = count.load(Ordering::Relaxed) as f64;
-        (
-            n / elapsed,
-            stats.frames as f64 / stats.batches.max(1) as f64,
-        )
+        JournalRun {
+            rate: n / elapsed,
+            mean_batch: stats.frames as f64 / stats.batches.max(1) as f64,
+            cpu_us: cpu * 1e6 / n.max(1.0),
+        }
     })
 }
 
@@ -135,7 +170,38 @@ fn raw_rate(dir: &Path, batch: usize, frame_bytes: usize) -> f64 {
         file.sync_data().expect("fdatasync");
         records += batch as u64;
     }
-    records as f64 / start.elapsed().as_secs_f64()
+    let rate = records as f64 / start.elapsed().as_secs_f64();
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    rate
+}
+
+/// One configuration's rounds: journal and raw measured alternately, so that both see the
+/// same moments of a shared machine; the ratio is the median of the rounds' ratios.
+struct Rounds {
+    journal: Vec<f64>,
+    raw: Vec<f64>,
+    mean_batch: Vec<f64>,
+    cpu_us: Vec<f64>,
+}
+
+impl Rounds {
+    fn ratios(&self) -> Vec<f64> {
+        self.journal
+            .iter()
+            .zip(&self.raw)
+            .map(|(j, r)| j / r)
+            .collect()
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 fn main() {
@@ -152,13 +218,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let rounds: usize = std::env::var("BCSS_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(ROUNDS);
     let body = serde_json::to_vec(&record()).map_or(0, |v| v.len());
     let frame = body + 64;
-    println!("journal_append: {body}-byte records ({frame} bytes framed), {RUN:?} per run");
+    println!(
+        "journal_append: {body}-byte records ({frame} bytes framed); per configuration, \
+         {rounds} rounds of {RUN:?} journal then {RUN:?} raw"
+    );
     println!("directory: {}", tmp.path().display());
     println!(
-        "{:>10} {:>14} {:>11} {:>16} {:>7}",
-        "appenders", "journal rec/s", "mean batch", "raw rec/s (same batch)", "ratio"
+        "{:>10} {:>14} {:>11} {:>11} {:>23} {:>7}  round ratios",
+        "appenders", "journal rec/s", "mean batch", "CPU us/rec", "raw rec/s (same batch)", "ratio"
     );
     let only: Option<usize> = std::env::var("BCSS_BENCH_APPENDERS")
         .ok()
@@ -167,20 +241,42 @@ fn main() {
         .into_iter()
         .filter(|n| only.is_none_or(|o| o == *n))
     {
-        let dir = tmp.path().join(format!("journal-{n}"));
-        let (rate, mean_batch) = journal_rate(&rt, &dir, n);
-        let raw = raw_rate(tmp.path(), n, frame);
+        let mut r = Rounds {
+            journal: Vec::new(),
+            raw: Vec::new(),
+            mean_batch: Vec::new(),
+            cpu_us: Vec::new(),
+        };
+        for round in 0..rounds {
+            let dir = tmp.path().join(format!("journal-{n}-{round}"));
+            let run = journal_rate(&rt, &dir, n);
+            let _ = std::fs::remove_dir_all(&dir);
+            r.journal.push(run.rate);
+            r.mean_batch.push(run.mean_batch);
+            r.cpu_us.push(run.cpu_us);
+            r.raw.push(raw_rate(tmp.path(), n, frame));
+        }
+        let ratios = r.ratios();
+        let shown: Vec<String> = ratios
+            .iter()
+            .map(|x| format!("{:.0}%", 100.0 * x))
+            .collect();
         println!(
-            "{n:>10} {rate:>14.0} {mean_batch:>11.1} {raw:>22.0} {:>6.0}%",
-            100.0 * rate / raw
+            "{n:>10} {:>14.0} {:>11.1} {:>11.1} {:>23.0} {:>6.0}%  {}",
+            median(r.journal.clone()),
+            median(r.mean_batch.clone()),
+            median(r.cpu_us.clone()),
+            median(r.raw.clone()),
+            100.0 * median(ratios),
+            shown.join(" "),
         );
     }
     println!("target: at 64 appenders, >= 50% of the raw rate for batches of 64");
     let cost = encode_and_hash_micros();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "CPU per append that no batching removes (JSON + SHA-256 of the body): {cost:.1} us on one core; \
-         with {cores} cores that alone caps the journal near {:.0} rec/s",
+        "CPU per append that no batching removes (JSON + SHA-256 of the body, one at a time): \
+         {cost:.1} us on one core; with {cores} cores that alone would cap the journal near {:.0} rec/s",
         cores as f64 * 1e6 / cost
     );
 }

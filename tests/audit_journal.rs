@@ -73,26 +73,22 @@ fn b_head(a: bcss::audit::Appended) -> bcss::audit::Head {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_appends_never_interleave_and_are_batched() {
-    let tmp = tempdir();
-    let dir = tmp.path().join("j");
-    let journal = Arc::new(FileJournal::open(config(&dir)).await.unwrap());
-    let mut tasks = Vec::new();
-    for task in 0..32 {
-        let journal = Arc::clone(&journal);
-        tasks.push(tokio::spawn(async move {
+/// `tasks` tasks each append `per_task` intents (of sizes from `size`) concurrently; every
+/// acknowledged (sequence, ticket) pair.
+async fn append_concurrently(
+    journal: &Arc<FileJournal>,
+    tasks: usize,
+    per_task: usize,
+    size: fn(usize) -> usize,
+) -> Vec<(u64, Uuid)> {
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let journal = Arc::clone(journal);
+        handles.push(tokio::spawn(async move {
             let mut seen = Vec::new();
-            for i in 0..25 {
+            for i in 0..per_task {
                 let t = Uuid::now_v7();
-                // Records of different sizes, so that a torn or interleaved write would show.
-                let rec = intent(
-                    t,
-                    &format!("user-{task}"),
-                    "S",
-                    &ssin(1),
-                    50 + 300 * (i % 7),
-                );
+                let rec = intent(t, &format!("user-{task}"), "S", &ssin(1), size(i));
                 let a = journal.append(rec).await.unwrap();
                 seen.push((a.sequence, t));
             }
@@ -100,9 +96,32 @@ async fn concurrent_appends_never_interleave_and_are_batched() {
         }));
     }
     let mut acked = Vec::new();
-    for t in tasks {
-        acked.extend(t.await.unwrap());
+    for h in handles {
+        acked.extend(h.await.unwrap());
     }
+    acked
+}
+
+/// Every acknowledged pair is in the journal, as an intent without outcome.
+fn assert_all_on_disk(report: &audit::VerifyReport, acked: &[(u64, Uuid)]) {
+    let on_disk: HashSet<(u64, Uuid)> = report
+        .intents_without_outcome
+        .iter()
+        .map(|p| (p.sequence, p.ticket))
+        .collect();
+    assert_eq!(on_disk.len(), acked.len());
+    for pair in acked {
+        assert!(on_disk.contains(pair), "{pair:?} missing");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_never_interleave_and_are_batched() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("j");
+    let journal = Arc::new(FileJournal::open(config(&dir)).await.unwrap());
+    // Records of different sizes, so that a torn or interleaved write would show.
+    let acked = append_concurrently(&journal, 32, 25, |i| 50 + 300 * (i % 7)).await;
     let stats = journal.stats();
     journal.close().await.unwrap();
     assert_eq!(stats.records, 800);
@@ -113,15 +132,42 @@ async fn concurrent_appends_never_interleave_and_are_batched() {
     let report = audit::verify(&dir, None, None).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
     assert_eq!(report.intents_without_outcome.len(), 800);
-    // Every acknowledged (sequence, ticket) pair is in the journal as acknowledged.
-    let on_disk: HashSet<(u64, Uuid)> = report
-        .intents_without_outcome
-        .iter()
-        .map(|p| (p.sequence, p.ticket))
-        .collect();
-    for pair in &acked {
-        assert!(on_disk.contains(pair), "{pair:?} missing");
-    }
+    assert_all_on_disk(&report, &acked);
+}
+
+/// Enough appenders that the writer hashes whole batches and hands them to its sync thread
+/// (holding back partial hashing groups), while segments rotate and checkpoints are due by
+/// count: every acknowledged record is on disk, in one unbroken chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_appenders_through_the_two_stage_writer_with_rotation_and_checkpoints() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("j");
+    let mut c = config(&dir);
+    c.segment_max_bytes = 256 * 1024;
+    c.checkpoint_every_records = 300;
+    let journal = Arc::new(FileJournal::open(c).await.unwrap());
+    let acked = append_concurrently(&journal, 96, 20, |i| 100 + 97 * (i % 40)).await;
+    let stats = journal.stats();
+    journal.close().await.unwrap();
+    assert_eq!(stats.records, 1920);
+    assert!(stats.batches <= stats.writes, "{stats:?}");
+    assert!(
+        stats.writes < stats.frames,
+        "records were batched: {stats:?}"
+    );
+    assert!(stats.segments_created >= 4, "{stats:?}");
+    let head = journal.head().unwrap();
+    assert!(acked.iter().all(|(seq, _)| *seq <= head.sequence));
+
+    let report = audit::verify(&dir, None, None).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert!(
+        report.checkpoints >= 6,
+        "{} checkpoints",
+        report.checkpoints
+    );
+    assert_eq!(report.records, 1920 + report.checkpoints);
+    assert_all_on_disk(&report, &acked);
 }
 
 #[tokio::test]

@@ -41,9 +41,10 @@
 //! i.e. the canonical bytes of a record are its version, reserved field, sequence number
 //! and write time, followed by the digest of the exact JSON bytes stored. Chaining the
 //! body's digest rather than the body itself is as binding (SHA-256 is collision
-//! resistant) and lets appending tasks hash their bodies in parallel: the writer's
-//! sequential part is one short hash per record. The chain runs across segments: each
-//! segment header repeats the hash its first record chains from.
+//! resistant) and lets the bodies be hashed apart from the chain, a whole batch at once
+//! (several per vector instruction): the sequential part is one short hash per record.
+//! The chain runs across segments: each segment header repeats the hash its first record
+//! chains from.
 //!
 //! A checkpoint record's signature is Ed25519 over
 //! `b"bcss-journal-checkpoint-v1\0" || sequence (8 bytes, big-endian) || hash (32 bytes)`.
@@ -192,10 +193,31 @@ fn canonical_prefix(sequence: u64, written_at_micros: i64) -> [u8; 20] {
     p
 }
 
-/// Append one framed record to `buf`; returns the chain hash after it. `body_digest` is
-/// `sha256(body)`, computed by the caller.
+/// A frame's header (the bytes before the body) and the chain hash after it. `body_digest`
+/// is `sha256(body)`; the frame's trailer is `crc32c(body)`, little-endian.
 ///
-/// `body.len()` must be within 1..=[`MAX_BODY_BYTES`] (the writer checks before).
+/// `body_len` must be within 1..=[`MAX_BODY_BYTES`] (the writer checks before).
+pub(crate) fn frame_header(
+    prev: &[u8; 32],
+    sequence: u64,
+    written_at_micros: i64,
+    body_len: usize,
+    body_digest: &[u8; 32],
+) -> ([u8; FRAME_HEADER_LEN], [u8; 32]) {
+    let prefix = canonical_prefix(sequence, written_at_micros);
+    let hash = chain_hash(prev, &prefix, body_digest);
+    let mut header = [0u8; FRAME_HEADER_LEN];
+    // The writer bounds bodies to MAX_BODY_BYTES (< u32::MAX).
+    header[0..4].copy_from_slice(&(body_len as u32).to_le_bytes());
+    header[4..24].copy_from_slice(&prefix);
+    header[24..56].copy_from_slice(&hash);
+    let crc = crc32c::crc32c(&header[0..56]);
+    header[56..60].copy_from_slice(&crc.to_le_bytes());
+    (header, hash)
+}
+
+/// Append one whole frame to `buf`; returns the chain hash after it.
+#[cfg(test)]
 pub(crate) fn encode_frame(
     buf: &mut Vec<u8>,
     prev: &[u8; 32],
@@ -204,15 +226,8 @@ pub(crate) fn encode_frame(
     body: &[u8],
     body_digest: &[u8; 32],
 ) -> [u8; 32] {
-    let prefix = canonical_prefix(sequence, written_at_micros);
-    let hash = chain_hash(prev, &prefix, body_digest);
-    let start = buf.len();
-    // The writer bounds bodies to MAX_BODY_BYTES (< u32::MAX).
-    buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    buf.extend_from_slice(&prefix);
-    buf.extend_from_slice(&hash);
-    let crc = crc32c::crc32c(&buf[start..start + 56]);
-    buf.extend_from_slice(&crc.to_le_bytes());
+    let (header, hash) = frame_header(prev, sequence, written_at_micros, body.len(), body_digest);
+    buf.extend_from_slice(&header);
     buf.extend_from_slice(body);
     buf.extend_from_slice(&crc32c::crc32c(body).to_le_bytes());
     hash

@@ -17,6 +17,7 @@
 mod checkpoint;
 mod file_journal;
 pub mod format;
+mod multi_sha256;
 mod prune;
 mod query;
 pub mod record;

@@ -1,34 +1,67 @@
-//! Writing one batch: rotation, framing, the chain, one write and one fdatasync, then the
-//! acknowledgements (or the failure, kept for every later append).
+//! Writing one batch: rotation, hashing, framing, the chain and one vectored `write`; the
+//! batch then goes to the sync thread. A failure is kept for every later append.
 
-use std::fs::OpenOptions;
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{IoSlice, Write};
 use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-use super::{Ack, Active, Entry, Failure, Writer};
+use super::sync::{Written, complete};
+use super::{Ack, Active, Entry, Failure, HASH_GROUP, Writer, record_failure};
 use crate::audit::format::{
-    SEGMENT_HEADER_LEN, SegmentHeader, encode_frame, segment_file_name, sha256,
+    FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, frame_header, segment_file_name, sha256,
 };
+use crate::audit::multi_sha256::sha256_many;
 use crate::audit::{Appended, AuditError, CheckpointRecord, Head, Record, checkpoint};
 
+/// One frame, ready to write: its header, body and trailer (the body's CRC32C).
+struct Frame {
+    header: [u8; FRAME_HEADER_LEN],
+    body: Vec<u8>,
+    trailer: [u8; 4],
+}
+
 impl Writer {
-    /// and `false` tells the caller to stop.
+    /// Frame `entries` (plus a checkpoint when one is due), write them, and hand them to the
+    /// sync thread, which acknowledges each once durable. `true` to go on; `false` after a
+    /// failure (every entry then got its error), which tells the caller to stop.
     pub(super) fn commit(&mut self, entries: Vec<Entry>) -> bool {
+        if let Some(reason) = self.shared.failure() {
+            for entry in entries {
+                entry.fail(AuditError::Closed(reason.clone()));
+            }
+            return false;
+        }
         let now = (self.config.clock)();
         let micros = now.timestamp_micros();
         let estimate: usize = entries.iter().map(Entry::estimated_len).sum();
         if let Err(failure) = self.ensure_segment(now, estimate as u64) {
             return self.fail(entries, failure);
         }
-        self.buf.clear();
+        // The bodies the callers did not hash, hashed together (several per vector
+        // instruction).
+        let digests = {
+            let bodies: Vec<&[u8]> = entries
+                .iter()
+                .filter_map(|entry| match entry {
+                    Entry::Record {
+                        body, digest: None, ..
+                    } => Some(body.as_slice()),
+                    _ => None,
+                })
+                .collect();
+            sha256_many(&bodies)
+        };
+        let mut digests = digests.into_iter();
         let mut sequence = self.next_sequence;
         let mut head = self.head;
         let mut since = self.since_checkpoint;
-        let mut acks = Vec::with_capacity(entries.len());
+        let mut frames = Vec::with_capacity(entries.len() + 1);
+        let mut acks = Vec::with_capacity(entries.len() + 1);
         let mut records = 0u64;
         let every = self.config.checkpoint_every_records;
         let mut entries = entries.into_iter();
@@ -46,13 +79,25 @@ impl Writer {
                 }
                 None => break,
             };
-            let (body, digest, ack, is_checkpoint) = match entry {
-                Entry::Record { body, digest, ack } => (body, digest, ack, false),
+            let (body, body_crc, digest, ack, is_checkpoint) = match entry {
+                Entry::Record {
+                    body,
+                    body_crc,
+                    digest,
+                    ack,
+                } => {
+                    // sha256_many returns one digest per body it was given; hashing again
+                    // is only a guard against a miscount.
+                    let digest = digest
+                        .or_else(|| digests.next())
+                        .unwrap_or_else(|| sha256(&body));
+                    (body, body_crc, digest, ack, false)
+                }
                 Entry::Checkpoint { reason, ack } => {
                     match self.checkpoint_body(now, sequence.saturating_sub(1), &head, reason) {
                         Ok(body) => {
-                            let digest = sha256(&body);
-                            (body, digest, ack, true)
+                            let (crc, digest) = (crc32c::crc32c(&body), sha256(&body));
+                            (body, crc, digest, ack, true)
                         }
                         Err(e) => {
                             if let Some(ack) = ack {
@@ -63,7 +108,13 @@ impl Writer {
                     }
                 }
             };
-            head = encode_frame(&mut self.buf, &head, sequence, micros, &body, &digest);
+            let (header, hash) = frame_header(&head, sequence, micros, body.len(), &digest);
+            head = hash;
+            frames.push(Frame {
+                header,
+                body,
+                trailer: body_crc.to_le_bytes(),
+            });
             acks.push((
                 ack,
                 Appended {
@@ -87,38 +138,41 @@ impl Writer {
             let failure = Failure::new(&self.config.dir, "write", &no_segment());
             return self.fail_acks(acks, failure);
         };
-        if let Err(e) = active.file.write_all(&self.buf) {
-            let failure = Failure::new(&active.path, "write", &e);
-            return self.fail_acks(acks, failure);
-        }
-        if let Err(e) = active.file.sync_data() {
-            let failure = Failure::new(&active.path, "fdatasync", &e);
-            return self.fail_acks(acks, failure);
-        }
-        active.size += self.buf.len() as u64;
+        let bytes = match write_frames(&active.file, &frames) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let failure = Failure::new(&active.path, "write", &e);
+                return self.fail_acks(acks, failure);
+            }
+        };
+        active.size += bytes;
+        let written = Written {
+            file: Arc::clone(&active.file),
+            path: active.path.clone(),
+            acks,
+            head: Head {
+                sequence: sequence - 1,
+                hash: head,
+            },
+            records,
+            bytes,
+        };
+        drop(frames);
         if wrote_checkpoint {
             self.last_checkpoint = Instant::now();
         }
         self.next_sequence = sequence;
         self.head = head;
         self.since_checkpoint = since;
-        let stats = &self.shared.stats;
-        stats.records.fetch_add(records, Ordering::Relaxed);
-        stats.frames.fetch_add(acks.len() as u64, Ordering::Relaxed);
-        stats.batches.fetch_add(1, Ordering::Relaxed);
-        stats
-            .bytes
-            .fetch_add(self.buf.len() as u64, Ordering::Relaxed);
-        self.shared.set_head(Head {
-            sequence: sequence - 1,
-            hash: head,
-        });
-        for (ack, appended) in acks {
-            if let Some(ack) = ack {
-                let _ = ack.send(Ok(appended));
-            }
+        self.shared.stats.writes.fetch_add(1, Ordering::Relaxed);
+        if self.syncer.busy() || written.acks.len() >= HASH_GROUP {
+            self.syncer.submit(written);
+            true
+        } else {
+            // Few appends in flight: nothing to overlap, so sync here (see `sync`).
+            complete(&self.shared, vec![written]);
+            self.shared.failure().is_none()
         }
-        true
     }
 
     fn checkpoint_body(
@@ -161,6 +215,12 @@ impl Writer {
         if !rotate {
             return Ok(());
         }
+        // The current segment is complete on disk before the next one exists: recovery
+        // cuts an incomplete record only at the very end of the journal.
+        if self.active.is_some() && !self.syncer.flush() {
+            let e = std::io::Error::other("an earlier fdatasync failed");
+            return Err(Failure::new(&self.config.dir, "fdatasync", &e));
+        }
         let dir = &self.config.dir;
         let name = segment_file_name(self.next_sequence, today);
         let path = dir.join(&name);
@@ -194,7 +254,7 @@ impl Writer {
             .segments_created
             .fetch_add(1, Ordering::Relaxed);
         self.active = Some(Active {
-            file,
+            file: Arc::new(file),
             path,
             size: SEGMENT_HEADER_LEN as u64,
             day: today,
@@ -203,7 +263,7 @@ impl Writer {
     }
 
     fn fail(&mut self, entries: Vec<Entry>, failure: Failure) -> bool {
-        self.record_failure(&failure);
+        record_failure(&self.shared, &failure);
         for entry in entries {
             entry.fail(failure.error());
         }
@@ -215,7 +275,7 @@ impl Writer {
         acks: Vec<(Option<Ack<Appended>>, Appended)>,
         failure: Failure,
     ) -> bool {
-        self.record_failure(&failure);
+        record_failure(&self.shared, &failure);
         for (ack, _) in acks {
             if let Some(ack) = ack {
                 let _ = ack.send(Err(failure.error()));
@@ -223,23 +283,34 @@ impl Writer {
         }
         false
     }
-
-    fn record_failure(&self, failure: &Failure) {
-        tracing::error!(
-            path = %failure.path.display(),
-            operation = failure.operation,
-            error = %failure.message,
-            "audit journal write failed; the journal refuses appends until reopened"
-        );
-        self.shared.set_failure(format!(
-            "an earlier {} of {} failed ({}); no later record is accepted until the journal is reopened",
-            failure.operation,
-            failure.path.display(),
-            failure.message
-        ));
-    }
 }
 
 fn no_segment() -> std::io::Error {
     std::io::Error::other("no segment is open")
+}
+
+/// Write every frame with vectored writes (no copy into one buffer); the total length.
+fn write_frames(file: &File, frames: &[Frame]) -> std::io::Result<u64> {
+    let mut slices: Vec<IoSlice<'_>> = frames
+        .iter()
+        .flat_map(|f| {
+            [
+                IoSlice::new(&f.header),
+                IoSlice::new(&f.body),
+                IoSlice::new(&f.trailer),
+            ]
+        })
+        .collect();
+    let total: usize = slices.iter().map(|s| s.len()).sum();
+    let mut rest = slices.as_mut_slice();
+    let mut writer = file;
+    while !rest.is_empty() {
+        match writer.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total as u64)
 }

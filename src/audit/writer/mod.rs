@@ -1,12 +1,15 @@
 //! The file journal's single writer: a dedicated thread that opens (and recovers) the
-//! journal, then does group commit: it takes every append waiting in the queue (bounded by
-//! count, bytes and a short window), writes them with one `write`, `fdatasync`s, and only
-//! then acknowledges each caller.
+//! journal, then does group commit in two stages. This thread takes every append waiting
+//! in the queue (bounded by count, bytes and an optional window), hashes the bodies
+//! together, chains and frames them, and writes the batch with one vectored `write`; the
+//! sync thread `fdatasync`s and only then acknowledges each caller, while this thread
+//! prepares the next batch.
 //!
-//! Opening and recovery are in `open`, writing a batch in `commit`.
+//! Opening and recovery are in `open`, writing a batch in `commit`, syncing in `sync`.
 
 mod commit;
 mod open;
+mod sync;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -19,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::file_journal::{FileJournalConfig, Shared};
-use super::format::{FRAME_HEADER_LEN, FRAME_TRAILER_LEN, sha256};
+use super::format::{FRAME_HEADER_LEN, FRAME_TRAILER_LEN};
 use super::{Appended, AuditError, Record, TruncationRecord};
 
 /// An acknowledgement channel.
@@ -27,10 +30,12 @@ pub(crate) type Ack<T> = oneshot::Sender<Result<T, AuditError>>;
 
 /// What callers send the writer.
 pub(crate) enum Msg {
-    /// Append one encoded record; `digest` is the body's SHA-256, computed by the caller.
+    /// Append one encoded record; `body_crc` is its CRC32C and `digest` its SHA-256 when
+    /// the caller computed it (else the writer does).
     Append {
         body: Vec<u8>,
-        digest: [u8; 32],
+        body_crc: u32,
+        digest: Option<[u8; 32]>,
         ack: Ack<Appended>,
     },
     /// Write a checkpoint now.
@@ -100,10 +105,12 @@ fn run(
         };
         let (ack, mut result) = oneshot::channel();
         writer.commit(vec![Entry::Record {
-            digest: sha256(&body),
+            body_crc: crc32c::crc32c(&body),
+            digest: None,
             body,
             ack: Some(ack),
         }]);
+        writer.syncer.flush();
         match result.try_recv() {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
@@ -128,7 +135,8 @@ fn run(
 enum Entry {
     Record {
         body: Vec<u8>,
-        digest: [u8; 32],
+        body_crc: u32,
+        digest: Option<[u8; 32]>,
         ack: Option<Ack<Appended>>,
     },
     Checkpoint {
@@ -158,7 +166,8 @@ impl Entry {
 
 /// The segment being appended to.
 struct Active {
-    file: File,
+    /// Shared with the sync thread, which syncs the batches written to it.
+    file: Arc<File>,
     path: PathBuf,
     size: u64,
     day: NaiveDate,
@@ -192,6 +201,22 @@ impl Failure {
     }
 }
 
+/// Log `failure` and keep it: the journal refuses every later append until reopened.
+fn record_failure(shared: &Shared, failure: &Failure) {
+    tracing::error!(
+        path = %failure.path.display(),
+        operation = failure.operation,
+        error = %failure.message,
+        "audit journal write failed; the journal refuses appends until reopened"
+    );
+    shared.set_failure(format!(
+        "an earlier {} of {} failed ({}); no later record is accepted until the journal is reopened",
+        failure.operation,
+        failure.path.display(),
+        failure.message
+    ));
+}
+
 struct Writer {
     config: FileJournalConfig,
     shared: Arc<Shared>,
@@ -203,18 +228,30 @@ struct Writer {
     head: [u8; 32],
     since_checkpoint: u64,
     last_checkpoint: Instant,
-    buf: Vec<u8>,
+    syncer: sync::Syncer,
 }
 
 impl Writer {
     /// Serve callers until closed, disconnected, or an I/O failure.
     async fn serve(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut carry: Option<Msg> = None;
+        // Records gathered but held back for the next write (see `gather`).
+        let mut held: Vec<Entry> = Vec::new();
         loop {
             let event = match carry.take() {
                 Some(msg) => Event::Msg(msg),
+                None if !held.is_empty() => Event::Held,
                 None => self.next_event(&mut rx).await,
             };
+            // Held records are written before anything else happens (a checkpoint then
+            // covers them, a close does not lose them).
+            let appends = matches!(event, Event::Held | Event::Msg(Msg::Append { .. }));
+            if !appends && !held.is_empty() && !self.commit(std::mem::take(&mut held)) {
+                if let Event::Msg(msg) = event {
+                    carry = Some(msg);
+                }
+                break;
+            }
             match event {
                 Event::Disconnected => break,
                 Event::CheckpointDue => {
@@ -232,6 +269,7 @@ impl Writer {
                             reason: "shutdown",
                             ack: Some(cp_ack),
                         }]);
+                        self.syncer.flush();
                         match cp.try_recv() {
                             Ok(Ok(_)) => Ok(()),
                             Ok(Err(e)) => Err(e),
@@ -253,26 +291,44 @@ impl Writer {
                         break;
                     }
                 }
-                Event::Msg(Msg::Append { body, digest, ack }) => {
-                    let mut bytes = body.len();
+                Event::Held => {
+                    let mut batch = std::mem::take(&mut held);
+                    carry = self.gather(&mut rx, &mut batch, &mut held).await;
+                    if !self.commit(batch) {
+                        break;
+                    }
+                }
+                Event::Msg(Msg::Append {
+                    body,
+                    body_crc,
+                    digest,
+                    ack,
+                }) => {
                     let mut batch = vec![Entry::Record {
                         body,
+                        body_crc,
                         digest,
                         ack: Some(ack),
                     }];
-                    carry = self.fill(&mut rx, &mut batch, &mut bytes).await;
+                    carry = self.gather(&mut rx, &mut batch, &mut held).await;
                     if !self.commit(batch) {
                         break;
                     }
                 }
             }
         }
+        // Every batch written is synced and acknowledged (or failed) before the queue is
+        // drained with errors.
+        self.syncer.finish();
         self.shared.closed.store(true, Ordering::SeqCst);
         rx.close();
         let reason = self
             .shared
             .failure()
             .unwrap_or_else(|| "the journal was closed".to_string());
+        for entry in held {
+            entry.fail(AuditError::Closed(reason.clone()));
+        }
         let pending = carry
             .into_iter()
             .chain(std::iter::from_fn(|| rx.try_recv().ok()));
@@ -311,6 +367,24 @@ impl Writer {
         }
     }
 
+    /// Complete `batch` (see `fill`), then move to `held` what the next write should take:
+    /// while the sync thread is busy, a write takes whole hashing groups only, since the
+    /// records it leaves wait for the same `fdatasync` either way and a partial group costs
+    /// as much to hash as a full one. Returns a control message met on the way.
+    async fn gather(
+        &self,
+        rx: &mut mpsc::Receiver<Msg>,
+        batch: &mut Vec<Entry>,
+        held: &mut Vec<Entry>,
+    ) -> Option<Msg> {
+        let mut bytes = batch.iter().map(Entry::estimated_len).sum();
+        let control = self.fill(rx, batch, &mut bytes).await;
+        if control.is_none() && batch.len() > HASH_GROUP && self.syncer.busy() {
+            *held = batch.split_off(batch.len() - batch.len() % HASH_GROUP);
+        }
+        control
+    }
+
     /// Add to `batch` every append already waiting, then those arriving within the batch
     /// window, up to the batch limits. Returns a control message met on the way.
     async fn fill(
@@ -322,10 +396,16 @@ impl Writer {
         let max_records = self.config.batch_max_records;
         let max_bytes = self.config.batch_max_bytes;
         let take = |msg: Msg, batch: &mut Vec<Entry>, bytes: &mut usize| match msg {
-            Msg::Append { body, digest, ack } => {
+            Msg::Append {
+                body,
+                body_crc,
+                digest,
+                ack,
+            } => {
                 *bytes += body.len();
                 batch.push(Entry::Record {
                     body,
+                    body_crc,
                     digest,
                     ack: Some(ack),
                 });
@@ -341,6 +421,32 @@ impl Writer {
                     }
                 }
                 Err(_) => break,
+            }
+        }
+        // While the sync thread is busy, records written now would wait for its current
+        // fdatasync anyway: gather at least one full hashing group (or until it is idle),
+        // which costs the writer far less CPU per record than small batches.
+        let idle = self.syncer.idle();
+        let wanted = HASH_GROUP.min(max_records);
+        while batch.len() < wanted && *bytes < max_bytes {
+            // Registered before `busy` is read, so that the sync thread's wake-up cannot
+            // fall between the two.
+            let notified = idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if !self.syncer.busy() {
+                break;
+            }
+            tokio::select! {
+                received = rx.recv() => match received {
+                    Some(msg) => {
+                        if let Some(control) = take(msg, batch, bytes) {
+                            return Some(control);
+                        }
+                    }
+                    None => break,
+                },
+                () = &mut notified => break,
             }
         }
         let window = self.config.batch_window;
@@ -362,8 +468,13 @@ impl Writer {
     }
 }
 
+/// The number of bodies hashed together (see `multi_sha256`).
+const HASH_GROUP: usize = 16;
+
 enum Event {
     Msg(Msg),
+    /// Records were held back from the last write.
+    Held,
     CheckpointDue,
     Disconnected,
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use super::sync::Syncer;
 use super::{Active, Opened, Writer};
 use crate::audit::file_journal::{FileJournalConfig, Shared};
 use crate::audit::format::{LOCK_FILE, micros_to_time};
@@ -105,7 +106,7 @@ impl Writer {
                     .open(&last.file.path)
                     .map_err(|e| AuditError::io(&last.file.path, "open for appending", e))?;
                 Some(Active {
-                    file,
+                    file: Arc::new(file),
                     path: last.file.path.clone(),
                     size: last.valid_len,
                     day: micros_to_time(last.header.created_at_micros).date_naive(),
@@ -116,8 +117,10 @@ impl Writer {
         if let Some(head) = end.head {
             shared.set_head(head);
         }
+        let syncer = Syncer::spawn(Arc::clone(&shared))
+            .map_err(|e| AuditError::io(&dir, "start the journal's sync thread", e))?;
         let writer = Writer {
-            buf: Vec::with_capacity(config.batch_max_bytes.min(16 << 20)),
+            syncer,
             config,
             shared,
             signing,
