@@ -23,8 +23,9 @@ use uuid::Uuid;
 use crate::audit::{
     Bcss, DenialRecord, How, IntentRecord, Journal, OutcomeRecord, Payload, Record, What, Who,
 };
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 
+mod builder;
 mod configured;
 use crate::endpoints::Endpoints;
 use crate::environment::Environment;
@@ -34,6 +35,7 @@ use crate::manifest::{Decision, Facts, Grant, Guard};
 use crate::services::{BcssStamp, Outcome, RequestHeader, ServiceRequest, Warning};
 use crate::soap::Limits;
 use crate::transport::{Transport, TransportRequest};
+pub use builder::ClientBuilder;
 pub use configured::ConfiguredClient;
 
 /// The physical person making a call (WHO). BCSS requires the organisation to be able to
@@ -103,154 +105,6 @@ pub struct Reply<T> {
     pub data: T,
     /// Warnings that came with it.
     pub warnings: Vec<Warning>,
-}
-
-/// Configures a [`Client`].
-#[derive(Default)]
-pub struct ClientBuilder {
-    environment: Option<Environment>,
-    organization: Option<Cbe>,
-    application: Option<(String, String)>,
-    contact_email: Option<String>,
-    program: Option<ProgramId>,
-    guard: Option<Arc<Guard>>,
-    journal: Option<Arc<dyn Journal>>,
-    transport: Option<Arc<dyn Transport>>,
-    endpoints: Endpoints,
-    limits: Limits,
-    clock: Option<Arc<dyn Clock>>,
-}
-
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("environment", &self.environment)
-            .field("organization", &self.organization)
-            .field("application", &self.application)
-            .field("program", &self.program)
-            .field("transport", &self.transport)
-            .field("journal", &self.journal)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ClientBuilder {
-    /// The environment every call goes to. Required.
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = Some(environment);
-        self
-    }
-
-    /// The organisation's CBE number. Optional when the manifest names it; when both are
-    /// given they must agree.
-    pub fn organization(mut self, cbe: Cbe) -> Self {
-        self.organization = Some(cbe);
-        self
-    }
-
-    /// The application's name and version (HOW). Required.
-    pub fn application(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
-        self.application = Some((name.into(), version.into()));
-        self
-    }
-
-    /// The organisation's contact e-mail, sent as the SSDN `Email`. Required for SSDN
-    /// services.
-    pub fn contact_email(mut self, email: impl Into<String>) -> Self {
-        self.contact_email = Some(email.into());
-        self
-    }
-
-    /// The program number this application was granted. When set, the guard refuses any
-    /// entry granted to another program number.
-    pub fn program(mut self, program: ProgramId) -> Self {
-        self.program = Some(program);
-        self
-    }
-
-    /// The guard holding the authorisation manifest. Required.
-    pub fn guard(mut self, guard: Arc<Guard>) -> Self {
-        self.guard = Some(guard);
-        self
-    }
-
-    /// The audit journal. Required.
-    pub fn journal(mut self, journal: Arc<dyn Journal>) -> Self {
-        self.journal = Some(journal);
-        self
-    }
-
-    /// The transport (HTTP, or replay of fixtures). Required.
-    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-
-    /// Endpoint overrides; the defaults come from `wsdl/`.
-    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
-        self.endpoints = endpoints;
-        self
-    }
-
-    /// Reply reading limits (size, depth, nodes).
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// The clock (tests use a fixed one). Defaults to the system clock with sanity checks.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-
-    /// Check the configuration and build the client.
-    pub fn build(self) -> Result<Client, Error> {
-        let missing =
-            |what: &str| Error::Config(format!("{what} is required: set it on the builder"));
-        let environment = self.environment.ok_or_else(|| missing("environment"))?;
-        let (application, application_version) = self
-            .application
-            .ok_or_else(|| missing("application name and version"))?;
-        if application.trim().is_empty() || application_version.trim().is_empty() {
-            return Err(Error::Config(
-                "application name and version must not be blank (they are the HOW of every journal record)"
-                    .to_string(),
-            ));
-        }
-        let guard = self
-            .guard
-            .ok_or_else(|| missing("guard (the authorisation manifest)"))?;
-        let journal = self.journal.ok_or_else(|| missing("journal"))?;
-        let transport = self.transport.ok_or_else(|| missing("transport"))?;
-        let organization = match (self.organization, guard.organization()) {
-            (Some(cbe), Some(org)) if cbe != org.cbe => {
-                return Err(Error::Config(format!(
-                    "the client is configured for organisation {cbe} but the manifest is for {} ({})",
-                    org.cbe, org.name
-                )));
-            }
-            (Some(cbe), _) => cbe,
-            (None, Some(org)) => org.cbe,
-            (None, None) => return Err(missing("organization (CBE number)")),
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                environment,
-                organization,
-                application,
-                application_version,
-                contact_email: self.contact_email,
-                program: self.program,
-                guard,
-                journal,
-                transport,
-                endpoints: self.endpoints,
-                limits: self.limits,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
-            }),
-        })
-    }
 }
 
 struct Inner {
