@@ -185,3 +185,81 @@ async fn full_file_system_fails_appends_and_then_refuses_all() {
         assert!(p.torn_tail, "{p}");
     }
 }
+
+/// Many appenders when the file system fills up: batches are in flight in both stages of
+/// the writer. Every caller gets an answer (no hang), every failure is the full disk or the
+/// refusal that follows it, and every acknowledged record is intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_file_system_with_many_appenders_fails_closed_for_all() {
+    if !is_root() {
+        println!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    let fs = match Tmpfs::mount("512k") {
+        Ok(fs) => fs,
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let dir = fs.path.join("journal");
+    let journal = std::sync::Arc::new(FileJournal::open(config(&dir)).await.unwrap());
+    let mut tasks = Vec::new();
+    for task in 0..48 {
+        let journal = std::sync::Arc::clone(&journal);
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            loop {
+                let user = format!("u{task}");
+                match journal
+                    .append(intent(Uuid::now_v7(), &user, "S", &ssin(4), 4096))
+                    .await
+                {
+                    Ok(a) => acked.push(a),
+                    Err(e) => return (acked, e),
+                }
+                assert!(acked.len() < 1000, "a 512 KiB file system never filled up");
+            }
+        }));
+    }
+    let mut acked = Vec::new();
+    let mut full = 0;
+    for t in tasks {
+        let (a, err) = tokio::time::timeout(std::time::Duration::from_secs(60), t)
+            .await
+            .expect("every appender gets an answer")
+            .unwrap();
+        acked.extend(a);
+        match &err {
+            AuditError::Io { source, .. } => {
+                assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{err}");
+                full += 1;
+            }
+            AuditError::Closed(reason) => assert!(reason.contains("reopened"), "{err}"),
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        full >= 1,
+        "at least the batch that hit the full disk saw it"
+    );
+    assert!(journal.close().await.is_err());
+    drop(journal);
+    let last = acked
+        .iter()
+        .max_by_key(|a| a.sequence)
+        .expect("some appends fit before the file system filled up");
+    let trusted = audit::TrustedHead {
+        sequence: Some(last.sequence),
+        hash: last.hash,
+    };
+    let report = audit::verify(&dir, Some(&trusted), None).unwrap();
+    assert!(report.trusted_head_confirmed, "{:?}", report.problem);
+    if let Some(p) = &report.problem {
+        assert!(p.torn_tail, "{p}");
+    }
+    let sequences: std::collections::HashSet<u64> = acked.iter().map(|a| a.sequence).collect();
+    assert_eq!(sequences.len(), acked.len());
+    let head = report.head.expect("the acknowledged records are there");
+    assert!(acked.iter().all(|a| a.sequence <= head.sequence));
+}
