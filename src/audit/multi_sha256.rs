@@ -11,6 +11,10 @@
 
 use super::format::sha256;
 
+/// The most messages hashed in one pass (AVX-512's lanes): a batch of whole groups is
+/// hashed cheapest.
+pub(crate) const MAX_GROUP: usize = 16;
+
 /// Fewer messages than this are hashed one by one: a vector pass costs about as much as
 /// hashing four messages of its length with [`sha256`], whatever the number of lanes used.
 const MIN_GROUP: usize = 4;
@@ -297,7 +301,7 @@ mod x86 {
         use super::{H0, K, Lane, block_words, push_digests};
 
         /// Messages hashed together.
-        pub(in super::super) const LANES: usize = 16;
+        pub(in super::super) const LANES: usize = super::super::MAX_GROUP;
 
         /// `a ^ b ^ c`.
         const XOR3: i32 = 0x96;

@@ -469,7 +469,7 @@ impl Writer {
 }
 
 /// The number of bodies hashed together (see `multi_sha256`).
-const HASH_GROUP: usize = 16;
+const HASH_GROUP: usize = super::multi_sha256::MAX_GROUP;
 
 enum Event {
     Msg(Msg),

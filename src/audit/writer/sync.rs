@@ -107,8 +107,8 @@ impl Syncer {
     }
 
     /// Notified (`notify_waiters`) each time the thread has no batch left.
-    pub(super) fn idle(&self) -> Arc<Notify> {
-        Arc::clone(&self.idle)
+    pub(super) fn idle(&self) -> &Notify {
+        &self.idle
     }
 
     /// Sync and acknowledge everything handed over, then stop the thread.
