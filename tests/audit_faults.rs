@@ -67,6 +67,18 @@ impl Drop for Tmpfs {
     }
 }
 
+/// A small tmpfs to fill up, or `None` (saying why the test is skipped) when not root or
+/// when mounting fails.
+fn small_tmpfs(size: &str) -> Option<Tmpfs> {
+    if !is_root() {
+        println!("skipped: mounting a small tmpfs needs root");
+        return None;
+    }
+    Tmpfs::mount(size)
+        .map_err(|reason| println!("skipped: {reason}"))
+        .ok()
+}
+
 fn assert_io(err: &AuditError) {
     assert!(
         matches!(err, AuditError::Io { .. }),
@@ -131,16 +143,8 @@ async fn read_only_directory_refuses_to_open() {
 
 #[tokio::test]
 async fn full_file_system_fails_appends_and_then_refuses_all() {
-    if !is_root() {
-        println!("skipped: mounting a small tmpfs needs root");
+    let Some(fs) = small_tmpfs("64k") else {
         return;
-    }
-    let fs = match Tmpfs::mount("64k") {
-        Ok(fs) => fs,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
     };
     let dir = fs.path.join("journal");
     let journal = FileJournal::open(config(&dir)).await.unwrap();
@@ -191,16 +195,8 @@ async fn full_file_system_fails_appends_and_then_refuses_all() {
 /// refusal that follows it, and every acknowledged record is intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_file_system_with_many_appenders_fails_closed_for_all() {
-    if !is_root() {
-        println!("skipped: mounting a small tmpfs needs root");
+    let Some(fs) = small_tmpfs("512k") else {
         return;
-    }
-    let fs = match Tmpfs::mount("512k") {
-        Ok(fs) => fs,
-        Err(reason) => {
-            println!("skipped: {reason}");
-            return;
-        }
     };
     let dir = fs.path.join("journal");
     let journal = std::sync::Arc::new(FileJournal::open(config(&dir)).await.unwrap());
