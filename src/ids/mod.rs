@@ -94,6 +94,26 @@ fn number_of(digits: &[u8]) -> u64 {
     digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(*d))
 }
 
+/// `FromStr` and `Deserialize` for an identifier through its validating `new`: a value
+/// read from a file or a message is checked like one typed in.
+macro_rules! parsed_with_new {
+    ($t:ident) => {
+        impl FromStr for $t {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $t::new(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $t::new(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod ssin;
 
 pub(crate) use ssin::ssin_checks;
@@ -147,13 +167,6 @@ impl Cbe {
     }
 }
 
-impl FromStr for Cbe {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Cbe::new(s)
-    }
-}
-
 impl fmt::Display for Cbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -172,12 +185,7 @@ impl Serialize for Cbe {
     }
 }
 
-impl<'de> Deserialize<'de> for Cbe {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Cbe::new(&s).map_err(serde::de::Error::custom)
-    }
-}
+parsed_with_new!(Cbe);
 
 /// A program number granted by BCSS's information-security service: 11 digits in SSIN
 /// format. It is not personal data, so it is shown in full.
@@ -210,13 +218,6 @@ impl ProgramId {
     }
 }
 
-impl FromStr for ProgramId {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ProgramId::new(s)
-    }
-}
-
 impl fmt::Display for ProgramId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -235,12 +236,7 @@ impl Serialize for ProgramId {
     }
 }
 
-impl<'de> Deserialize<'de> for ProgramId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        ProgramId::new(&s).map_err(serde::de::Error::custom)
-    }
-}
+parsed_with_new!(ProgramId);
 
 /// A deliberation number of the Sectoral Committee (now the Information Security
 /// Committee): `YY/NNN`, cited as "délibération n° 13/084".
@@ -286,13 +282,6 @@ impl Deliberation {
     }
 }
 
-impl FromStr for Deliberation {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Deliberation::new(s)
-    }
-}
-
 impl fmt::Display for Deliberation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:02}/{:03}", self.year, self.number)
@@ -311,12 +300,7 @@ impl Serialize for Deliberation {
     }
 }
 
-impl<'de> Deserialize<'de> for Deliberation {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Deliberation::new(&s).map_err(serde::de::Error::custom)
-    }
-}
+parsed_with_new!(Deliberation);
 
 #[cfg(test)]
 mod tests {

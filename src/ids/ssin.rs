@@ -144,13 +144,6 @@ impl Ssin {
     }
 }
 
-impl FromStr for Ssin {
-    type Err = IdError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ssin::new(s)
-    }
-}
-
 impl fmt::Display for Ssin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked())
@@ -170,12 +163,7 @@ impl Serialize for Ssin {
     }
 }
 
-impl<'de> Deserialize<'de> for Ssin {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ssin::new(&s).map_err(serde::de::Error::custom)
-    }
-}
+parsed_with_new!(Ssin);
 
 /// Mask every run of exactly 11 digits in `text` the way [`Ssin::masked`] does, for text
 /// from BCSS (diagnostics, information values) that may quote an SSIN.
