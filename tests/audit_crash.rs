@@ -169,7 +169,7 @@ fn appends_survive_sigkill() {
             }
             journal.close().await.unwrap();
         });
-        let report = audit::verify(&dir, None, None).unwrap();
+        let report = audit::verify(&dir, &plain()).unwrap();
         assert!(report.is_ok(), "round {round}: {:?}", report.problem);
 
         // Every acknowledged append is there, at the sequence it was acknowledged with.
