@@ -309,3 +309,105 @@ async fn prune_command() {
     let out = bcss(&["audit", "prune", p(tmp.path()), "--before", "soon"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn verify_with_a_witness_or_requiring_an_anchor() {
+    let tmp = tempdir();
+    let witness_dir = tempdir();
+    let witness = witness_dir.path().join("journal.witness");
+    let mut c = config(tmp.path());
+    c.witness = Some(std::sync::Arc::new(audit::FileWitness::new(&witness)));
+    let j = FileJournal::open(c).await.unwrap();
+    for _ in 0..4 {
+        j.append(intent(Uuid::now_v7(), "alice", "S", &ssin(1), 50))
+            .await
+            .unwrap();
+    }
+    j.close().await.unwrap();
+
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).starts_with("WARNING: unanchored"),
+        "{}",
+        stdout(&out)
+    );
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--require-anchor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("WARNING: unanchored"),
+        "{text}"
+    );
+    assert!(lines.next().unwrap().contains("not anchored"), "{text}");
+
+    let out = bcss(&[
+        "audit",
+        "verify",
+        p(tmp.path()),
+        "--witness",
+        p(&witness),
+        "--require-anchor",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("ok: 6 records"), "{text}");
+    assert!(text.contains("witness: 3 head(s) confirmed"), "{text}");
+
+    // Cut at a record boundary: only the witness shows it.
+    let seg = segments(tmp.path()).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let f = frames(&bytes)[3].clone();
+    std::fs::write(&seg, &bytes[..f.offset]).unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--witness", p(&witness)]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "FAILED: segment {} byte {} sequence 4: the witness recorded head",
+            name(&seg),
+            f.offset
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn verify_reports_quarantined_bytes() {
+    let tmp = tempdir();
+    journal(tmp.path(), None).await;
+    // Damage the last complete record's body checksum: opening quarantines it.
+    let seg = segments(tmp.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&seg, &bytes).unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("moves this final record to quarantine"),
+        "{}",
+        stdout(&out)
+    );
+    FileJournal::open(config(tmp.path()))
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("crash recoveries (truncations): 1"), "{text}");
+    assert!(
+        text.contains(&format!("quarantined: quarantine/{}-", name(&seg))),
+        "{text}"
+    );
+    assert!(
+        text.contains("damaged), named by the truncation record at sequence 6; it matches"),
+        "{text}"
+    );
+}

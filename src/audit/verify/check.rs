@@ -312,7 +312,15 @@ impl<'o> Checker<'o> {
         let boundary = written_at
             .checked_sub_months(Months::new(RETENTION_MONTHS))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        if p.newest_at >= boundary || p.newest_at >= p.cutoff || p.oldest_at > p.newest_at {
+        if p.newest_at >= p.cutoff || p.oldest_at > p.newest_at {
+            return Err(format!(
+                "the prune record removes records written from {} to {}, not all before its cut-off {}",
+                p.oldest_at.to_rfc3339(),
+                p.newest_at.to_rfc3339(),
+                p.cutoff.to_rfc3339()
+            ));
+        }
+        if p.newest_at >= boundary {
             return Err(format!(
                 "the prune record removes records written up to {}, but the 10-year rule only allows records written before {} (10 years before the prune record's write time {})",
                 p.newest_at.to_rfc3339(),
