@@ -3,8 +3,7 @@
 //! opening trusts nothing it says before checking it, and walks the whole journal when it
 //! is missing or does not check.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -35,23 +34,32 @@ pub(crate) fn read(dir: &Path) -> Result<Locator, String> {
         Ok(_) => return Err(format!("{} is too long", path.display())),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))
+    serde_json::from_slice(text.trim_ascii_end()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Replace the locator of `dir`: a temporary file, fsync'd, renamed into place.
+/// The locator's length on disk: its JSON padded with spaces, so that each update is one
+/// write in place.
+const LOCATOR_LEN: usize = 512;
+
+/// Replace the locator of `dir`. One write in place, not fsync'd: a stale, torn or missing
+/// locator only makes the next open check more (it trusts nothing the locator says before
+/// checking it).
 pub(crate) fn write(dir: &Path, locator: &Locator) -> Result<(), AuditError> {
     let path = dir.join(HEAD_FILE);
-    let tmp = dir.join(format!("{HEAD_FILE}.tmp"));
-    let json = serde_json::to_vec(locator).map_err(|e| AuditError::Encode(e.to_string()))?;
-    let mut file = std::fs::OpenOptions::new()
+    let mut json = serde_json::to_vec(locator).map_err(|e| AuditError::Encode(e.to_string()))?;
+    if json.len() > LOCATOR_LEN {
+        return Err(AuditError::Encode(
+            "the checkpoint locator is too long".into(),
+        ));
+    }
+    json.resize(LOCATOR_LEN, b' ');
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(true)
+        .truncate(false)
         .mode(0o600)
-        .open(&tmp)
-        .map_err(|e| AuditError::io(&tmp, "create", e))?;
-    file.write_all(&json)
-        .and_then(|()| file.sync_data())
-        .map_err(|e| AuditError::io(&tmp, "write", e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| AuditError::io(&path, "rename", e))
+        .open(&path)
+        .map_err(|e| AuditError::io(&path, "open", e))?;
+    file.write_all_at(&json, 0)
+        .map_err(|e| AuditError::io(&path, "write", e))
 }

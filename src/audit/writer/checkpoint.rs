@@ -1,7 +1,7 @@
-//! Checkpoints and the witness: a checkpoint is written once every record before it is
-//! durable and its head is recorded in the witness (so that a checkpoint the witness does
-//! not hold was not written here); then the locator (`head.json`) points at it. Also the
-//! records the journal writes for itself when it opens, and the close.
+//! Checkpoints and the witness: with a witness, a checkpoint is written once every record
+//! before it is durable and its head is recorded in the witness (so that a checkpoint the
+//! witness does not hold was not written here); then the locator (`head.json`) points at
+//! it. Also the records the journal writes for itself when it opens, and the close.
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -100,7 +100,9 @@ impl Writer {
             ack,
             origin: Origin::Checkpoint,
         };
-        if !self.write_run(vec![entry]) || self.durable().is_err() {
+        // Not waited for: the checkpoint is acknowledged once durable, and the locator is
+        // checked when the journal is next opened.
+        if !self.write_run(vec![entry]) {
             return false;
         }
         self.last_checkpoint = Instant::now();
