@@ -104,6 +104,39 @@ pub(crate) fn check(
     Ok(true)
 }
 
+/// Check a checkpoint's signature of the head `(c.sequence, covered)` against `key`.
+/// `Ok(false)` when it is not signed.
+pub(crate) fn check_checkpoint(
+    c: &super::CheckpointRecord,
+    covered: &[u8; 32],
+    key: &VerifyingKey,
+) -> Result<bool, String> {
+    check(
+        "checkpoint",
+        c.public_key.as_deref(),
+        c.signature.as_deref(),
+        &head_message(&c.journal_id, c.sequence, covered),
+        key,
+    )
+}
+
+/// Sign the head `(sequence, hash)` of `journal_id` with `key`, when there is one: the
+/// public key and the signature, hex.
+pub(crate) fn sign_head(
+    key: Option<&SigningKey>,
+    journal_id: &Uuid,
+    sequence: u64,
+    hash: &[u8; 32],
+) -> (Option<String>, Option<String>) {
+    match key {
+        Some(key) => {
+            let (p, s) = sign(key, &head_message(journal_id, sequence, hash));
+            (Some(p), Some(s))
+        }
+        None => (None, None),
+    }
+}
+
 /// A hex chain hash from a record field.
 pub(crate) fn parse_hash(hex_hash: &str) -> Option<[u8; 32]> {
     hex::decode(hex_hash).ok().and_then(|b| b.try_into().ok())

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{PendingIntent, VerifyOptions};
 use crate::audit::format::micros_to_time;
 use crate::audit::prune::RETENTION_MONTHS;
-use crate::audit::signing::{self, genesis_message, head_message, parse_hash};
+use crate::audit::signing::{self, genesis_message, parse_hash};
 use crate::audit::walk::{Location, Visit};
 use crate::audit::{GenesisRecord, Head, PruneRecord, Record, TruncationRecord, WitnessedHead};
 
@@ -212,14 +212,7 @@ impl<'o> Checker<'o> {
         let Some(key) = &self.options.public_key else {
             return Ok(());
         };
-        let message = head_message(&c.journal_id, c.sequence, &v.prev_hash);
-        match signing::check(
-            "checkpoint",
-            c.public_key.as_deref(),
-            c.signature.as_deref(),
-            &message,
-            key,
-        )? {
+        match signing::check_checkpoint(c, &v.prev_hash, key)? {
             true => {
                 self.g.signed_checkpoints += 1;
                 self.g.last_signed_checkpoint = Some(v.sequence);

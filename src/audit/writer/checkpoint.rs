@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::{Ack, Entry, Failure, Origin, Writer, record_failure};
 use crate::audit::locator::{self, Locator};
-use crate::audit::signing::{head_message, sign};
+use crate::audit::signing::sign_head;
 use crate::audit::{Appended, AuditError, CheckpointRecord, Head, Record, WitnessedHead, codec};
 
 impl Writer {
@@ -40,16 +40,12 @@ impl Writer {
             return Ok(());
         }
         self.durable()?;
-        let (public_key, signature) = match &self.signing {
-            Some(key) => {
-                let (p, s) = sign(
-                    key,
-                    &head_message(&self.journal_id, head.sequence, &head.hash),
-                );
-                (Some(p), Some(s))
-            }
-            None => (None, None),
-        };
+        let (public_key, signature) = sign_head(
+            self.signing.as_ref(),
+            &self.journal_id,
+            head.sequence,
+            &head.hash,
+        );
         let witnessed = WitnessedHead {
             journal_id: self.journal_id,
             sequence: head.sequence,
@@ -128,16 +124,12 @@ impl Writer {
     }
 
     fn checkpoint_record(&self, head: Head, reason: &str) -> CheckpointRecord {
-        let (public_key, signature) = match &self.signing {
-            Some(key) => {
-                let (p, s) = sign(
-                    key,
-                    &head_message(&self.journal_id, head.sequence, &head.hash),
-                );
-                (Some(p), Some(s))
-            }
-            None => (None, None),
-        };
+        let (public_key, signature) = sign_head(
+            self.signing.as_ref(),
+            &self.journal_id,
+            head.sequence,
+            &head.hash,
+        );
         CheckpointRecord {
             at: (self.config.clock)(),
             journal_id: self.journal_id,

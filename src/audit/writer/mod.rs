@@ -270,7 +270,11 @@ impl Writer {
                 None => self.next_event(&mut rx).await,
             };
             let go_on = match event {
-                Event::Disconnected => false,
+                Event::Disconnected => {
+                    // Dropped without close: deferred records still go to disk.
+                    self.commit(Vec::new());
+                    false
+                }
                 Event::CheckpointDue => self.commit(vec![Entry::Checkpoint {
                     reason: "interval",
                     ack: None,

@@ -21,7 +21,7 @@ use crate::audit::locator::{self, Locator};
 use crate::audit::prune::sync_dir;
 use crate::audit::quarantine::quarantine_and_cut;
 use crate::audit::scan::{SegmentFile, list_segments, read_frame_at, read_header};
-use crate::audit::signing::{self, genesis_message, head_message, parse_hash, sign};
+use crate::audit::signing::{self, genesis_message, parse_hash, sign};
 use crate::audit::walk::{Start, WalkEnd, walk};
 use crate::audit::{
     AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
@@ -349,14 +349,7 @@ fn tail_start(
         return Err("the checkpoint names another journal".into());
     }
     if let Some(key) = key {
-        let message = head_message(&c.journal_id, c.sequence, &covered);
-        match signing::check(
-            "checkpoint",
-            c.public_key.as_deref(),
-            c.signature.as_deref(),
-            &message,
-            key,
-        ) {
+        match signing::check_checkpoint(&c, &covered, key) {
             Ok(true) => {}
             Ok(false) => return Err("the checkpoint is not signed by the configured key".into()),
             Err(reason) => return Err(reason),
