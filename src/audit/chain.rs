@@ -15,6 +15,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::Record;
+
 /// The record format version, in every canonical prefix (and file frame).
 pub const FORMAT_VERSION: u16 = 2;
 
@@ -69,6 +71,26 @@ pub(crate) struct StoredRecord {
     pub hash: [u8; 32],
     /// The body, exactly as stored.
     pub body: bytes::Bytes,
+}
+
+/// Where a record is: the index of its segment in [`WalkEnd::segments`] and its byte
+/// offset there. For another backend, a partition and a position in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Location {
+    pub segment: usize,
+    pub offset: u64,
+}
+
+/// One record read back in order, linked and decoded: what the checks of `verify` see,
+/// whatever stores it.
+#[derive(Debug)]
+pub(crate) struct Visit {
+    pub at: Location,
+    pub sequence: u64,
+    pub written_at_micros: i64,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+    pub record: Record,
 }
 
 /// The chain's position while reading records in order.

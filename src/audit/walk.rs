@@ -7,18 +7,11 @@ use std::path::Path;
 use uuid::Uuid;
 
 use super::chain::Chain;
+pub(crate) use super::chain::{Location, Visit};
 use super::format::{GENESIS_HASH, SEGMENT_HEADER_LEN, SegmentHeader};
 use super::scan::{Issue, SegmentFile, SegmentReader, TailKind, list_segments};
 use super::verify::Problem;
-use super::{AuditError, Head, Record, codec};
-
-/// Where a record is: the index of its segment in [`WalkEnd::segments`] and its byte
-/// offset there. For another backend, a partition and a position in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Location {
-    pub segment: usize,
-    pub offset: u64,
-}
+use super::{AuditError, Head, codec};
 
 /// Where the walk starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,17 +25,6 @@ pub(crate) enum Start {
         offset: u64,
         chain: Chain,
     },
-}
-
-/// One record, as the visitor sees it.
-#[derive(Debug)]
-pub(crate) struct Visit {
-    pub at: Location,
-    pub sequence: u64,
-    pub written_at_micros: i64,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-    pub record: Record,
 }
 
 /// The last segment, as the walk left it.

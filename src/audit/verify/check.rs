@@ -12,10 +12,10 @@ use chrono::Months;
 use uuid::Uuid;
 
 use super::{PendingIntent, VerifyOptions};
+use crate::audit::chain::{Location, Visit};
 use crate::audit::format::micros_to_time;
 use crate::audit::prune::RETENTION_MONTHS;
 use crate::audit::signing::{self, genesis_message, parse_hash};
-use crate::audit::walk::{Location, Visit};
 use crate::audit::{GenesisRecord, Head, PruneRecord, Record, TruncationRecord, WitnessedHead};
 
 /// A problem and where it was found.
@@ -476,3 +476,7 @@ impl<'o> Checker<'o> {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
