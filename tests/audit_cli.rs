@@ -355,6 +355,38 @@ async fn verify_with_a_witness_or_requiring_an_anchor() {
     assert!(text.starts_with("ok: 6 records"), "{text}");
     assert!(text.contains("witness: 3 head(s) confirmed"), "{text}");
 
+    // The witness named by a configuration file.
+    let toml = tmp.path().with_extension("toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "environment = \"test\"\nmanifest = \"m.toml\"\n[journal]\ndir = \"j\"\nwitness = {:?}\n[application]\nname = \"a\"\nversion = \"1\"\n[organization]\ncbe = \"0212344876\"\ncontact_email = \"it@cpas-fictiveville.example\"\n",
+            witness.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = bcss(&[
+        "audit",
+        "verify",
+        p(tmp.path()),
+        "--config",
+        p(&toml),
+        "--require-anchor",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("witness: 3 head(s) confirmed"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_file(&toml).unwrap();
+
     // Cut at a record boundary: only the witness shows it.
     let seg = segments(tmp.path()).pop().unwrap();
     let bytes = std::fs::read(&seg).unwrap();

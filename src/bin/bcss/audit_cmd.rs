@@ -73,6 +73,9 @@ pub struct VerifyArgs {
     /// head.
     #[arg(long)]
     pub require_anchor: bool,
+    /// A `bcss.toml` whose `[journal] witness` is used when --witness is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub reader: ReaderArgs,
 }
@@ -263,7 +266,7 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             .as_deref()
             .map(audit::load_verifying_key)
             .transpose()?,
-        witness: args.reader.witness.as_ref().map(|w| {
+        witness: configured_witness(&args)?.map(|w| {
             let witness: std::sync::Arc<dyn audit::Witness> =
                 std::sync::Arc::new(FileWitness::new(w));
             witness
@@ -277,6 +280,18 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
     journal_read(&args.dir, &args.reader, "verify", arguments)?;
     let report = audit::verify(&args.dir, &options)?;
     Ok(verify::print(&report, &options))
+}
+
+/// The witness file: `--witness`, else the configuration's `[journal] witness`.
+fn configured_witness(args: &VerifyArgs) -> Result<Option<PathBuf>, Failure> {
+    if let Some(w) = &args.reader.witness {
+        return Ok(Some(w.clone()));
+    }
+    let Some(path) = &args.config else {
+        return Ok(None);
+    };
+    let config = bcss::config::Config::load(path).map_err(|e| usage(e.to_string()))?;
+    Ok(config.journal.witness.as_ref().map(|w| config.resolve(w)))
 }
 
 /// Parse an instant: RFC 3339, `YYYY-MM-DDTHH:MM:SS` (UTC), or `YYYY-MM-DD` (the start of
