@@ -410,3 +410,82 @@ async fn a_real_prune_verifies_with_witness_and_key() {
     assert_eq!((p.segment, p.offset), (name(&seg), prune.offset as u64));
     assert!(p.reason.contains("10-year rule"), "{}", p.reason);
 }
+
+/// A witness that accepts `ok` heads, then fails.
+#[derive(Debug)]
+struct FailingWitness {
+    ok: std::sync::atomic::AtomicUsize,
+}
+
+impl Witness for FailingWitness {
+    fn record(&self, _head: &bcss::audit::WitnessedHead) -> Result<(), AuditError> {
+        let left = self.ok.load(std::sync::atomic::Ordering::SeqCst);
+        if left == 0 {
+            return Err(AuditError::Io {
+                path: "/mnt/witness/journal.witness".into(),
+                operation: "append to the witness",
+                source: std::io::Error::other("the witness volume is gone"),
+            });
+        }
+        self.ok.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn heads(&self) -> Result<Vec<bcss::audit::WitnessedHead>, AuditError> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn a_witness_that_cannot_be_written_fails_the_journal_loudly() {
+    let tmp = tempdir();
+    let mut c = config(tmp.path());
+    c.checkpoint_every_records = 3;
+    // The genesis head is witnessed; the first checkpoint's is not.
+    c.witness = Some(Arc::new(FailingWitness {
+        ok: std::sync::atomic::AtomicUsize::new(1),
+    }));
+    let j = FileJournal::open(c).await.unwrap();
+    let mut refused = None;
+    for _ in 0..10 {
+        match j
+            .append(intent(Uuid::now_v7(), "alice", "S", &ssin(1), 50))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    let err = refused.expect("appends are refused once the witness failed");
+    assert!(matches!(err, AuditError::Closed(_)), "{err}");
+    assert!(err.to_string().contains("witness"), "{err}");
+    assert!(j.close().await.is_err());
+    // What was acknowledged is intact; no checkpoint was written unwitnessed.
+    let report = audit::verify(tmp.path(), &plain()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert_eq!(report.checkpoints, 0);
+}
+
+#[tokio::test]
+async fn a_witnessed_head_with_a_forged_signature_is_caught_with_the_key() {
+    let w = witnessed(6, 64 << 20, Some(SigningKey::from_bytes(&[24; 32]))).await;
+    let path = w.witness_dir.path().join("journal.witness");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut head: bcss::audit::WitnessedHead = serde_json::from_str(&lines[1]).unwrap();
+    let mut sig = hex::decode(head.signature.as_ref().unwrap()).unwrap();
+    sig[0] ^= 1;
+    head.signature = Some(hex::encode(sig));
+    lines[1] = serde_json::to_string(&head).unwrap();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let p = w.problem();
+    assert!(
+        p.reason.contains("signature does not verify"),
+        "{}",
+        p.reason
+    );
+    assert_eq!((p.offset, p.sequence), (0, 1));
+}

@@ -71,6 +71,8 @@ pub(crate) struct Checker<'o> {
     next_witnessed: usize,
     /// The witness holds heads of other journals only: their ids and last head.
     other_journals: Vec<WitnessedHead>,
+    /// A head of this journal in the witness whose signature does not verify.
+    forged_head: Option<String>,
     start: Option<StartPoint>,
     attestation: Option<Attestation>,
     last_record: Option<u64>,
@@ -87,11 +89,34 @@ impl<'o> Checker<'o> {
     ) -> Self {
         let mut witnessed: Vec<Head> = Vec::new();
         let mut other_journals: Vec<WitnessedHead> = Vec::new();
+        let mut forged_head = None;
         for h in witness_heads {
             if h.journal_id == journal_id {
-                if let Some(head) = h.head() {
-                    witnessed.push(head);
+                let Some(head) = h.head() else {
+                    forged_head.get_or_insert(format!(
+                        "the witness holds a head of this journal whose hash {:?} is not 64 hex digits",
+                        h.hash
+                    ));
+                    continue;
+                };
+                if let Some(key) = &options.public_key {
+                    let message = signing::head_message(&journal_id, head.sequence, &head.hash);
+                    if h.signature.is_some()
+                        && let Err(reason) = signing::check(
+                            "witnessed head",
+                            h.public_key.as_deref(),
+                            h.signature.as_deref(),
+                            &message,
+                            key,
+                        )
+                    {
+                        forged_head.get_or_insert(format!(
+                            "the witness's head {}:{} is not the journal's: {reason}",
+                            h.sequence, h.hash
+                        ));
+                    }
                 }
+                witnessed.push(head);
             } else {
                 other_journals.retain(|o| o.journal_id != h.journal_id);
                 other_journals.push(h.clone());
@@ -105,6 +130,7 @@ impl<'o> Checker<'o> {
             witnessed,
             next_witnessed: 0,
             other_journals,
+            forged_head,
             start: None,
             attestation: None,
             last_record: None,
@@ -362,6 +388,13 @@ impl<'o> Checker<'o> {
             reason,
         };
         let start = self.start?;
+        if let Some(reason) = self.forged_head.take() {
+            return Some(Found {
+                at: start.at,
+                sequence: start.first_sequence,
+                reason,
+            });
+        }
         if self.witnessed.is_empty()
             && let Some(other) = self.other_journals.last()
         {
