@@ -268,7 +268,7 @@ impl<'o> Checker<'o> {
             .is_err()
         {
             return Err(format!(
-                "the checkpoint covers head {covered}, which the witness never recorded: the journal's writer records every checkpoint in its witness before writing it, so this checkpoint was forged"
+                "the checkpoint covers head {covered}, which the witness never recorded: a writer using this witness records every checkpoint in it first, so this checkpoint was forged (or written by a process not given the witness)"
             ));
         }
         Ok(())
