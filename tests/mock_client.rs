@@ -78,7 +78,8 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
         assert_eq!(result.is_ok(), succeeded, "{}: {result:?}", s.name());
     }
 
-    // Someone no fixture knows: the mock's explanation reaches the caller.
+    // Someone no fixture knows: the mock's explanation reaches the caller as "no fixture
+    // matches", a transport error, never as a fault from BCSS.
     let stranger = Ssin::from_parts("930303", 303, Century::Nineteen).unwrap();
     let ctx = CallContext::new(Actor::new("agent-042"), SSDN_PURPOSE);
     let e = identify(stranger.as_str())
@@ -87,6 +88,7 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
         .unwrap_err()
         .to_string();
     assert!(e.contains("no fixture matches this request"), "{e}");
+    assert!(!e.contains("SOAP fault"), "{e}");
     assert!(e.contains("closest is IdentifyPerson/"), "{e}");
     assert!(!e.contains(stranger.as_str()), "{e}");
 
@@ -102,7 +104,7 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
     let wanted: Vec<&str> = scenarios()
         .iter()
         .map(|s| s.expected.as_str())
-        .chain(["soap_fault"])
+        .chain(["transport_error"])
         .collect();
     assert_eq!(statuses, wanted);
     assert!(audit::verify(&journal_dir, None, None).unwrap().is_ok());
