@@ -57,6 +57,12 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The text of a reply file under `fixtures/replies/`.
+pub fn reply_file(path: &str) -> String {
+    let path = root().join("fixtures/replies").join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// `fixtures/exchanges/`: the shipped fixtures.
 pub fn exchanges_dir() -> PathBuf {
     root().join("fixtures/exchanges")
