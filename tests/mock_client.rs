@@ -13,26 +13,8 @@ use bcss::endpoints::Endpoints;
 use bcss::ids::{Cbe, Century, Ssin};
 use bcss::manifest::Guard;
 use bcss::mock::{MockConfig, MockServer};
-use bcss::services::ServiceKind;
 use bcss::transport::http::HttpTransport;
-use replay_support::{HCI_PURPOSE, SSDN_PURPOSE, TI_PURPOSE, exchanges_dir, identify, scenarios};
-
-fn manifest() -> String {
-    let mut text = String::from(
-        "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
-    );
-    for service in ServiceKind::ALL {
-        let purpose = match service {
-            ServiceKind::RetrieveTIGroups => TI_PURPOSE,
-            ServiceKind::HealthCareInsurance => HCI_PURPOSE,
-            _ => SSDN_PURPOSE,
-        };
-        text.push_str(&format!(
-            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\nvalid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
-        ));
-    }
-    text
-}
+use replay_support::{SSDN_PURPOSE, exchanges_dir, identify, manifest, scenarios};
 
 #[tokio::test]
 async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome() {

@@ -83,6 +83,25 @@ pub fn header(legal_context: &str) -> RequestHeader {
     }
 }
 
+/// A manifest that authorises every shipped scenario in the test environment, with the
+/// purposes the scenarios state.
+pub fn manifest() -> String {
+    let mut text = String::from(
+        "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
+    );
+    for service in ServiceKind::ALL {
+        let purpose = match service {
+            ServiceKind::RetrieveTIGroups => TI_PURPOSE,
+            ServiceKind::HealthCareInsurance => HCI_PURPOSE,
+            _ => SSDN_PURPOSE,
+        };
+        text.push_str(&format!(
+            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\nvalid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
+        ));
+    }
+    text
+}
+
 /// A typed request of any service.
 #[derive(Debug, Clone)]
 pub enum Req {
