@@ -16,8 +16,9 @@
 //!   environments, the fixture of [`MockConfig::environment`] is served (without one,
 //!   the first in file order).
 //! - An **unknown request** gets a SOAP fault (HTTP 500) with the fault code
-//!   [`NO_FIXTURE_FAULT_CODE`] and the header [`NO_FIXTURE_HEADER`]` = no-fixture`, whose
-//!   `faultstring` names the closest fixture and the first difference (SSINs masked).
+//!   [`NO_FIXTURE_FAULT_CODE`] and the header `X-Bcss-Mock: no-fixture`
+//!   ([`NO_FIXTURE_HEADER`]), whose `faultstring` names the closest fixture and the first
+//!   difference (SSINs masked).
 //!   The HTTP transport turns it into [`TransportError::NoFixture`], never a BCSS fault.
 //!
 //! [`TransportError::NoFixture`]: crate::transport::TransportError::NoFixture
