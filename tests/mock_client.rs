@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use bcss::Environment;
 use bcss::audit::{self, FileJournal, FileJournalConfig, QueryFilter};
-use bcss::client::{Actor, CallContext, Client};
+use bcss::client::{Actor, CallContext};
 use bcss::endpoints::Endpoints;
-use bcss::ids::{Cbe, Century, Ssin};
-use bcss::manifest::Guard;
+use bcss::ids::{Century, Ssin};
 use bcss::mock::{MockConfig, MockServer};
 use bcss::transport::http::HttpTransport;
-use replay_support::{SSDN_PURPOSE, exchanges_dir, identify, manifest, scenarios};
+use replay_support::{SSDN_PURPOSE, client, exchanges_dir, identify, scenarios};
 
 #[tokio::test]
 async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome() {
@@ -32,23 +31,13 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
             .await
             .unwrap(),
     );
-    let client = Client::builder()
-        .environment(Environment::Test)
-        .organization(Cbe::new("0212344876").unwrap())
-        .application("bcss-tests", "1")
-        .contact_email("it@cpas-fictiveville.example")
-        .guard(Arc::new(
-            Guard::from_str(&manifest(), "authorizations.toml").unwrap(),
-        ))
-        .journal(journal.clone())
-        .transport(Arc::new(HttpTransport::builder().build().unwrap()))
-        .endpoints(
-            Endpoints::defaults()
-                .with_base_url(Environment::Test, &mock.base_url())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let client = client(
+        Arc::new(HttpTransport::builder().build().unwrap()),
+        Endpoints::defaults()
+            .with_base_url(Environment::Test, &mock.base_url())
+            .unwrap(),
+        journal.clone(),
+    );
 
     for s in scenarios() {
         let ctx = CallContext::new(Actor::new("agent-042"), s.request.purpose());

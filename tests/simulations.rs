@@ -13,13 +13,11 @@ use bcss::audit::{FileJournal, FileJournalConfig};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::endpoints::Endpoints;
 use bcss::fixture::{Behaviour, ExpectedOutcome, FixtureSet, Simulation, TruncateMode};
-use bcss::ids::Cbe;
-use bcss::manifest::Guard;
 use bcss::mock::{MockConfig, MockServer};
 use bcss::transport::http::HttpTransport;
 use bcss::transport::replay::ReplayTransport;
 use bcss::transport::{Transport, TransportError};
-use replay_support::{MARC, Req, Scenario, echo, identify, manifest};
+use replay_support::{MARC, Req, Scenario, echo, identify};
 
 /// One simulation: a request of its own, the reply file recorded (if any), what is
 /// simulated.
@@ -126,20 +124,7 @@ async fn client(
             .await
             .unwrap(),
     );
-    let client = Client::builder()
-        .environment(Environment::Test)
-        .organization(Cbe::new("0212344876").unwrap())
-        .application("bcss-tests", "1")
-        .contact_email("it@cpas-fictiveville.example")
-        .guard(Arc::new(
-            Guard::from_str(&manifest(), "authorizations.toml").unwrap(),
-        ))
-        .journal(journal)
-        .transport(transport)
-        .endpoints(endpoints)
-        .build()
-        .unwrap();
-    (client, dir)
+    (replay_support::client(transport, endpoints, journal), dir)
 }
 
 /// What the caller gets for each simulation, in the order of [`simulations`].

@@ -161,18 +161,16 @@ impl People {
 /// The National Register data of `p` (RetrieveTIGroups v2), in French.
 pub fn register(people: &People, p: &Person) -> String {
     let s = p.ssin.as_str();
-    let first: String = p
-        .first
-        .iter()
-        .map(|f| format!("<ns3:FirstName><ns3:Label>{f}</ns3:Label></ns3:FirstName>"))
-        .collect();
+    let labels = |p: &Person| -> String {
+        p.first
+            .iter()
+            .map(|f| format!("<ns3:FirstName><ns3:Label>{f}</ns3:Label></ns3:FirstName>"))
+            .collect()
+    };
+    let first = labels(p);
     let civil = match people.spouse_of(p) {
         Some(sp) => {
-            let sp_first: String = sp
-                .first
-                .iter()
-                .map(|f| format!("<ns3:FirstName><ns3:Label>{f}</ns3:Label></ns3:FirstName>"))
-                .collect();
+            let sp_first = labels(sp);
             format!(
                 "<ns3:CivilStates><ns3:CivilState Type=\"120\">{}<ns3:CivilState><ns3:Code>20</ns3:Code><ns3:Label>Marié</ns3:Label></ns3:CivilState><ns3:Spouse><ns3:NationalNumber><ns3:NationalNumber>{}</ns3:NationalNumber></ns3:NationalNumber><ns3:Name><ns3:LastName><ns3:Code>1</ns3:Code><ns3:Label>{}</ns3:Label></ns3:LastName>{sp_first}</ns3:Name></ns3:Spouse><ns3:Lieu><ns3:Place1><ns3:Code>41002</ns3:Code><ns3:Label>Aalst</ns3:Label></ns3:Place1></ns3:Lieu><ns3:ActNumber>{MARRIAGE_ACT}</ns3:ActNumber></ns3:CivilState></ns3:CivilStates>",
                 MARRIED.split(),

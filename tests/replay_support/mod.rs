@@ -102,6 +102,28 @@ pub fn manifest() -> String {
     text
 }
 
+/// A client of the test environment, authorised by [`manifest`], that sends through
+/// `transport` to `endpoints` and journals into `journal`.
+pub fn client(
+    transport: std::sync::Arc<dyn bcss::transport::Transport>,
+    endpoints: Endpoints,
+    journal: std::sync::Arc<bcss::audit::FileJournal>,
+) -> bcss::client::Client {
+    bcss::client::Client::builder()
+        .environment(Environment::Test)
+        .organization(Cbe::new("0212344876").unwrap())
+        .application("bcss-tests", "1")
+        .contact_email("it@cpas-fictiveville.example")
+        .guard(std::sync::Arc::new(
+            bcss::manifest::Guard::from_str(&manifest(), "authorizations.toml").unwrap(),
+        ))
+        .journal(journal)
+        .transport(transport)
+        .endpoints(endpoints)
+        .build()
+        .unwrap()
+}
+
 /// A typed request of any service.
 #[derive(Debug, Clone)]
 pub enum Req {
