@@ -152,6 +152,7 @@ fn main() {
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
+                    access_purpose: None,
                 };
                 let granted = matches!(guard.decide(&facts, now), Decision::Grant(_));
                 assert_eq!(
@@ -168,6 +169,7 @@ fn main() {
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
+                    access_purpose: None,
                 };
                 black_box(guard.decide(black_box(&facts), now));
             })
