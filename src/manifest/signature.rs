@@ -244,7 +244,7 @@ impl SignatureFile {
         let q = |s: &str| toml::Value::String(s.to_string()).to_string();
         format!(
             "# Detached signature of the bcss authorisation manifest {manifest}.\n\
-             # Check it: bcss manifest check {manifest_path} --signer KEY.pub\n\
+             # Check it: bcss manifest check {manifest_path} --signer-key KEY.pub\n\
              format = {format}\n\
              manifest = {manifest}\n\
              manifest_sha256 = {sha}\n\
