@@ -48,8 +48,14 @@ fn keygen_makes_a_private_key_0600_and_never_overwrites() {
     let out = stdout(&o);
     let private = dir.path().join("advisor.key");
     let public = dir.path().join("advisor.pub");
-    assert!(out.contains(&format!("private key: {}", private.display())), "{out}");
-    assert!(out.contains(&format!("public key:  {}", public.display())), "{out}");
+    assert!(
+        out.contains(&format!("private key: {}", private.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("public key:  {}", public.display())),
+        "{out}"
+    );
     assert!(out.contains("fingerprint: SHA256:"), "{out}");
     assert!(out.contains("[manifest] signers = ["), "{out}");
     let key = std::fs::read_to_string(&private).unwrap();
@@ -68,8 +74,16 @@ fn keygen_makes_a_private_key_0600_and_never_overwrites() {
 
     let again = bcss(&["manifest", "keygen", s(&name)]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
-    assert!(stderr(&again).contains("never overwritten"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert!(
+        stderr(&again).contains("never overwritten"),
+        "{}",
+        stderr(&again)
+    );
     assert_eq!(std::fs::read_to_string(&private).unwrap(), key);
 
     let o = bcss(&["manifest", "keygen", s(&dir.path().join("missing/advisor"))]);
@@ -109,7 +123,13 @@ fn sign_then_check_and_list_show_who_signed_and_a_tampered_copy_is_refused() {
     );
 
     // Checked against the advisor's key.
-    let o = bcss(&["manifest", "check", s(&manifest), "--signer-key", s(&public)]);
+    let o = bcss(&[
+        "manifest",
+        "check",
+        s(&manifest),
+        "--signer-key",
+        s(&public),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let out = stdout(&o);
     let line = out.lines().nth(1).unwrap();
@@ -165,11 +185,19 @@ fn sign_then_check_and_list_show_who_signed_and_a_tampered_copy_is_refused() {
         "--require-signature",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("signature: REFUSED: "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("signature: REFUSED: "),
+        "{}",
+        stdout(&o)
+    );
     // --require-signature without a key cannot check anything.
     let o = bcss(&["manifest", "check", s(&copy), "--require-signature"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("no signer key is configured"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("no signer key is configured"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
@@ -177,7 +205,11 @@ fn sign_refuses_an_invalid_manifest_and_bad_arguments() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("authorizations.toml");
     std::fs::write(&manifest, MANIFEST.replace("0212344876", "0212344877")).unwrap();
-    assert!(bcss(&["manifest", "keygen", s(&dir.path().join("a"))]).status.success());
+    assert!(
+        bcss(&["manifest", "keygen", s(&dir.path().join("a"))])
+            .status
+            .success()
+    );
     let key = dir.path().join("a.key");
     let sign = |role: &str, signer: &str, key: &Path| {
         bcss(&[
@@ -324,8 +356,14 @@ fn diff_names_every_kind_of_change_in_plain_words() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
-    assert!(lines[0].starts_with(&format!("--- {} (SHA-256 ", old.display())), "{out}");
-    assert!(lines[1].starts_with(&format!("+++ {} (SHA-256 ", new.display())), "{out}");
+    assert!(
+        lines[0].starts_with(&format!("--- {} (SHA-256 ", old.display())),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("+++ {} (SHA-256 ", new.display())),
+        "{out}"
+    );
     assert_eq!(
         lines[2..],
         [
@@ -359,7 +397,7 @@ fn diff_names_every_kind_of_change_in_plain_words() {
 
     // The same authorisations, reformatted: no change, exit 0.
     let same = dir.path().join("same.toml");
-    std::fs::write(&same, format!("# a comment\n{}", OLD.replace(" = ", "=")) ).unwrap();
+    std::fs::write(&same, format!("# a comment\n{}", OLD.replace(" = ", "="))).unwrap();
     let o = bcss(&["manifest", "diff", s(&old), s(&same)]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).ends_with("no change: both authorise the same calls, in the same order\n"));

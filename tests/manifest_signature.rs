@@ -118,7 +118,10 @@ fn a_signed_manifest_loads_and_names_its_signer() {
     let bytes = std::fs::read(s.manifest()).unwrap();
     assert_eq!(r.sha256, hex_sha256(&bytes));
     assert_eq!(r.signer.as_deref(), Some(s.advisor.fingerprint.as_str()));
-    assert_eq!(r.signed_by.as_deref(), Some("Ada Advisor (security-advisor)"));
+    assert_eq!(
+        r.signed_by.as_deref(),
+        Some("Ada Advisor (security-advisor)")
+    );
     assert_eq!(&r, policy.manifest_ref());
 
     // The signature file is small, text, and says what it is about.
@@ -163,7 +166,10 @@ fn a_flipped_byte_is_refused_as_a_changed_manifest() {
     assert_eq!(actual_sha256, &hex_sha256(&bytes));
     assert_ne!(signed_sha256, actual_sha256);
     let text = e.to_string();
-    assert!(text.contains("changed after it was signed by Ada Advisor"), "{text}");
+    assert!(
+        text.contains("changed after it was signed by Ada Advisor"),
+        "{text}"
+    );
     assert!(text.contains("bcss manifest diff"), "{text}");
 }
 
@@ -211,7 +217,10 @@ fn a_signature_of_another_manifest_is_refused() {
         panic!("expected OtherManifest, got {e:?}");
     };
     assert_eq!(signed_for, "authorizations-acceptance.toml");
-    assert!(e.to_string().contains("signature of another manifest"), "{e}");
+    assert!(
+        e.to_string().contains("signature of another manifest"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -418,8 +427,7 @@ async fn a_production_configuration_refuses_an_unsigned_manifest_by_default() {
         .await
         .unwrap();
     // Explicitly required in test: refused.
-    let required =
-        "[manifest]\nfile = \"authorizations.toml\"\nsigners = [\"advisor.pub\"]\nrequire_signature = true";
+    let required = "[manifest]\nfile = \"authorizations.toml\"\nsigners = [\"advisor.pub\"]\nrequire_signature = true";
     assert!(matches!(
         start(&s, &config("test", required)).await,
         Err(bcss::Error::Manifest(ManifestError::Signature(
