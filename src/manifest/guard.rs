@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::diagnostic::Diagnostic;
 use super::policy::Policy;
 use super::provenance::{ManifestRef, SignatureStatus};
-use super::signature::ManifestTrust;
+use super::trust::ManifestTrust;
 use super::{Decision, Denial, DenialReason, Facts, ManifestError, Organization};
 
 /// What a successful reload loaded.

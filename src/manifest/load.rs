@@ -11,7 +11,8 @@ use super::ManifestError;
 use super::diagnostic::Diagnostic;
 use super::entry::GrantedBy;
 use super::policy::Policy;
-use super::signature::{ManifestTrust, SignatureFile, read_signature, write_signature};
+use super::signature::{SignatureFile, read_signature, write_signature};
+use super::trust::ManifestTrust;
 use super::validate::{MAX_MANIFEST_BYTES, validate};
 
 /// Read a manifest file: at most [`MAX_MANIFEST_BYTES`], UTF-8.

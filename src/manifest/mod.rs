@@ -54,6 +54,7 @@ mod load;
 mod policy;
 mod provenance;
 mod signature;
+mod trust;
 mod validate;
 
 pub use diagnostic::{Diagnostic, Severity};
@@ -63,9 +64,8 @@ pub use guard::{Guard, ReloadReport};
 pub use load::{check_signature, read_manifest, sign_manifest};
 pub use policy::Policy;
 pub use provenance::{ManifestRef, ManifestSigner, SignatureStatus};
-pub use signature::{
-    ManifestTrust, SIGNATURE_FORMAT, SignatureError, SignatureFile, signature_path,
-};
+pub use signature::{SIGNATURE_FORMAT, SignatureError, SignatureFile, signature_path};
+pub use trust::ManifestTrust;
 pub use validate::{MAX_MANIFEST_BYTES, validate};
 
 /// The facts of one call, as the guard sees them.
