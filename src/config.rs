@@ -336,13 +336,19 @@ impl Config {
     pub fn manifest_trust(
         &self,
     ) -> Result<crate::manifest::ManifestTrust, crate::manifest::SignatureError> {
-        let files: Vec<PathBuf> = self
-            .manifest
+        crate::manifest::ManifestTrust::from_key_files(
+            &self.manifest_signer_files(),
+            self.require_manifest_signature(),
+        )
+    }
+
+    /// The `[manifest] signers` key files, resolved against the file's folder.
+    pub fn manifest_signer_files(&self) -> Vec<PathBuf> {
+        self.manifest
             .signers
             .iter()
             .map(|p| self.resolve(p))
-            .collect();
-        crate::manifest::ManifestTrust::from_key_files(&files, self.require_manifest_signature())
+            .collect()
     }
 
     /// Resolve a path from the file against the file's folder.

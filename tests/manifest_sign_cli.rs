@@ -153,6 +153,34 @@ fn sign_then_check_and_list_show_who_signed_and_a_tampered_copy_is_refused() {
             .starts_with("signature: signed by Ada Advisor")
     );
 
+    // The trust may come from bcss.toml; in production a signature is required.
+    let config = dir.path().join("bcss.toml");
+    std::fs::write(
+        &config,
+        "environment = \"production\"\n[manifest]\nfile = \"authorizations.toml\"\n\
+         signers = [\"advisor.pub\"]\n[journal]\ndir = \"journal\"\n[application]\n\
+         name = \"a\"\nversion = \"1\"\n[organization]\ncbe = \"0212344876\"\n\
+         contact_email = \"it@example.org\"\n",
+    )
+    .unwrap();
+    let o = bcss(&["manifest", "check", s(&manifest), "--config", s(&config)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("(a configured signer)"),
+        "{}",
+        stdout(&o)
+    );
+    let unsigned_dir = tempfile::tempdir().unwrap();
+    let unsigned = unsigned_dir.path().join("authorizations.toml");
+    std::fs::copy(&manifest, &unsigned).unwrap();
+    let o = bcss(&["manifest", "check", s(&unsigned), "--config", s(&config)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("signature: REFUSED: "),
+        "{}",
+        stdout(&o)
+    );
+
     // A tampered copy, signature and all.
     let copy_dir = tempfile::tempdir().unwrap();
     let copy = copy_dir.path().join("authorizations.toml");

@@ -32,13 +32,10 @@ impl TrustArgs {
         let (files, required) = match &self.config {
             Some(path) => {
                 let config = Config::load(path).map_err(|e| e.to_string())?;
-                let files: Vec<PathBuf> = config
-                    .manifest
-                    .signers
-                    .iter()
-                    .map(|p| config.resolve(p))
-                    .collect();
-                (files, config.require_manifest_signature())
+                (
+                    config.manifest_signer_files(),
+                    config.require_manifest_signature(),
+                )
             }
             None => (self.signer_keys.clone(), false),
         };
