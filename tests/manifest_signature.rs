@@ -330,6 +330,22 @@ fn a_reload_with_a_broken_signature_keeps_the_last_good_manifest() {
         Err(ManifestError::Signature(SignatureError::Missing { .. }))
     ));
     assert_eq!(granted(&guard), "identify-test");
+    // Nor can a policy parsed elsewhere be installed around the check.
+    let unsigned = Policy::parse(&manifest("side-door"), "side-door.toml").unwrap();
+    assert!(matches!(
+        guard.install(unsigned),
+        Err(ManifestError::Signature(SignatureError::Missing { .. }))
+    ));
+    let by_intruder = Policy::load(&s.manifest()).unwrap();
+    assert!(matches!(
+        by_intruder.signature(),
+        SignatureStatus::Unpinned(_)
+    ));
+    assert!(matches!(
+        guard.install(by_intruder),
+        Err(ManifestError::Signature(SignatureError::UnlistedKey { .. }))
+    ));
+    assert_eq!(granted(&guard), "identify-test");
 
     // Signed by the advisor: it goes into force, and the report names both versions.
     s.sign(&s.manifest(), &s.advisor);

@@ -167,7 +167,7 @@ impl Guard {
         let path = self.source.as_ref().ok_or(ManifestError::NoSource)?;
         let policy = Policy::load_trusted(path, &self.trust).inspect_err(|e| self.refused(e))?;
         announce(&policy, "reload");
-        Ok(self.install(policy))
+        self.install(policy)
     }
 
     /// Validate `text` and put it in force; on error the manifest in force stays. The
@@ -192,11 +192,17 @@ impl Guard {
         let policy = Policy::parse_signed(text, signature, Path::new(file_name), &self.trust)
             .inspect_err(|e| self.refused(e))?;
         announce(&policy, "reload");
-        Ok(self.install(policy))
+        self.install(policy)
     }
 
-    /// Put a validated policy in force, atomically.
-    pub fn install(&self, policy: Policy) -> ReloadReport {
+    /// Put a validated policy in force, atomically, if its signature satisfies the
+    /// guard's trust ([`ManifestTrust::admits`]): a policy parsed from unsigned text does
+    /// not enter a guard that requires a signature. On error the manifest in force stays.
+    pub fn install(&self, policy: Policy) -> Result<ReloadReport, ManifestError> {
+        self.trust
+            .admits(policy.signature(), policy.source())
+            .map_err(ManifestError::from)
+            .inspect_err(|e| self.refused(e))?;
         let report = ReloadReport {
             source: policy.source().to_string(),
             entries: policy.entries().len(),
@@ -211,11 +217,11 @@ impl Guard {
         let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
         let old = std::mem::replace(&mut *slot, new);
         drop(slot);
-        ReloadReport {
+        Ok(ReloadReport {
             replaced: old.is_some(),
             previous: old.map(|p| p.manifest_ref().clone()),
             ..report
-        }
+        })
     }
 
     /// The manifest in force (digest and signer), if any: what a decision is taken under.

@@ -150,6 +150,39 @@ impl ManifestTrust {
             None => SignatureStatus::Unpinned(file.signer),
         })
     }
+
+    /// Whether a policy already checked (with `status`) may be put in force under this
+    /// trust: the same rule as [`ManifestTrust::check`], for a policy built elsewhere.
+    /// `source` names it in the error.
+    pub fn admits(&self, status: &SignatureStatus, source: &str) -> Result<(), SignatureError> {
+        let signer = match status {
+            SignatureStatus::Unsigned if self.require_signature => {
+                return Err(SignatureError::Missing {
+                    manifest: source.to_string(),
+                    signature: signature_path(Path::new(source)).display().to_string(),
+                });
+            }
+            SignatureStatus::Unsigned => return Ok(()),
+            SignatureStatus::Verified(s) | SignatureStatus::Unpinned(s) => s,
+        };
+        // A fingerprint is the SHA-256 of the key: a signature checked with a key of this
+        // fingerprint was checked with the pinned key. With no key pinned (and so no
+        // signature required), an intact signature is enough, as in `check`.
+        if self.signers.is_empty()
+            || self
+                .signers
+                .iter()
+                .any(|p| p.fingerprint == signer.key_fingerprint)
+        {
+            return Ok(());
+        }
+        Err(SignatureError::UnlistedKey {
+            signature: signature_path(Path::new(source)).display().to_string(),
+            signer: format!("{} ({})", signer.name, signer.role),
+            fingerprint: signer.key_fingerprint.clone(),
+            configured: self.signer_fingerprints(),
+        })
+    }
 }
 
 #[cfg(test)]
