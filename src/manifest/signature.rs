@@ -244,7 +244,7 @@ impl SignatureFile {
         let q = |s: &str| toml::Value::String(s.to_string()).to_string();
         format!(
             "# Detached signature of the bcss authorisation manifest {manifest}.\n\
-             # Check it: bcss manifest check {manifest_path} --signer-key KEY.pub\n\
+             # Check it: bcss manifest check MANIFEST --signer-key KEY.pub\n\
              format = {format}\n\
              manifest = {manifest}\n\
              manifest_sha256 = {sha}\n\
@@ -254,7 +254,6 @@ impl SignatureFile {
              key_fingerprint = {fp}\n\
              public_key = {pk}\n\
              signature = {sig}\n",
-            manifest_path = self.manifest,
             format = q(SIGNATURE_FORMAT),
             manifest = q(&self.manifest),
             sha = q(&self.manifest_sha256),
@@ -453,6 +452,25 @@ mod tests {
         let back = SignatureFile::parse(&text).unwrap();
         assert_eq!(back, file);
         assert!(back.verifies_with(&key.verifying_key()));
+    }
+
+    #[test]
+    fn names_with_quotes_and_accents_round_trip() {
+        let key = SigningKey::from_bytes(&[6; 32]);
+        let file = SignatureFile::sign(
+            "autorisations \"CPAS\".toml",
+            MANIFEST,
+            &key,
+            "Élise \"El\" D'Advisor\\x",
+            GrantedBy::LeadingOfficial,
+            at(),
+        )
+        .unwrap();
+        let back = SignatureFile::parse(&file.to_toml()).unwrap();
+        assert_eq!(back, file);
+        assert!(back.verifies_with(&key.verifying_key()));
+        // A name on several lines could hide a field in a review: refused.
+        assert!(SignatureFile::sign("m", MANIFEST, &key, "a\nb", GrantedBy::Deputy, at()).is_err());
     }
 
     #[test]
