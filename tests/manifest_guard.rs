@@ -30,6 +30,7 @@ fn facts(env: Environment, service: ServiceKind, operation: &'static str) -> Fac
         operation,
         purpose: PURPOSE,
         program: None,
+        access_purpose: None,
     }
 }
 

@@ -95,8 +95,13 @@ pub fn manifest() -> String {
             ServiceKind::HealthCareInsurance => HCI_PURPOSE,
             _ => SSDN_PURPOSE,
         };
+        // The shipped ManageAccess exchanges register and list for purpose code 1.
+        let codes = match service {
+            ServiceKind::ManageAccess => "access_purposes = [1]\n",
+            _ => "",
+        };
         text.push_str(&format!(
-            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\nvalid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
+            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\n{codes}valid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
         ));
     }
     text

@@ -1,18 +1,28 @@
-//! `bcss manifest`: check, explain and list an authorisation manifest.
+//! `bcss manifest`: check, explain, list, diff and sign an authorisation manifest, and
+//! make the signer's key pair.
 //!
 //! Exit codes:
-//! - `check`: 0 valid (warnings allowed), 1 invalid or unreadable.
+//! - `check`: 0 valid (warnings allowed) with an acceptable signature, 1 invalid,
+//!   unreadable, or a signature that does not let it load.
 //! - `explain`: 0 allow, 1 deny, 2 usage error or invalid manifest.
-//! - `list`: 0 listed, 1 invalid or unreadable manifest, 2 usage error.
+//! - `list`: 0 listed, 1 invalid or unreadable manifest or a refused signature, 2 usage
+//!   error.
+//! - `diff`: 0 no change, 1 changes, 2 an invalid or unreadable manifest.
+//! - `sign`: 0 signed, 1 the manifest is invalid, 2 any other error.
+//! - `keygen`: 0 written, 1 a key file exists already, 2 any other error.
+
+mod diff;
+mod signing;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
-use bcss::manifest::{Decision, Entry, Facts, Policy, read_manifest, validate};
+use bcss::manifest::{Decision, Entry, Facts, GrantedBy, Policy, read_manifest, validate};
 use bcss::services::ServiceKind;
 use chrono::{DateTime, Utc};
+use signing::TrustArgs;
 
 /// Entries that expire within this many days are flagged by `list`.
 const SOON_DAYS: i64 = 30;
@@ -26,6 +36,8 @@ pub enum ManifestCommand {
     Check {
         /// The manifest file.
         file: PathBuf,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Tell whether the manifest allows one call, and why.
     ///
@@ -43,6 +55,41 @@ pub enum ManifestCommand {
         /// Count the days from this instant (RFC 3339) instead of now.
         #[arg(long, value_parser = parse_instant)]
         at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Print what NEW changes from OLD, entry by entry and field by field.
+    ///
+    /// For the advisor who reviews a change before signing it. Exit 0 when nothing
+    /// differs, 1 when something does, 2 when either manifest is invalid.
+    Diff {
+        /// The manifest in force.
+        old: PathBuf,
+        /// The proposed manifest.
+        new: PathBuf,
+    },
+    /// Sign a manifest: write FILE.sig beside it (Ed25519 over its exact bytes).
+    ///
+    /// The manifest is validated first; an invalid one is not signed.
+    Sign {
+        /// The manifest file.
+        file: PathBuf,
+        /// The signer's private key (PKCS#8 PEM, from bcss manifest keygen).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The signer's name.
+        #[arg(long, value_name = "NAME")]
+        signer: String,
+        /// The signer's role: leading-official, deputy or security-advisor.
+        #[arg(long, value_parser = signing::parse_role)]
+        role: GrantedBy,
+    },
+    /// Make a signer's Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
+    ///
+    /// Never overwrites an existing key file.
+    Keygen {
+        /// The files' name, with its folder if any (keys/advisor).
+        name: PathBuf,
     },
 }
 
@@ -66,6 +113,9 @@ pub struct ExplainArgs {
     /// The program number the client is configured with.
     #[arg(long)]
     program: Option<ProgramId>,
+    /// ManageAccess: the BCSS purpose code the request carries.
+    #[arg(long, value_name = "CODE")]
+    access_purpose: Option<u32>,
     /// The instant of the call (RFC 3339); default now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<DateTime<Utc>>,
@@ -90,14 +140,27 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 /// Run a `bcss manifest` subcommand.
 pub fn run(cmd: ManifestCommand) -> ExitCode {
     match cmd {
-        ManifestCommand::Check { file } => check(&file),
+        ManifestCommand::Check { file, trust } => check(&file, &trust),
         ManifestCommand::Explain(args) => explain(&args),
-        ManifestCommand::List { file, env, at } => list(&file, env, at.unwrap_or_else(Utc::now)),
+        ManifestCommand::List {
+            file,
+            env,
+            at,
+            trust,
+        } => list(&file, env, at.unwrap_or_else(Utc::now), &trust),
+        ManifestCommand::Diff { old, new } => diff::run(&old, &new),
+        ManifestCommand::Sign {
+            file,
+            key,
+            signer,
+            role,
+        } => signing::sign(&file, &key, &signer, role),
+        ManifestCommand::Keygen { name } => signing::keygen(&name),
     }
 }
 
 /// Read and validate, printing every diagnostic to stderr on failure.
-fn load(file: &Path) -> Option<Policy> {
+pub(crate) fn load(file: &Path) -> Option<Policy> {
     let text = match read_manifest(file) {
         Ok(text) => text,
         Err(e) => {
@@ -116,7 +179,7 @@ fn load(file: &Path) -> Option<Policy> {
     }
 }
 
-fn check(file: &Path) -> ExitCode {
+fn check(file: &Path, trust: &TrustArgs) -> ExitCode {
     let name = file.display().to_string();
     let text = match read_manifest(file) {
         Ok(text) => text,
@@ -149,7 +212,16 @@ fn check(file: &Path) -> ExitCode {
                 count(Environment::Acceptance),
                 count(Environment::Production),
             );
-            ExitCode::SUCCESS
+            match signing::signature_line(file, trust) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(line) => {
+                    println!("{line}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(diagnostics) => {
             for d in &diagnostics {
@@ -196,6 +268,7 @@ fn explain(args: &ExplainArgs) -> ExitCode {
         operation,
         purpose: &args.purpose,
         program: args.program.as_ref(),
+        access_purpose: args.access_purpose,
     };
     match policy.decide(&facts, args.at.unwrap_or_else(Utc::now)) {
         Decision::Grant(g) => {
@@ -226,16 +299,18 @@ fn flag(e: &Entry, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
+fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>, trust: &TrustArgs) -> ExitCode {
     let Some(policy) = load(file) else {
         return ExitCode::from(1);
     };
+    let signature = signing::signature_line(file, trust);
     let header = [
         "ID",
         "ENV",
         "SERVICE",
         "OPERATIONS",
         "PURPOSE",
+        "ACCESS PURPOSES",
         "PROGRAM",
         "DELIBERATION",
         "VALID FROM",
@@ -243,7 +318,7 @@ fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
         "DAYS LEFT",
         "FLAG",
     ];
-    let rows: Vec<[String; 11]> = policy
+    let rows: Vec<[String; 12]> = policy
         .entries()
         .iter()
         .filter(|e| env.is_none_or(|env| e.environment == env))
@@ -254,6 +329,13 @@ fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
                 e.service.to_string(),
                 e.operations_label(),
                 e.purpose.clone(),
+                e.access_purposes
+                    .as_ref()
+                    .map(|codes| {
+                        let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
+                        codes.join(",")
+                    })
+                    .unwrap_or_default(),
                 e.program.to_string(),
                 e.deliberation.to_string(),
                 e.valid_from.to_string(),
@@ -287,13 +369,18 @@ fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
         env.map(|e| format!(" in {e}")).unwrap_or_default(),
         now.format("%Y-%m-%d")
     );
+    let (Ok(line) | Err(line)) = &signature;
+    println!("{line}");
     print_row(&header);
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         print_row(&cells);
     }
-    let soon = rows.iter().filter(|r| r[10] == "EXPIRES SOON").count();
-    let expired = rows.iter().filter(|r| r[10] == "EXPIRED").count();
+    let soon = rows.iter().filter(|r| r[11] == "EXPIRES SOON").count();
+    let expired = rows.iter().filter(|r| r[11] == "EXPIRED").count();
     println!("{soon} expire(s) within {SOON_DAYS} days; {expired} expired");
+    if signature.is_err() {
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }
