@@ -253,7 +253,7 @@ fn broken_envelopes() {
     match d.result {
         Err(Error::Ssdn(SsdnError::HttpStatus { status, cause })) => {
             assert_eq!(status, 503);
-            assert!(cause.contains("not acceptable XML"), "{cause}");
+            assert!(cause.contains("HTML page"), "{cause}");
         }
         other => panic!("{other:?}"),
     }

@@ -143,12 +143,12 @@ impl<'a> In<'a> {
         }
     }
 
-    /// Child `name` as a possibly incomplete date, when present.
+    /// Child `name` as a possibly incomplete date, when present (month and day may lack
+    /// their leading zero).
     pub fn incomplete_date(&self, name: &str) -> Result<Option<IncompleteDate>, SsdnError> {
         match self.text(name) {
             None => Ok(None),
-            Some(t) => t
-                .parse::<IncompleteDate>()
+            Some(t) => IncompleteDate::parse_received(&t)
                 .map(Some)
                 .map_err(|e| self.invalid(name, e.reason)),
         }
@@ -203,14 +203,12 @@ impl<'a> In<'a> {
     pub fn modification_date(&self) -> Result<Option<IncompleteDate>, SsdnError> {
         match self.attr("modificationDate") {
             None => Ok(None),
-            Some(v) => {
-                v.parse()
-                    .map(Some)
-                    .map_err(|e: super::types::InvalidDate| SsdnError::Invalid {
-                        element: format!("{}/@modificationDate", self.e.name),
-                        reason: e.reason.to_string(),
-                    })
-            }
+            Some(v) => IncompleteDate::parse_received(&v).map(Some).map_err(
+                |e: super::types::InvalidDate| SsdnError::Invalid {
+                    element: format!("{}/@modificationDate", self.e.name),
+                    reason: e.reason.to_string(),
+                },
+            ),
         }
     }
 }
