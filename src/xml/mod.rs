@@ -346,14 +346,25 @@ impl Element {
 
     /// The element's text with surrounding whitespace removed.
     pub fn trimmed_text(&self) -> String {
-        self.text().trim().to_string()
+        self.trimmed().into_owned()
+    }
+
+    /// The element's text with surrounding whitespace removed, borrowed when it is one
+    /// text node (the usual case: nothing is copied).
+    pub fn trimmed(&self) -> Cow<'_, str> {
+        match self.text() {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        }
     }
 
     /// The trimmed text of the child with this local name, when present and not empty.
     pub fn child_text(&self, local: &str) -> Option<String> {
         self.child(local)
-            .map(Element::trimmed_text)
+            .map(Element::trimmed)
             .filter(|t| !t.is_empty())
+            .map(Cow::into_owned)
     }
 
     /// An unqualified attribute's value (or a qualified one, by local name).

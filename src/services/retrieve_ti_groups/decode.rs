@@ -43,9 +43,12 @@ fn rn_all<'a>(e: &'a Element, name: &'a str) -> impl Iterator<Item = &'a Element
 }
 
 fn rn_text(e: &Element, name: &str) -> Option<String> {
-    rn(e, name)
-        .map(Element::trimmed_text)
-        .filter(|t| !t.is_empty())
+    rn_value(e, name).map(std::borrow::Cow::into_owned)
+}
+
+/// The trimmed text of child `name`, borrowed, when present and not empty.
+fn rn_value<'a>(e: &'a Element, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    rn(e, name).map(Element::trimmed).filter(|t| !t.is_empty())
 }
 
 fn required<'a>(e: &'a Element, name: &str, path: &str) -> Result<&'a Element, V3Error> {
@@ -61,7 +64,7 @@ fn required_text(e: &Element, name: &str, path: &str) -> Result<String, V3Error>
 /// its leading zero). Surrounding whitespace is ignored. A one-digit `Century` or `Year`
 /// stays an error: its meaning depends on padding (`19` and `5` could be 1905 or 195).
 fn date_part(e: &Element, name: &str, path: &str, unpadded: bool) -> Result<Option<u8>, V3Error> {
-    let Some(t) = rn_text(e, name) else {
+    let Some(t) = rn_value(e, name) else {
         return Ok(None);
     };
     let digits = t.len() == 2 || (unpadded && t.len() == 1);
@@ -164,7 +167,8 @@ fn read_national_number(e: &Element) -> Result<NationalNumber, V3Error> {
     let number = required_text(inner, "NationalNumber", path)?;
     let ssin = Ssin::new(&number)
         .map_err(|err| V3Error::malformed("NationalNumber/NationalNumber", err.to_string()))?;
-    let gender = match required_text(inner, "Sex", path)?.as_str() {
+    let sex = rn_value(inner, "Sex").ok_or_else(|| V3Error::malformed(path, "no Sex"))?;
+    let gender = match sex.as_ref() {
         "1" => Gender::Male,
         "2" => Gender::Female,
         other => {
