@@ -46,7 +46,8 @@ pub struct TransportResponse {
     pub status: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
-    /// The body, at most `max_reply_bytes` long.
+    /// The body, at most `max_reply_bytes` long, with any gzip or deflate
+    /// `Content-Encoding` undone (the cap applies after decompression too).
     pub body: Vec<u8>,
 }
 
@@ -86,12 +87,14 @@ pub enum TransportError {
     },
     /// The connect or whole-call timeout elapsed.
     #[error(
-        "{endpoint} did not answer within {seconds} s ({phase}); an unregistered source IP also shows as a time-out"
+        "{endpoint} did not answer within {seconds} s ({phase}){}",
+        timeout_hint(phase)
     )]
     Timeout {
         /// The endpoint.
         endpoint: String,
-        /// `connect` or `call`.
+        /// `connect` (no connection), `call` (connected, no reply headers yet) or
+        /// `reply` (the status and headers arrived, the body did not finish in time).
         phase: &'static str,
         /// The timeout that elapsed.
         seconds: u64,
@@ -103,6 +106,18 @@ pub enum TransportError {
         endpoint: String,
         /// The cap.
         limit: usize,
+    },
+    /// The reply's `Content-Encoding` could not be undone: a coding other than gzip and
+    /// deflate (bcss asks for `identity`, so only a proxy should compress), or a body
+    /// that is not valid in its coding.
+    #[error("reply from {endpoint} has Content-Encoding {encoding:?}: {reason}")]
+    ContentEncoding {
+        /// The endpoint.
+        endpoint: String,
+        /// The coding, as the header names it.
+        encoding: String,
+        /// Why it could not be undone.
+        reason: String,
     },
     /// Any other I/O or protocol failure.
     #[error("HTTP exchange with {endpoint} failed: {reason}")]
@@ -118,6 +133,17 @@ pub enum TransportError {
     /// masked.
     #[error("no fixture matches this request: {0}")]
     NoFixture(String),
+}
+
+/// What a time-out in `phase` suggests. Once the reply's headers have arrived, the
+/// server has accepted the call: an unregistered source IP is ruled out.
+fn timeout_hint(phase: &str) -> &'static str {
+    match phase {
+        "reply" => {
+            ": the status and headers arrived, then the body stalled (a slow server or network)"
+        }
+        _ => "; an unregistered source IP also shows as a time-out",
+    }
 }
 
 /// Sends a SOAP envelope and returns the reply.
