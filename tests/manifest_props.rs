@@ -5,16 +5,16 @@
 use bcss::Environment;
 use bcss::ids::ProgramId;
 use bcss::manifest::{Decision, DenialReason, Facts, Guard};
-use bcss::services::ServiceKind;
+use bcss::services::{Catalogue, Service};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use proptest::prelude::*;
 
-const SERVICES: [ServiceKind; 4] = [
-    ServiceKind::IdentifyPerson,
-    ServiceKind::ManageAccess,
-    ServiceKind::HealthCareInsurance,
+const SERVICES: [&str; 4] = [
+    "IdentifyPerson",
+    "ManageAccess",
+    "HealthCareInsurance",
     // Never in a generated manifest: the "nothing for this service" case.
-    ServiceKind::RetrieveTIGroups,
+    "RetrieveTIGroups",
 ];
 const PURPOSES: [&str; 4] = [
     "PCSA:SOCIAL_INQUIRY",
@@ -22,6 +22,26 @@ const PURPOSES: [&str; 4] = [
     "AUDIT",
     "MARKETING",
 ];
+/// HealthCareInsurance's legalContext is a closed list: its entries and calls use these.
+const HCI_PURPOSES: [&str; 4] = [
+    "social inquiry and financial help",
+    "query insurance",
+    "CBSS validation",
+    "Heating Allowance",
+];
+
+fn service_at(i: usize) -> &'static Service {
+    Catalogue::builtin().get(SERVICES[i]).unwrap()
+}
+
+/// The purposes generated for `service`.
+fn purposes(service: &Service) -> [&'static str; 4] {
+    if service.legal_context().closed_values().is_some() {
+        HCI_PURPOSES
+    } else {
+        PURPOSES
+    }
+}
 // The first two verify as SSIN check digits, the third does not (a warning, still valid).
 const PROGRAMS: [&str; 4] = ["00912345673", "00912345772", "00912345600", "00920000161"];
 
@@ -75,7 +95,7 @@ impl B {
 struct E {
     id: String,
     env: Environment,
-    service: ServiceKind,
+    service: &'static Service,
     /// Bit i set: covers the service's operation i. None: every operation.
     ops: Option<u8>,
     purpose: &'static str,
@@ -86,7 +106,7 @@ struct E {
 
 impl E {
     fn covers(&self, op: &str) -> bool {
-        let ops = self.service.operations();
+        let ops = self.service.operation_names();
         match self.ops {
             None => ops.contains(&op),
             Some(mask) => ops
@@ -106,7 +126,7 @@ impl E {
         if let Some(mask) = self.ops {
             let ops: Vec<String> = self
                 .service
-                .operations()
+                .operation_names()
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0)
@@ -146,7 +166,10 @@ type Verdict = Result<String, (DenialReason, Option<String>)>;
 /// The reference matcher: the documented filters, one after the other, over the entries
 /// in file order.
 fn reference(entries: &[E], f: &Facts<'_>, at: DateTime<Utc>) -> Verdict {
-    let s1: Vec<&E> = entries.iter().filter(|e| e.service == f.service).collect();
+    let s1: Vec<&E> = entries
+        .iter()
+        .filter(|e| e.service.name() == f.service)
+        .collect();
     if s1.is_empty() {
         return Err((DenialReason::NoAuthorization, None));
     }
@@ -226,7 +249,7 @@ fn entry() -> impl Strategy<Value = E> {
         bound(),
     )
         .prop_map(|(env, svc, ops, purpose, program, a, b)| {
-            let service = SERVICES[svc];
+            let service = service_at(svc);
             // Keep only the bits of operations the service has.
             let n = service.operations().len();
             let ops = ops.map(|m| m & ((1u8 << n) - 1)).filter(|m| *m != 0);
@@ -237,7 +260,7 @@ fn entry() -> impl Strategy<Value = E> {
                 env: Environment::ALL[env],
                 service,
                 ops,
-                purpose: PURPOSES[purpose],
+                purpose: purposes(service)[purpose],
                 program: PROGRAMS[program],
                 from,
                 until,
@@ -307,10 +330,16 @@ fn call() -> impl Strategy<Value = Call> {
 fn facts_of(
     entries: &[E],
     c: &Call,
-) -> (Environment, ServiceKind, &'static str, &'static str, usize) {
-    let service = SERVICES[c.service];
-    let random_op = |s: ServiceKind| {
-        s.operations()
+) -> (
+    Environment,
+    &'static Service,
+    &'static str,
+    &'static str,
+    usize,
+) {
+    let service = service_at(c.service);
+    let random_op = |s: &'static Service| {
+        s.operation_names()
             .get(c.operation)
             .copied()
             .unwrap_or("bogusOperation")
@@ -319,7 +348,7 @@ fn facts_of(
         Environment::ALL[c.env],
         service,
         random_op(service),
-        PURPOSES[c.purpose],
+        purposes(service)[c.purpose],
         c.program,
     );
     let Some(e) = c
@@ -331,9 +360,8 @@ fn facts_of(
     };
     let op = e
         .service
-        .operations()
-        .iter()
-        .copied()
+        .operation_names()
+        .into_iter()
         .find(|o| e.covers(o))
         .unwrap_or("none");
     let program = if c.program == 4 {
@@ -345,7 +373,7 @@ fn facts_of(
     match c.change {
         1 => f.0 = random.0,
         2 => f.2 = random_op(e.service),
-        3 => f.3 = random.3,
+        3 => f.3 = purposes(e.service)[c.purpose],
         4 => f.4 = random.4,
         _ => {}
     }
@@ -394,7 +422,7 @@ fn check_case(entries: &[E], calls: &[Call]) -> Result<Vec<Verdict>, TestCaseErr
             let (environment, service, operation, purpose, program) = facts_of(entries, c);
             let facts = Facts {
                 environment,
-                service,
+                service: service.name(),
                 operation,
                 purpose,
                 program: programs.get(program),
@@ -486,7 +514,7 @@ fn a_grant_supplies_the_entrys_purpose_program_and_deliberation() {
     let e = E {
         id: "prod".into(),
         env: Environment::Production,
-        service: ServiceKind::IdentifyPerson,
+        service: bcss::services::identify_person::service(),
         ops: None,
         purpose: PURPOSES[0],
         program: PROGRAMS[1],
@@ -496,7 +524,7 @@ fn a_grant_supplies_the_entrys_purpose_program_and_deliberation() {
     let guard = Guard::from_str(&manifest_text(&[e]), "m.toml").unwrap();
     let facts = Facts {
         environment: Environment::Production,
-        service: ServiceKind::IdentifyPerson,
+        service: bcss::services::identify_person::service().name(),
         operation: "identifyPerson",
         purpose: PURPOSES[0],
         program: None,

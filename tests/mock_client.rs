@@ -13,7 +13,7 @@ use bcss::endpoints::Endpoints;
 use bcss::ids::{Cbe, Century, Ssin};
 use bcss::manifest::Guard;
 use bcss::mock::{MockConfig, MockServer};
-use bcss::services::ServiceKind;
+use bcss::services::Catalogue;
 use bcss::transport::http::HttpTransport;
 use replay_support::{HCI_PURPOSE, SSDN_PURPOSE, TI_PURPOSE, exchanges_dir, identify, scenarios};
 
@@ -21,10 +21,10 @@ fn manifest() -> String {
     let mut text = String::from(
         "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
     );
-    for service in ServiceKind::ALL {
-        let purpose = match service {
-            ServiceKind::RetrieveTIGroups => TI_PURPOSE,
-            ServiceKind::HealthCareInsurance => HCI_PURPOSE,
+    for service in Catalogue::builtin() {
+        let purpose = match service.name() {
+            "RetrieveTIGroups" => TI_PURPOSE,
+            "HealthCareInsurance" => HCI_PURPOSE,
             _ => SSDN_PURPOSE,
         };
         text.push_str(&format!(

@@ -142,16 +142,16 @@ async fn stand_in(requests: Arc<AtomicUsize>) -> SocketAddr {
 fn answer(path: &str, body: &[u8]) -> (u16, String) {
     let p = people();
     let text = String::from_utf8_lossy(body);
-    let reply = if path == path_of(bcss::services::ServiceKind::TestConnection) {
+    let reply = if path == path_of(bcss::services::test_connection::service()) {
         let tree = xml::parse(body, &Limits::default()).unwrap();
         let echo = tree.descendant("echo").unwrap().text().into_owned();
         realistic("v3/TestConnection/ok.xml", &p).replace(
             "Bonjour BCSS, ici le CPAS de Fictiveville",
             &xml::escape_text(&echo),
         )
-    } else if path == path_of(bcss::services::ServiceKind::RetrieveTIGroups) {
+    } else if path == path_of(bcss::services::retrieve_ti_groups::service()) {
         realistic("v3/RetrieveTIGroups/ok_marc.xml", &p)
-    } else if path == path_of(bcss::services::ServiceKind::HealthCareInsurance) {
+    } else if path == path_of(bcss::services::health_care_insurance::service()) {
         realistic("v3/HealthCareInsurance/get_ok_marc.xml", &p)
     } else if text.contains("OCMWCPASManageAccess") {
         realistic("ssdn/ManageAccess/ok.xml", &p)

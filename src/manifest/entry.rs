@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::DeliberationRef;
 use crate::environment::Environment;
 use crate::ids::ProgramId;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 /// Who signed the request for authorisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -104,10 +104,10 @@ pub struct Entry {
     pub id: String,
     /// The one environment it covers.
     pub environment: Environment,
-    /// The service.
-    pub service: ServiceKind,
+    /// The service (its catalogue entry; serialised as its name).
+    pub service: Service,
     /// The operations it covers; `None` means every operation of the service.
-    pub operations: Option<Vec<&'static str>>,
+    pub operations: Option<Vec<String>>,
     /// The authorised purpose (the legalContext that common-v3 services send).
     pub purpose: String,
     /// The program number BCSS granted.
@@ -142,8 +142,8 @@ impl Entry {
     /// Whether the entry covers `operation`.
     pub fn covers_operation(&self, operation: &str) -> bool {
         match &self.operations {
-            None => self.service.operations().contains(&operation),
-            Some(ops) => ops.contains(&operation),
+            None => self.service.has_operation(operation),
+            Some(ops) => ops.iter().any(|o| o == operation),
         }
     }
 

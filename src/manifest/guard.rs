@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::diagnostic::Diagnostic;
 use super::policy::Policy;
 use super::{Decision, Denial, DenialReason, Facts, ManifestError, Organization};
+use crate::services::Catalogue;
 
 /// What a successful reload loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,15 +31,18 @@ pub struct ReloadReport {
 /// the new text completely and then swaps the `Arc`, so a decision sees either the old
 /// manifest or the new one, never a mix. A reload that fails keeps the last good manifest.
 ///
+/// A guard validates its manifest against a [`Catalogue`]: the built-in one, or the one a
+/// configuration extends with its `[[service]]` entries (`*_with` constructors). Reloads
+/// use the same catalogue.
+///
 /// ```
 /// use bcss::manifest::{Decision, DenialReason, Facts, Guard};
-/// use bcss::services::ServiceKind;
 /// use bcss::Environment;
 ///
 /// let guard = Guard::empty();
 /// let facts = Facts {
 ///     environment: Environment::Test,
-///     service: ServiceKind::IdentifyPerson,
+///     service: "IdentifyPerson",
 ///     operation: "identifyPerson",
 ///     purpose: "PCSA:SOCIAL_INQUIRY",
 ///     program: None,
@@ -48,10 +52,20 @@ pub struct ReloadReport {
 ///     Decision::Grant(_) => unreachable!(),
 /// }
 /// ```
-#[derive(Default)]
 pub struct Guard {
     current: RwLock<Option<Arc<Policy>>>,
     source: Option<PathBuf>,
+    catalogue: Catalogue,
+}
+
+impl Default for Guard {
+    fn default() -> Guard {
+        Guard {
+            current: RwLock::new(None),
+            source: None,
+            catalogue: Catalogue::builtin().clone(),
+        }
+    }
 }
 
 impl fmt::Debug for Guard {
@@ -73,34 +87,72 @@ impl Guard {
     /// A guard that refuses every call until [`Guard::reload`] loads the manifest at
     /// `path`. For an application that starts before its manifest is valid.
     pub fn with_source(path: impl Into<PathBuf>) -> Guard {
+        Guard::with_source_in(path, Catalogue::builtin().clone())
+    }
+
+    /// [`Guard::with_source`], validating against `catalogue`.
+    pub fn with_source_in(path: impl Into<PathBuf>, catalogue: Catalogue) -> Guard {
         Guard {
             current: RwLock::new(None),
             source: Some(path.into()),
+            catalogue,
         }
     }
 
-    /// Load and validate the manifest at `path`; [`Guard::reload`] reads it again.
+    /// Load and validate the manifest at `path` against the built-in catalogue;
+    /// [`Guard::reload`] reads it again.
     pub fn load(path: impl Into<PathBuf>) -> Result<Guard, ManifestError> {
+        Guard::load_with(path, Catalogue::builtin().clone())
+    }
+
+    /// Load and validate the manifest at `path` against `catalogue`.
+    pub fn load_with(
+        path: impl Into<PathBuf>,
+        catalogue: Catalogue,
+    ) -> Result<Guard, ManifestError> {
         let path = path.into();
-        let policy = Policy::load(&path)?;
+        let policy = Policy::load_with(&path, &catalogue)?;
         Ok(Guard {
             current: RwLock::new(Some(Arc::new(policy))),
             source: Some(path),
+            catalogue,
         })
     }
 
-    /// Validate a manifest given as text; `file_name` is used in the messages. Such a
-    /// guard has no file to reload: use [`Guard::reload_from_str`].
+    /// Validate a manifest given as text, against the built-in catalogue; `file_name` is
+    /// used in the messages. Such a guard has no file to reload: use
+    /// [`Guard::reload_from_str`].
     pub fn from_str(text: &str, file_name: &str) -> Result<Guard, ManifestError> {
-        Ok(Guard::from_policy(Policy::parse(text, file_name)?))
+        Guard::from_str_with(text, file_name, Catalogue::builtin().clone())
     }
 
-    /// A guard over a policy already validated.
+    /// Validate a manifest given as text against `catalogue`.
+    pub fn from_str_with(
+        text: &str,
+        file_name: &str,
+        catalogue: Catalogue,
+    ) -> Result<Guard, ManifestError> {
+        let policy = Policy::parse_with(text, file_name, &catalogue)?;
+        Ok(Guard {
+            current: RwLock::new(Some(Arc::new(policy))),
+            source: None,
+            catalogue,
+        })
+    }
+
+    /// A guard over a policy already validated (against the built-in catalogue, for its
+    /// reloads).
     pub fn from_policy(policy: Policy) -> Guard {
         Guard {
             current: RwLock::new(Some(Arc::new(policy))),
             source: None,
+            catalogue: Catalogue::builtin().clone(),
         }
+    }
+
+    /// The catalogue manifests are validated against.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 
     /// The file the guard reloads from, if any.
@@ -113,7 +165,7 @@ impl Guard {
     /// and the error lists every problem.
     pub fn reload(&self) -> Result<ReloadReport, ManifestError> {
         let path = self.source.as_ref().ok_or(ManifestError::NoSource)?;
-        let policy = Policy::load(path)?;
+        let policy = Policy::load_with(path, &self.catalogue)?;
         Ok(self.install(policy))
     }
 
@@ -123,7 +175,7 @@ impl Guard {
         text: &str,
         file_name: &str,
     ) -> Result<ReloadReport, ManifestError> {
-        let policy = Policy::parse(text, file_name)?;
+        let policy = Policy::parse_with(text, file_name, &self.catalogue)?;
         Ok(self.install(policy))
     }
 

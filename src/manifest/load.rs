@@ -6,7 +6,8 @@ use std::path::Path;
 use super::ManifestError;
 use super::diagnostic::Diagnostic;
 use super::policy::Policy;
-use super::validate::{MAX_MANIFEST_BYTES, validate};
+use super::validate::{MAX_MANIFEST_BYTES, validate_with};
+use crate::services::Catalogue;
 
 /// Read a manifest file: at most [`MAX_MANIFEST_BYTES`], UTF-8.
 pub fn read_manifest(path: &Path) -> Result<String, ManifestError> {
@@ -48,13 +49,27 @@ impl Policy {
     /// assert!(policy.entries().is_empty());
     /// ```
     pub fn parse(text: &str, file_name: &str) -> Result<Policy, ManifestError> {
-        validate(text, file_name).map_err(invalid)
+        Policy::parse_with(text, file_name, Catalogue::builtin())
     }
 
-    /// Read and validate a manifest file.
+    /// Validate a manifest's text against `catalogue` (built-in and configured services).
+    pub fn parse_with(
+        text: &str,
+        file_name: &str,
+        catalogue: &Catalogue,
+    ) -> Result<Policy, ManifestError> {
+        validate_with(text, file_name, catalogue).map_err(invalid)
+    }
+
+    /// Read and validate a manifest file against the built-in catalogue.
     pub fn load(path: &Path) -> Result<Policy, ManifestError> {
+        Policy::load_with(path, Catalogue::builtin())
+    }
+
+    /// Read and validate a manifest file against `catalogue`.
+    pub fn load_with(path: &Path, catalogue: &Catalogue) -> Result<Policy, ManifestError> {
         let text = read_manifest(path)?;
-        Policy::parse(&text, &path.display().to_string())
+        Policy::parse_with(&text, &path.display().to_string(), catalogue)
     }
 }
 

@@ -19,9 +19,10 @@
 //! [[authorization]]
 //! id = "identify-acpt"          # unique
 //! environment = "acceptance"    # exactly one of test, acceptance, production
-//! service = "IdentifyPerson"    # a ServiceKind name
+//! service = "IdentifyPerson"    # a service of the catalogue (built-in or configured)
 //! operations = ["identifyPerson"]   # optional: default every operation of the service
-//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly
+//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly; one of the
+//!                                   # service's values when its schema has a closed list
 //! program = "00912345678"       # 11 digits, as a string
 //! deliberation = "13/084"       # YY/NNN or "not-applicable"; required in production
 //! valid_from = 2025-01-01       # a UTC day, or an RFC 3339 datetime with offset
@@ -38,7 +39,6 @@ use serde::Serialize;
 
 use crate::environment::Environment;
 use crate::ids::{Cbe, Deliberation, ProgramId};
-use crate::services::ServiceKind;
 
 mod diagnostic;
 mod entry;
@@ -47,20 +47,21 @@ mod load;
 mod policy;
 mod validate;
 
+pub(crate) use diagnostic::suggestion;
 pub use diagnostic::{Diagnostic, Severity};
 pub use entry::{Bound, Entry, GrantedBy};
 pub use guard::{Guard, ReloadReport};
 pub use load::read_manifest;
 pub use policy::Policy;
-pub use validate::{MAX_MANIFEST_BYTES, validate};
+pub use validate::{MAX_MANIFEST_BYTES, validate, validate_with};
 
 /// The facts of one call, as the guard sees them.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     /// The environment the client is configured for.
     pub environment: Environment,
-    /// The service called.
-    pub service: ServiceKind,
+    /// The service called, by its catalogue name.
+    pub service: &'a str,
     /// The operation called.
     pub operation: &'a str,
     /// The purpose the caller stated.

@@ -51,12 +51,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::fixture::{
     FixtureError, FixtureSet, Query, ServedReply, TruncateMode, no_fixture_fault,
 };
-use crate::services::ServiceKind;
+use crate::services::Service;
 use crate::xml::Limits;
 
 pub mod routes;
 
-pub use routes::{Route, path_of};
+pub use routes::{Route, path_of, routes, routes_of};
 
 /// The default cap on a request body: 4 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -240,7 +240,7 @@ impl MockHandle {
     }
 
     /// The full URL of a service's endpoint on the mock.
-    pub fn url(&self, service: ServiceKind) -> String {
+    pub fn url(&self, service: &Service) -> String {
         format!("{}{}", self.base_url(), path_of(service))
     }
 

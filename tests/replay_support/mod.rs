@@ -23,7 +23,7 @@ use bcss::services::manage_access::{ManageAccessRequest, Register};
 use bcss::services::perform_investigation::PerformInvestigationRequest;
 use bcss::services::retrieve_ti_groups::{Language, RetrieveTi};
 use bcss::services::test_connection::TestConnection;
-use bcss::services::{Outcome, RequestHeader, ServiceKind, ServiceRequest};
+use bcss::services::{Catalogue, Outcome, RequestHeader, Service, ServiceRequest};
 use bcss::soap::Limits;
 use bcss::{Environment, xml};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -102,8 +102,10 @@ macro_rules! each {
 }
 
 impl Req {
-    pub fn service(&self) -> ServiceKind {
-        each!(self, r => r.service())
+    /// The request's service, as the built-in catalogue holds it.
+    pub fn service(&self) -> &'static Service {
+        let name = each!(self, r => r.service()).name().to_string();
+        Catalogue::builtin().get(&name).unwrap()
     }
 
     pub fn operation(&self) -> &'static str {
@@ -271,7 +273,7 @@ impl Scenario {
         self
     }
 
-    pub fn service(&self) -> ServiceKind {
+    pub fn service(&self) -> &'static Service {
         self.request.service()
     }
 
@@ -299,7 +301,7 @@ impl Scenario {
         Fixture {
             name: self.name(),
             path: None,
-            service: self.service(),
+            service: self.service().clone(),
             operation: self.request.operation().to_string(),
             environment: Environment::Test,
             recorded_at: recorded_at(),

@@ -4,15 +4,19 @@
 //! - `check`: 0 valid (warnings allowed), 1 invalid or unreadable.
 //! - `explain`: 0 allow, 1 deny, 2 usage error or invalid manifest.
 //! - `list`: 0 listed, 1 invalid or unreadable manifest, 2 usage error.
+//!
+//! Each takes `--config bcss.toml` to know the services it configures (`[[service]]`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
-use bcss::manifest::{Decision, Entry, Facts, Policy, read_manifest, validate};
-use bcss::services::ServiceKind;
+use bcss::manifest::{Decision, Entry, Facts, Policy, read_manifest, validate_with};
+use bcss::services::Catalogue;
 use chrono::{DateTime, Utc};
+
+use crate::services_cmd::catalogue_of;
 
 /// Entries that expire within this many days are flagged by `list`.
 const SOON_DAYS: i64 = 30;
@@ -26,6 +30,9 @@ pub enum ManifestCommand {
     Check {
         /// The manifest file.
         file: PathBuf,
+        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Tell whether the manifest allows one call, and why.
     ///
@@ -37,6 +44,9 @@ pub enum ManifestCommand {
     List {
         /// The manifest file.
         file: PathBuf,
+        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Only the entries of this environment.
         #[arg(long)]
         env: Option<Environment>,
@@ -55,8 +65,8 @@ pub struct ExplainArgs {
     #[arg(long)]
     env: Environment,
     /// The service, by its manifest name (e.g. IdentifyPerson).
-    #[arg(long, value_parser = parse_service)]
-    service: ServiceKind,
+    #[arg(long)]
+    service: String,
     /// The operation; may be left out when the service has only one.
     #[arg(long)]
     operation: Option<String>,
@@ -69,16 +79,9 @@ pub struct ExplainArgs {
     /// The instant of the call (RFC 3339); default now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<DateTime<Utc>>,
-}
-
-fn parse_service(s: &str) -> Result<ServiceKind, String> {
-    ServiceKind::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "unknown service '{s}'; known services: {}",
-            names.join(", ")
-        )
-    })
+    /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -90,14 +93,37 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 /// Run a `bcss manifest` subcommand.
 pub fn run(cmd: ManifestCommand) -> ExitCode {
     match cmd {
-        ManifestCommand::Check { file } => check(&file),
-        ManifestCommand::Explain(args) => explain(&args),
-        ManifestCommand::List { file, env, at } => list(&file, env, at.unwrap_or_else(Utc::now)),
+        ManifestCommand::Check { file, config } => match catalogue_of(config.as_deref()) {
+            Ok(catalogue) => check(&file, &catalogue),
+            Err(e) => {
+                println!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        ManifestCommand::Explain(args) => match catalogue_of(args.config.as_deref()) {
+            Ok(catalogue) => explain(&args, &catalogue),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        ManifestCommand::List {
+            file,
+            config,
+            env,
+            at,
+        } => match catalogue_of(config.as_deref()) {
+            Ok(catalogue) => list(&file, &catalogue, env, at.unwrap_or_else(Utc::now)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
 /// Read and validate, printing every diagnostic to stderr on failure.
-fn load(file: &Path) -> Option<Policy> {
+fn load(file: &Path, catalogue: &Catalogue) -> Option<Policy> {
     let text = match read_manifest(file) {
         Ok(text) => text,
         Err(e) => {
@@ -105,7 +131,7 @@ fn load(file: &Path) -> Option<Policy> {
             return None;
         }
     };
-    match validate(&text, &file.display().to_string()) {
+    match validate_with(&text, &file.display().to_string(), catalogue) {
         Ok(policy) => Some(policy),
         Err(diagnostics) => {
             for d in &diagnostics {
@@ -116,7 +142,7 @@ fn load(file: &Path) -> Option<Policy> {
     }
 }
 
-fn check(file: &Path) -> ExitCode {
+fn check(file: &Path, catalogue: &Catalogue) -> ExitCode {
     let name = file.display().to_string();
     let text = match read_manifest(file) {
         Ok(text) => text,
@@ -125,7 +151,7 @@ fn check(file: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match validate(&text, &name) {
+    match validate_with(&text, &name, catalogue) {
         Ok(policy) => {
             for w in policy.warnings() {
                 println!("{w}");
@@ -165,14 +191,25 @@ fn check(file: &Path) -> ExitCode {
     }
 }
 
-fn explain(args: &ExplainArgs) -> ExitCode {
-    let operations = args.service.operations();
-    let operation = match (&args.operation, operations) {
+fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
+    let service = match catalogue.get(&args.service) {
+        Some(s) => s,
+        None => {
+            eprintln!(
+                "error: unknown service '{}'; known services: {}",
+                args.service,
+                catalogue.names().join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let operations = service.operation_names();
+    let operation = match (&args.operation, operations.as_slice()) {
         (Some(op), _) if operations.contains(&op.as_str()) => op.as_str(),
         (Some(op), _) => {
             eprintln!(
                 "error: '{op}' is not an operation of {} (its operations: {})",
-                args.service,
+                service,
                 operations.join(", ")
             );
             return ExitCode::from(2);
@@ -181,18 +218,18 @@ fn explain(args: &ExplainArgs) -> ExitCode {
         (None, _) => {
             eprintln!(
                 "error: {} has several operations ({}): give --operation",
-                args.service,
+                service,
                 operations.join(", ")
             );
             return ExitCode::from(2);
         }
     };
-    let Some(policy) = load(&args.file) else {
+    let Some(policy) = load(&args.file, catalogue) else {
         return ExitCode::from(2);
     };
     let facts = Facts {
         environment: args.env,
-        service: args.service,
+        service: service.name(),
         operation,
         purpose: &args.purpose,
         program: args.program.as_ref(),
@@ -226,8 +263,13 @@ fn flag(e: &Entry, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
-    let Some(policy) = load(file) else {
+fn list(
+    file: &Path,
+    catalogue: &Catalogue,
+    env: Option<Environment>,
+    now: DateTime<Utc>,
+) -> ExitCode {
+    let Some(policy) = load(file, catalogue) else {
         return ExitCode::from(1);
     };
     let header = [
