@@ -223,6 +223,19 @@ pub fn import(files: &[PathBuf], options: &ImportOptions) -> Result<Imported, Im
     for op in &first.operations {
         let mut subjects = Vec::new();
         match schemas.describe_request(&op.request) {
+            Some(shape)
+                if !shape.unresolved.is_empty()
+                    && (!shape.information_customer || shape.legal_context.is_none()) =>
+            {
+                notes.push(format!(
+                    "operation {}: the base type {} of {} was not found; \
+                     information_customer and legal_context are common v3's defaults",
+                    op.name,
+                    shape.unresolved.join(", "),
+                    op.request
+                ));
+                subjects = shape.subjects;
+            }
             Some(shape) => {
                 if information_customer.is_some_and(|ic| ic != shape.information_customer) {
                     notes.push(format!(

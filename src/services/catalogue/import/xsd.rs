@@ -134,8 +134,15 @@ impl Schemas {
     }
 
     /// The element declarations a complex type's content holds, in order, through
-    /// `complexContent` extensions and restrictions, sequences, choices and `all`.
-    fn content<'a>(&'a self, complex: &'a Element, depth: usize, out: &mut Vec<&'a Element>) {
+    /// `complexContent` extensions and restrictions, sequences, choices and `all`. Base
+    /// types that were not found are added to `unresolved`.
+    fn content<'a>(
+        &'a self,
+        complex: &'a Element,
+        depth: usize,
+        out: &mut Vec<&'a Element>,
+        unresolved: &mut Vec<String>,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
@@ -146,15 +153,21 @@ impl Schemas {
             match child.name.as_str() {
                 "element" => out.push(child),
                 "sequence" | "choice" | "all" | "complexContent" => {
-                    self.content(child, depth + 1, out)
+                    self.content(child, depth + 1, out, unresolved)
                 }
                 "extension" | "restriction" => {
-                    if let Some(base) = child.attr("base")
-                        && let Some(base) = self.complex_types.get(local(base))
-                    {
-                        self.content(base, depth + 1, out);
+                    if let Some(base) = child.attr("base") {
+                        match self.complex_types.get(local(base)) {
+                            Some(definition) => {
+                                self.content(definition, depth + 1, out, unresolved)
+                            }
+                            None if local(base) != "anyType" => {
+                                unresolved.push(base.to_string());
+                            }
+                            None => {}
+                        }
                     }
-                    self.content(child, depth + 1, out);
+                    self.content(child, depth + 1, out, unresolved);
                 }
                 _ => {}
             }
@@ -167,7 +180,8 @@ impl Schemas {
         let global = self.elements.get(name)?;
         let complex = self.type_of(&global.element)?;
         let mut children = Vec::new();
-        self.content(complex, 0, &mut children);
+        let mut unresolved = Vec::new();
+        self.content(complex, 0, &mut children, &mut unresolved);
         let named = |n: &str| children.iter().find(|c| c.attr("name") == Some(n));
         let information_customer = named("informationCustomer").is_some();
         let legal_context = named("legalContext").map(|lc| self.legal_context_values(lc));
@@ -188,6 +202,7 @@ impl Schemas {
             information_customer,
             legal_context,
             subjects,
+            unresolved,
         })
     }
 
@@ -235,7 +250,7 @@ impl Schemas {
             return;
         }
         let mut children = Vec::new();
-        self.content(definition, 0, &mut children);
+        self.content(definition, 0, &mut children, &mut Vec::new());
         for child in children {
             if let Some(name) = child.attr("name") {
                 self.ssin_paths(child, format!("{path}/{name}"), depth + 1, out);
@@ -253,6 +268,8 @@ pub(super) struct RequestShape {
     pub legal_context: Option<LegalContextShape>,
     /// The paths of its elements of an SSIN type.
     pub subjects: Vec<String>,
+    /// Base types of the request type that were not found (their content is unknown).
+    pub unresolved: Vec<String>,
 }
 
 /// What a `legalContext` element's type allows.
