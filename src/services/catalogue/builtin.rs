@@ -76,8 +76,18 @@ pub(crate) struct Op {
     pub subjects: &'static [&'static str],
 }
 
-fn subjects(op: &Op) -> Vec<String> {
-    op.subjects.iter().map(|s| (*s).to_string()).collect()
+impl Op {
+    fn descriptor(&self, fault: Option<String>, soap_action: String) -> OperationDescriptor {
+        OperationDescriptor {
+            name: self.name.to_string(),
+            request: self.request.to_string(),
+            response: self.response.to_string(),
+            fault,
+            soap_action,
+            write: self.write,
+            subjects: self.subjects.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
 }
 
 /// A built-in SSDN service: every operation travels through the connector's `sendXML`,
@@ -101,15 +111,7 @@ pub(crate) fn ssdn(
         legal_context: LegalContextRule::None,
         operations: operations
             .iter()
-            .map(|op| OperationDescriptor {
-                name: op.name.to_string(),
-                request: op.request.to_string(),
-                response: op.response.to_string(),
-                fault: None,
-                soap_action: soap_action.clone(),
-                write: op.write,
-                subjects: subjects(op),
-            })
+            .map(|op| op.descriptor(None, soap_action.clone()))
             .collect(),
         endpoints: wsdl_endpoints(name),
         origin: Origin::BuiltIn,
@@ -135,17 +137,11 @@ pub(crate) fn v3(
         legal_context,
         operations: operations
             .iter()
-            .map(|op| OperationDescriptor {
-                name: op.name.to_string(),
-                request: op.request.to_string(),
-                response: op.response.to_string(),
-                fault: Some(
-                    op.fault
-                        .map_or_else(|| format!("{}Fault", op.name), str::to_string),
-                ),
-                soap_action: wsdl_soap_action(name, op.name),
-                write: op.write,
-                subjects: subjects(op),
+            .map(|op| {
+                let fault = op
+                    .fault
+                    .map_or_else(|| format!("{}Fault", op.name), str::to_string);
+                op.descriptor(Some(fault), wsdl_soap_action(name, op.name))
             })
             .collect(),
         endpoints: wsdl_endpoints(name),

@@ -317,6 +317,21 @@ pub fn import(files: &[PathBuf], options: &ImportOptions) -> Result<Imported, Im
     Ok(Imported { descriptor, notes })
 }
 
+/// The bytes of a file of at most `max` bytes (a larger one is refused before it is read
+/// whole).
+fn read_bounded(path: &Path, max: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() > max {
+        return Err(format!("larger than the limit of {max} bytes"));
+    }
+    Ok(bytes)
+}
+
 /// The interface version: the namespace's last path segment when it is `v<N>`.
 fn version_of(namespace: &str, notes: &mut Vec<String>) -> String {
     let last = namespace

@@ -64,7 +64,7 @@ pub(super) fn read(path: &Path) -> Result<Wsdl, ImportError> {
         file: path.display().to_string(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    let bytes = super::read_bounded(path, MAX_WSDL_BYTES).map_err(fail)?;
     let limits = Limits {
         max_bytes: MAX_WSDL_BYTES,
         ..Limits::default()

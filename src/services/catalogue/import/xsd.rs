@@ -106,9 +106,9 @@ impl Schemas {
             return;
         }
         self.read.insert(key);
-        let root = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| xml::parse(&bytes, &Limits::default()).map_err(|e| e.to_string()));
+        let limits = Limits::default();
+        let root = super::read_bounded(&path, limits.max_bytes)
+            .and_then(|bytes| xml::parse(&bytes, &limits).map_err(|e| e.to_string()));
         match root {
             Ok(root) if is_xsd(&root, "schema") => self.add(&root, &path),
             Ok(root) => self.missing.push(format!(
