@@ -37,6 +37,7 @@ mod descriptor;
 pub mod import;
 mod service;
 pub(crate) mod spec;
+mod write;
 
 pub use descriptor::{
     DescriptorError, Family, LEGAL_CONTEXT_MAX_CHARS, LegalContextRule, MAX_NAME_CHARS,
@@ -44,7 +45,8 @@ pub use descriptor::{
     is_service_name,
 };
 pub use service::Service;
-pub use spec::{SpecError, parse_services, to_toml};
+pub use spec::{SpecError, parse_services};
+pub use write::to_toml;
 
 /// Every service a client can call: the built-in ones first, in their fixed order, then
 /// the configured ones in the order they were added. Names are unique.

@@ -1,7 +1,6 @@
 //! `[[service]]` entries: the TOML shape of a [`ServiceDescriptor`], read with every error
 //! at its `FILE:line:col` ([`parse_services`], and `bcss.toml` through
-//! [`crate::config::Config`]) and written back ([`to_toml`], used by
-//! `bcss services import`).
+//! [`crate::config::Config`]). [`super::to_toml`] writes them.
 //!
 //! ```toml
 //! [[service]]
@@ -31,7 +30,6 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::ops::Range;
 
 use serde::Deserialize;
@@ -450,93 +448,10 @@ fn operation_of(
     })
 }
 
-/// A TOML string (quoted and escaped).
-fn quoted(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
-}
-
-/// The `[[service]]` entry of a descriptor, ready to append to `bcss.toml`:
-/// [`parse_services`] reads it back into an equal descriptor (apart from its origin).
-pub fn to_toml(d: &ServiceDescriptor) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "[[service]]");
-    let _ = writeln!(out, "name = {}", quoted(&d.name));
-    let _ = writeln!(out, "family = {}", quoted(d.family().as_str()));
-    match &d.ids {
-        ServiceIds::Ssdn(ids) => {
-            let _ = writeln!(out, "service_id = {}", quoted(&ids.service_id));
-            let _ = writeln!(out, "version = {}", quoted(&ids.version));
-            let _ = writeln!(
-                out,
-                "payload_namespace = {}",
-                quoted(&ids.payload_namespace)
-            );
-        }
-        ServiceIds::V3(ids) => {
-            let _ = writeln!(out, "namespace = {}", quoted(&ids.namespace));
-            let _ = writeln!(out, "version = {}", quoted(&ids.version));
-            let _ = writeln!(out, "information_customer = {}", d.information_customer);
-        }
-    }
-    match &d.legal_context {
-        LegalContextRule::None => {
-            let _ = writeln!(out, "legal_context = \"none\"");
-        }
-        LegalContextRule::Free { .. } => {
-            let _ = writeln!(
-                out,
-                "legal_context = \"free\"            # at most 64 characters; or the closed list the schema allows"
-            );
-        }
-        LegalContextRule::Closed(values) => {
-            let _ = writeln!(
-                out,
-                "legal_context = [                  # the only values the schema allows"
-            );
-            for v in values {
-                let _ = writeln!(out, "    {},", quoted(v));
-            }
-            let _ = writeln!(out, "]");
-        }
-    }
-    if !d.endpoints.is_empty() {
-        let _ = writeln!(out, "\n[service.endpoints]");
-        for (env, url) in &d.endpoints {
-            let _ = writeln!(out, "{env} = {}", quoted(url));
-        }
-    }
-    for op in &d.operations {
-        let _ = writeln!(out, "\n[[service.operation]]");
-        let _ = writeln!(out, "name = {}", quoted(&op.name));
-        let _ = writeln!(out, "request = {}", quoted(&op.request));
-        let _ = writeln!(out, "response = {}", quoted(&op.response));
-        if let Some(fault) = &op.fault {
-            let _ = writeln!(out, "fault = {}", quoted(fault));
-        }
-        let _ = writeln!(out, "soap_action = {}", quoted(&op.soap_action));
-        let _ = writeln!(
-            out,
-            "write = {}                       # true when the operation changes data at BCSS",
-            op.write
-        );
-        let paths: Vec<String> = op.subjects.iter().map(|s| quoted(s)).collect();
-        let _ = writeln!(
-            out,
-            "subjects = [{}]{}",
-            paths.join(", "),
-            if paths.is_empty() {
-                "                    # paths of the elements naming the people (e.g. \"criteria/ssin\"); [] = every valid SSIN"
-            } else {
-                ""
-            }
-        );
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::catalogue::to_toml;
 
     const V3: &str = r#"
 [[service]]
@@ -632,5 +547,22 @@ write = true
             "[[service]]\nname = \"X\"\nfamily = \"ssdn\"\nversion = \"20240101\"\nnamespace = \"urn:x\"\n",
         );
         assert_eq!(e.line, 5, "{e}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Any text is an entry or a located error, never a panic: the valid entry with
+        /// one stretch of it replaced.
+        #[test]
+        fn any_text_is_read_or_refused(start in 0usize..700, len in 0usize..40, junk in ".{0,12}") {
+            let start = start.min(V3.len());
+            let end = (start + len).min(V3.len());
+            if V3.is_char_boundary(start) && V3.is_char_boundary(end) {
+                let text = format!("{}{junk}{}", &V3[..start], &V3[end..]);
+                if let Err(e) = parse_services(&text, "s.toml") {
+                    proptest::prop_assert!(e.line >= 1 && e.column >= 1);
+                }
+            }
+        }
     }
 }

@@ -24,7 +24,7 @@ use super::descriptor::{
     LEGAL_CONTEXT_MAX_CHARS, LegalContextRule, OperationDescriptor, Origin, ServiceDescriptor,
     ServiceIds, V3Ids, is_service_name,
 };
-use super::spec::to_toml;
+use super::write::to_toml;
 use crate::environment::Environment;
 
 mod wsdl;
@@ -401,5 +401,17 @@ mod tests {
         assert!(notes.is_empty());
         assert_eq!(version_of("urn:x", &mut notes), "v1");
         assert_eq!(notes.len(), 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any bytes given as a WSDL are refused with a reason, never a panic.
+        #[test]
+        fn any_bytes_are_refused_not_a_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.wsdl");
+            std::fs::write(&path, &bytes).unwrap();
+            proptest::prop_assert!(import(&[path], &ImportOptions::default()).is_err());
+        }
     }
 }
