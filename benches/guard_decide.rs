@@ -62,12 +62,26 @@ fn manifest(n: usize) -> String {
         s += &format!(
             "[[authorization]]\nid = \"e{i}\"\nenvironment = \"{}\"\nservice = \"{}\"\n\
              purpose = \"{purpose}\"\nprogram = \"00912345673\"\ndeliberation = \"13/084\"\n\
-             valid_from = {from}\nvalid_until = {until}\ngranted_by = \"deputy\"\n\n",
+             {codes}valid_from = {from}\nvalid_until = {until}\ngranted_by = \"deputy\"\n\n",
             env.as_str(),
-            service.name()
+            service.name(),
+            codes = access_purposes(service),
         );
     }
     s
+}
+
+/// ManageAccess entries name the BCSS purpose codes they cover.
+fn access_purposes(service: &Service) -> &'static str {
+    match service.name() {
+        "ManageAccess" => "access_purposes = [1, 7]\n",
+        _ => "",
+    }
+}
+
+/// The BCSS purpose code a call carries: 7 for ManageAccess, none elsewhere.
+fn access_purpose(service: &Service) -> Option<u32> {
+    (service.name() == "ManageAccess").then_some(7)
 }
 
 struct Call {
@@ -162,6 +176,7 @@ fn main() {
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
+                    access_purpose: access_purpose(c.service),
                 };
                 let granted = matches!(guard.decide(&facts, now), Decision::Grant(_));
                 assert_eq!(
@@ -178,6 +193,7 @@ fn main() {
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
+                    access_purpose: access_purpose(c.service),
                 };
                 black_box(guard.decide(black_box(&facts), now));
             })

@@ -7,7 +7,12 @@
 //!
 //! ```toml
 //! environment = "test"
-//! manifest = "authorizations.toml"
+//! manifest = "authorizations.toml"   # or the [manifest] table below
+//!
+//! # [manifest]
+//! # file = "authorizations.toml"
+//! # signers = ["keys/advisor.pub"]   # the public keys allowed to sign it
+//! # require_signature = true         # default: true in production, false elsewhere
 //!
 //! [journal]
 //! dir = "journal"
@@ -145,6 +150,63 @@ pub struct JournalConfig {
     pub signing_key: Option<PathBuf>,
 }
 
+/// The manifest: `manifest = "FILE"`, or a `[manifest]` table with `file`, `signers` and
+/// `require_signature`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ManifestConfig {
+    /// The authorisation manifest.
+    pub file: PathBuf,
+    /// The public keys (SPKI PEM or 64 hex digits, one per file) allowed to sign it.
+    pub signers: Vec<PathBuf>,
+    /// Whether the manifest must carry a valid signature by one of `signers`; `None`
+    /// (left out) means true in production and false elsewhere
+    /// ([`Config::require_manifest_signature`]).
+    pub require_signature: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestTable {
+    file: PathBuf,
+    #[serde(default)]
+    signers: Vec<PathBuf>,
+    require_signature: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for ManifestConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ManifestConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "the manifest file's path, or a [manifest] table with file, signers and \
+                     require_signature",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ManifestConfig, E> {
+                Ok(ManifestConfig {
+                    file: PathBuf::from(v),
+                    ..ManifestConfig::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ManifestConfig, A::Error> {
+                let t =
+                    ManifestTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ManifestConfig {
+                    file: t.file,
+                    signers: t.signers,
+                    require_signature: t.require_signature,
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// The `[limits]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -161,8 +223,8 @@ pub struct LimitsConfig {
 pub struct Config {
     /// The environment every call goes to.
     pub environment: Environment,
-    /// The authorisation manifest.
-    pub manifest: PathBuf,
+    /// The authorisation manifest and who may sign it.
+    pub manifest: ManifestConfig,
     /// The audit journal.
     pub journal: JournalConfig,
     /// HOW.
@@ -294,6 +356,27 @@ impl Config {
             column: 1,
             message,
         };
+        if config.require_manifest_signature() && config.manifest.signers.is_empty() {
+            let (line, column) = manifest_key_position(text);
+            let why = if config.manifest.require_signature == Some(true) {
+                "require_signature = true".to_string()
+            } else {
+                format!(
+                    "environment = \"{}\" requires a signed manifest by default",
+                    config.environment
+                )
+            };
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message: format!(
+                    "{why}, but no key may sign it: name the security advisor's public keys \
+                     ([manifest] signers = [\"keys/advisor.pub\"]), or set \
+                     require_signature = false in [manifest]"
+                ),
+            });
+        }
         if config.transport.password_env.is_some() && config.transport.password_file.is_some() {
             return Err(invalid(
                 "[transport] give password_env or password_file, not both".to_string(),
@@ -305,6 +388,39 @@ impl Config {
             ));
         }
         Ok(config)
+    }
+
+    /// Whether the manifest must be signed: `[manifest] require_signature`, or by default
+    /// true in production and false elsewhere.
+    pub fn require_manifest_signature(&self) -> bool {
+        self.manifest
+            .require_signature
+            .unwrap_or(self.environment == Environment::Production)
+    }
+
+    /// The manifest's path, resolved against the file's folder.
+    pub fn manifest_file(&self) -> PathBuf {
+        self.resolve(&self.manifest.file)
+    }
+
+    /// What the manifest's signature must satisfy: the `signers` key files (resolved
+    /// against the file's folder, each read now) and [`Config::require_manifest_signature`].
+    pub fn manifest_trust(
+        &self,
+    ) -> Result<crate::manifest::ManifestTrust, crate::manifest::SignatureError> {
+        crate::manifest::ManifestTrust::from_key_files(
+            &self.manifest_signer_files(),
+            self.require_manifest_signature(),
+        )
+    }
+
+    /// The `[manifest] signers` key files, resolved against the file's folder.
+    pub fn manifest_signer_files(&self) -> Vec<PathBuf> {
+        self.manifest
+            .signers
+            .iter()
+            .map(|p| self.resolve(p))
+            .collect()
     }
 
     /// Resolve a path from the file against the file's folder.
@@ -322,6 +438,23 @@ fn read(path: &Path) -> Result<String, ConfigError> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })
+}
+
+/// Where the manifest is configured: the `[manifest]` header or the `manifest =` key (the
+/// first line of the file when neither is found).
+fn manifest_key_position(text: &str) -> (usize, usize) {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let key = trimmed
+            .strip_prefix("manifest")
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if key || trimmed.starts_with("[manifest]") {
+            return line_col(text, offset + (line.len() - trimmed.len()));
+        }
+        offset += line.len();
+    }
+    (1, 1)
 }
 
 /// 1-based line and column of a byte offset.

@@ -290,6 +290,7 @@ async fn a_client_from_the_configuration_authorises_its_services() {
         operation: "consultAllowances",
         purpose: "social inquiry",
         program: None,
+        access_purpose: None,
     };
     match guard.decide(&facts, chrono::Utc::now()) {
         Decision::Grant(g) => assert_eq!(g.authorization_id, "allowances-test"),

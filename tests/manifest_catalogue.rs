@@ -198,6 +198,7 @@ fn the_guard_can_never_grant_a_purpose_outside_the_list() {
         operation: "consultMAF",
         purpose,
         program: None,
+        access_purpose: None,
     };
     let now = at("2026-03-01T10:00:00Z");
     match guard.decide(&facts("PCSA:SOCIAL_INQUIRY"), now) {
@@ -226,6 +227,7 @@ fn a_guard_built_on_a_configuration_decides_for_its_services() {
         operation,
         purpose: "social inquiry",
         program: None,
+        access_purpose: None,
     };
     let now = at("2026-03-01T10:00:00Z");
     assert!(matches!(

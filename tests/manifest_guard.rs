@@ -30,6 +30,7 @@ fn facts(env: Environment, service: &'static Service, operation: &'static str) -
         operation,
         purpose: PURPOSE,
         program: None,
+        access_purpose: None,
     }
 }
 

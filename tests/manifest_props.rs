@@ -1,6 +1,7 @@
 //! The guard against a reference model: random manifests (written out as TOML and loaded
 //! through the real parser), random calls and random instants; the guard and a small,
-//! obviously correct matcher must agree on every decision.
+//! obviously correct matcher must agree on every decision. ManageAccess entries carry
+//! random BCSS purpose codes (`access_purposes`), and calls random codes.
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
@@ -32,6 +33,10 @@ const HCI_PURPOSES: [&str; 4] = [
 
 fn service_at(i: usize) -> &'static Service {
     Catalogue::builtin().get(SERVICES[i]).unwrap()
+}
+
+fn is_manage_access(service: &Service) -> bool {
+    service.name() == "ManageAccess"
 }
 
 /// The purposes generated for `service`.
@@ -100,11 +105,28 @@ struct E {
     ops: Option<u8>,
     purpose: &'static str,
     program: &'static str,
+    /// ManageAccess: the BCSS purpose codes covered (`access_purposes`).
+    codes: Option<Vec<u32>>,
     from: B,
     until: B,
 }
 
+/// Whether a call of `operation` of `service` must carry a BCSS purpose code.
+fn needs_code(service: &Service, operation: &str) -> bool {
+    is_manage_access(service) && matches!(operation, "register" | "unregister")
+}
+
 impl E {
+    /// The documented rule: a code is granted when listed; no code only for an operation
+    /// that needs none.
+    fn grants_code(&self, operation: &str, code: Option<u32>) -> bool {
+        match (code, &self.codes) {
+            (Some(c), Some(codes)) => codes.contains(&c),
+            (Some(_), None) => false,
+            (None, _) => !needs_code(self.service, operation),
+        }
+    }
+
     fn covers(&self, op: &str) -> bool {
         let ops = self.service.operation_names();
         match self.ops {
@@ -140,6 +162,10 @@ impl E {
         );
         if self.env == Environment::Production {
             s += "deliberation = \"13/084\"\n";
+        }
+        if let Some(codes) = &self.codes {
+            let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
+            s += &format!("access_purposes = [{}]\n", codes.join(", "));
         }
         s += &format!(
             "valid_from = {}\nvalid_until = {}\ngranted_by = \"deputy\"\n\n",
@@ -197,13 +223,24 @@ fn reference(entries: &[E], f: &Facts<'_>, at: DateTime<Utc>) -> Verdict {
     if s4.is_empty() {
         return Err((DenialReason::PurposeNotAuthorized, Some(s3[0].id.clone())));
     }
-    let s5: Vec<&E> = s4
+    let s4b: Vec<&E> = s4
+        .iter()
+        .copied()
+        .filter(|e| e.grants_code(f.operation, f.access_purpose))
+        .collect();
+    if s4b.is_empty() {
+        return Err((
+            DenialReason::AccessPurposeNotAuthorized,
+            Some(s4[0].id.clone()),
+        ));
+    }
+    let s5: Vec<&E> = s4b
         .iter()
         .copied()
         .filter(|e| f.program.is_none_or(|p| p.as_str() == e.program))
         .collect();
     if s5.is_empty() {
-        return Err((DenialReason::ProgramMismatch, Some(s4[0].id.clone())));
+        return Err((DenialReason::ProgramMismatch, Some(s4b[0].id.clone())));
     }
     if let Some(e) = s5
         .iter()
@@ -247,12 +284,24 @@ fn entry() -> impl Strategy<Value = E> {
         prop_oneof![3 => Just(0usize), 1 => Just(1usize), 1 => Just(2usize)],
         bound(),
         bound(),
+        prop::option::of(prop::collection::vec(1u32..5, 1..3)),
     )
-        .prop_map(|(env, svc, ops, purpose, program, a, b)| {
+        .prop_map(|(env, svc, ops, purpose, program, a, b, codes)| {
             let service = service_at(svc);
             // Keep only the bits of operations the service has.
             let n = service.operations().len();
             let ops = ops.map(|m| m & ((1u8 << n) - 1)).filter(|m| *m != 0);
+            // Codes only for ManageAccess; required when it covers register/unregister.
+            let writes = service
+                .operation_names()
+                .iter()
+                .enumerate()
+                .any(|(i, o)| needs_code(service, o) && ops.is_none_or(|m| m & (1 << i) != 0));
+            let codes = match is_manage_access(service) {
+                true if writes => Some(codes.unwrap_or_else(|| vec![1])),
+                true => codes,
+                false => None,
+            };
             // Order the bounds so that the entry is valid (until on or after from).
             let (from, until) = if b.last() < a.first() { (b, a) } else { (a, b) };
             E {
@@ -262,6 +311,7 @@ fn entry() -> impl Strategy<Value = E> {
                 ops,
                 purpose: purposes(service)[purpose],
                 program: PROGRAMS[program],
+                codes,
                 from,
                 until,
             }
@@ -278,7 +328,7 @@ fn entries() -> impl Strategy<Value = Vec<E>> {
 }
 
 /// A call: either random facts, or the facts of one of the entries (`base`), with one of
-/// them changed to the random value when `change` is 1 to 4.
+/// them changed to the random value when `change` is 1 to 5.
 #[derive(Debug, Clone, Copy)]
 struct Call {
     base: Option<usize>,
@@ -290,6 +340,8 @@ struct Call {
     purpose: usize,
     /// 4: the client has no program number configured.
     program: usize,
+    /// A random BCSS purpose code, or none.
+    code: Option<u32>,
     instant: Instant,
 }
 
@@ -310,10 +362,11 @@ fn call() -> impl Strategy<Value = Call> {
         prop::option::weighted(0.8, 0usize..20),
         0u8..8,
         (0usize..3, 0usize..4, 0usize..4, 0usize..4, 0usize..5),
+        prop::option::weighted(0.9, 0u32..6),
         instant,
     )
         .prop_map(
-            |(base, change, (env, service, operation, purpose, program), instant)| Call {
+            |(base, change, (env, service, operation, purpose, program), code, instant)| Call {
                 base,
                 change,
                 env,
@@ -321,12 +374,16 @@ fn call() -> impl Strategy<Value = Call> {
                 operation,
                 purpose,
                 program,
+                code,
                 instant,
             },
         )
 }
 
-/// The facts of a call: (environment, service, operation, purpose, program index).
+/// The facts of a call: (environment, service, operation, purpose, program index, BCSS
+/// purpose code). A call based on an entry carries one of the entry's codes (none when it
+/// has none), and the random code when `change` is 5; a random call to ManageAccess
+/// carries the random code.
 fn facts_of(
     entries: &[E],
     c: &Call,
@@ -336,6 +393,7 @@ fn facts_of(
     &'static str,
     &'static str,
     usize,
+    Option<u32>,
 ) {
     let service = service_at(c.service);
     let random_op = |s: &'static Service| {
@@ -350,6 +408,7 @@ fn facts_of(
         random_op(service),
         purposes(service)[c.purpose],
         c.program,
+        c.code.filter(|_| is_manage_access(service)),
     );
     let Some(e) = c
         .base
@@ -369,12 +428,17 @@ fn facts_of(
     } else {
         PROGRAMS.iter().position(|p| *p == e.program).unwrap_or(4)
     };
-    let mut f = (e.env, e.service, op, e.purpose, program);
+    let code = e
+        .codes
+        .as_ref()
+        .map(|codes| codes[c.operation % codes.len()]);
+    let mut f = (e.env, e.service, op, e.purpose, program, code);
     match c.change {
         1 => f.0 = random.0,
         2 => f.2 = random_op(e.service),
         3 => f.3 = purposes(e.service)[c.purpose],
         4 => f.4 = random.4,
+        5 => f.5 = c.code,
         _ => {}
     }
     f
@@ -419,13 +483,14 @@ fn check_case(entries: &[E], calls: &[Call]) -> Result<Vec<Verdict>, TestCaseErr
             .map(|p| ProgramId::new(p).unwrap())
             .collect();
         for c in calls {
-            let (environment, service, operation, purpose, program) = facts_of(entries, c);
+            let (environment, service, operation, purpose, program, code) = facts_of(entries, c);
             let facts = Facts {
                 environment,
                 service: service.name(),
                 operation,
                 purpose,
                 program: programs.get(program),
+                access_purpose: code,
             };
             let at = resolve(entries, c.instant);
             let got = guard.decide(&facts, at);
@@ -500,6 +565,7 @@ fn the_random_cases_reach_every_outcome() {
         "no_authorization",
         "wrong_environment",
         "purpose_not_authorized",
+        "access_purpose_not_authorized",
         "program_mismatch",
         "not_yet_valid",
         "expired",
@@ -518,16 +584,18 @@ fn a_grant_supplies_the_entrys_purpose_program_and_deliberation() {
         ops: None,
         purpose: PURPOSES[0],
         program: PROGRAMS[1],
+        codes: None,
         from: B::Day(0),
         until: B::Day(10),
     };
     let guard = Guard::from_str(&manifest_text(&[e]), "m.toml").unwrap();
     let facts = Facts {
         environment: Environment::Production,
-        service: bcss::services::identify_person::service().name(),
+        service: "IdentifyPerson",
         operation: "identifyPerson",
         purpose: PURPOSES[0],
         program: None,
+        access_purpose: None,
     };
     match guard.decide(&facts, day(3).and_time(NaiveTime::MIN).and_utc()) {
         Decision::Grant(g) => {

@@ -171,3 +171,21 @@ async fn every_shipped_fixture_replays_to_its_expected_outcome() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn the_shipped_fixtures_tell_one_story_about_one_cast() {
+    let set = FixtureSet::load(&exchanges_dir()).unwrap();
+    let cast = bcss::fixture::cast::Cast::of(&set);
+    let conflicts: Vec<String> = cast.conflicts().iter().map(|c| c.to_string()).collect();
+    assert!(conflicts.is_empty(), "{}", conflicts.join("\n"));
+    for (ssin, name) in [
+        (replay_support::MARC, "Marc Émile FICTIF"),
+        (replay_support::ANNA, "Anna VOORBEELD"),
+        (replay_support::LINA, "Lina TESTMANS"),
+        (replay_support::IVAN, "Ivan BISNUMMER"),
+        (replay_support::OSCAR, "Oscar ONBEKEND"),
+        (replay_support::NOOR, "Noor KIND"),
+    ] {
+        assert_eq!(cast.name(&replay_support::ssin(ssin)), Some(name), "{ssin}");
+    }
+}

@@ -115,7 +115,7 @@ fn marc_current_data() {
     );
     let name = p.current_name().unwrap();
     assert_eq!(name.last_name(), "FICTIF");
-    assert_eq!(name.first_names_joined(), "Marc Albert");
+    assert_eq!(name.first_names_joined(), "Marc Émile");
     assert!(name.first_names[0].used && !name.first_names[1].used);
     let birth = p.birth.as_ref().unwrap();
     assert_eq!(

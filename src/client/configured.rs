@@ -9,7 +9,7 @@ use crate::audit::{FileJournal, FileJournalConfig};
 use crate::config::{Config, TransportKind};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
-use crate::manifest::Guard;
+use crate::manifest::{Guard, ManifestError};
 use crate::soap::Limits;
 use crate::transport::Transport;
 use crate::transport::http::{ClientCertificate, HttpTransport, PasswordSource};
@@ -34,14 +34,18 @@ impl ConfiguredClient {
 }
 
 impl Client {
-    /// Build a client from a configuration: load the manifest (an invalid one refuses to
-    /// start, with every error), open the journal, and set up the transport.
+    /// Build a client from a configuration: load the manifest and check its signature
+    /// against `[manifest] signers` (an invalid manifest, or one whose signature does not
+    /// satisfy `require_signature`, refuses to start, saying why), open the journal, and
+    /// set up the transport.
     pub async fn from_config(config: &Config) -> Result<ConfiguredClient, Error> {
         let catalogue = config
             .service_catalogue()
             .map_err(|e| Error::Config(e.to_string()))?;
-        let guard = Arc::new(Guard::load_with(
-            config.resolve(&config.manifest),
+        let trust = config.manifest_trust().map_err(ManifestError::from)?;
+        let guard = Arc::new(Guard::load_trusted_with(
+            config.manifest_file(),
+            trust,
             catalogue.clone(),
         )?);
         let transport = transport_from(config)?;

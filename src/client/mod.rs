@@ -258,6 +258,7 @@ impl Client {
             operation,
             purpose: &ctx.purpose,
             program: inner.program.as_ref(),
+            access_purpose: request.access_purpose(),
         };
         let grant: Grant = match inner.guard.decide(&facts, decided_at) {
             Decision::Grant(grant) => grant,

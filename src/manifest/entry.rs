@@ -122,6 +122,10 @@ pub struct Entry {
     pub granted_by: GrantedBy,
     /// A free note.
     pub note: Option<String>,
+    /// ManageAccess only: the BCSS purpose codes (the request's `Purpose`) the entry
+    /// covers, in file order. Required for entries that cover `register` or `unregister`;
+    /// `None` elsewhere.
+    pub access_purposes: Option<Vec<u32>>,
     /// The 1-based line of the entry's `[[authorization]]` header.
     pub line: usize,
     pub(crate) not_before: DateTime<Utc>,
@@ -147,6 +151,29 @@ impl Entry {
         }
     }
 
+    /// Whether the entry grants a request carrying the BCSS purpose code `code` for
+    /// `operation`. A code is granted only when `access_purposes` lists it; no code is
+    /// granted only for an operation that does not require one (ManageAccess `list`).
+    pub fn covers_access_purpose(&self, operation: &str, code: Option<u32>) -> bool {
+        match (code, &self.access_purposes) {
+            (Some(code), Some(codes)) => codes.contains(&code),
+            (Some(_), None) => false,
+            (None, _) => !requires_access_purpose(&self.service, operation),
+        }
+    }
+
+    /// The access purposes, for display: `1, 7`, or `none`.
+    pub fn access_purposes_label(&self) -> String {
+        match &self.access_purposes {
+            None => "none".to_string(),
+            Some(codes) => codes
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
     /// Whether the entry is valid at `at`.
     pub fn is_valid_at(&self, at: DateTime<Utc>) -> bool {
         self.not_before <= at && at <= self.not_after
@@ -165,6 +192,18 @@ impl Entry {
             Some(ops) => ops.join(","),
         }
     }
+}
+
+/// Whether a request for `operation` of `service` must carry a BCSS purpose code that the
+/// manifest names (`access_purposes`): ManageAccess `register` and `unregister`, whose
+/// XSD makes `Purpose` mandatory (OCMW_CPAS ManageAccessRequest.xsd).
+pub fn requires_access_purpose(service: &Service, operation: &str) -> bool {
+    has_access_purposes(service) && matches!(operation, "register" | "unregister")
+}
+
+/// Whether entries of `service` may name `access_purposes`.
+pub(crate) fn has_access_purposes(service: &Service) -> bool {
+    service.name() == crate::services::manage_access::NAME
 }
 
 #[cfg(test)]

@@ -14,15 +14,19 @@
 //!    [`DenialReason::NoAuthorization`] (the operation is not authorised).
 //! 4. **purpose**: those whose purpose is exactly the stated one (case-sensitive). None:
 //!    [`DenialReason::PurposeNotAuthorized`].
-//! 5. **program**: when the client states a program number, those that grant it. None:
+//! 5. **access purpose**: those whose `access_purposes` list the BCSS purpose code the
+//!    request carries (ManageAccess `Purpose`); a request without a code passes only for
+//!    an operation that needs none (`list`). None:
+//!    [`DenialReason::AccessPurposeNotAuthorized`].
+//! 6. **program**: when the client states a program number, those that grant it. None:
 //!    [`DenialReason::ProgramMismatch`].
-//! 6. **validity**: those valid at the instant. The first of them, in file order, is the
+//! 7. **validity**: those valid at the instant. The first of them, in file order, is the
 //!    [`Grant`]. None: [`DenialReason::NotYetValid`] if one of them starts later (nearest:
 //!    the one that starts first), otherwise [`DenialReason::Expired`] (nearest: the one
 //!    that ended last).
 //!
 //! Filters 1 to 4 are index lookups (by service name, then environment, operation and
-//! purpose); filters 5 and 6 walk only the entries that share the environment,
+//! purpose); filters 5 to 7 walk only the entries that share the environment,
 //! service, operation and purpose, so a decision does not depend on the manifest's size.
 
 use std::collections::HashMap;
@@ -31,6 +35,7 @@ use chrono::{DateTime, Utc};
 
 use super::diagnostic::Diagnostic;
 use super::entry::{Bound, Entry};
+use super::provenance::{ManifestRef, SignatureStatus};
 use super::{Decision, Denial, DenialReason, Facts, Grant, Organization};
 use crate::environment::Environment;
 use crate::services::Service;
@@ -40,6 +45,8 @@ use crate::services::Service;
 #[derive(Debug, Clone)]
 pub struct Policy {
     source: String,
+    manifest_ref: ManifestRef,
+    signature: SignatureStatus,
     organization: Organization,
     entries: Vec<Entry>,
     warnings: Vec<Diagnostic>,
@@ -93,6 +100,7 @@ impl Policy {
     /// Build the index over entries that have been validated.
     pub(crate) fn build(
         source: String,
+        bytes: &[u8],
         organization: Organization,
         entries: Vec<Entry>,
         warnings: Vec<Diagnostic>,
@@ -128,6 +136,8 @@ impl Policy {
         }
         Policy {
             source,
+            manifest_ref: ManifestRef::unsigned(bytes),
+            signature: SignatureStatus::Unsigned,
             organization,
             entries,
             warnings,
@@ -138,6 +148,25 @@ impl Policy {
     /// The file name the manifest was loaded from.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The manifest this policy was built from: the SHA-256 of its exact bytes and, when
+    /// it was loaded with a signature, the signer. Decision records name it.
+    pub fn manifest_ref(&self) -> &ManifestRef {
+        &self.manifest_ref
+    }
+
+    /// The signature it was loaded with.
+    pub fn signature(&self) -> &SignatureStatus {
+        &self.signature
+    }
+
+    /// Record the signature the manifest's bytes were checked with.
+    pub(crate) fn with_signature(mut self, status: SignatureStatus) -> Policy {
+        self.manifest_ref.signer = status.signer().map(|s| s.key_fingerprint.clone());
+        self.manifest_ref.signed_by = status.signer().map(|s| format!("{} ({})", s.name, s.role));
+        self.signature = status;
+        self
     }
 
     /// The organisation.
@@ -235,11 +264,16 @@ impl Policy {
                 ),
             ));
         };
-        // 5 and 6. The program number and the validity dates.
+        // 5, 6 and 7. The BCSS purpose code, the program number and the validity dates.
+        let mut access_matched: Option<&Entry> = None;
         let mut program_matched = false;
         let mut starts_first: Option<&Entry> = None;
         let mut ended_last: Option<&Entry> = None;
         for e in candidates.iter().filter_map(|i| self.entries.get(*i)) {
+            if !e.covers_access_purpose(facts.operation, facts.access_purpose) {
+                continue;
+            }
+            access_matched.get_or_insert(e);
             if facts.program.is_some_and(|p| *p != e.program) {
                 continue;
             }
@@ -255,8 +289,15 @@ impl Policy {
                 ended_last = Some(e);
             }
         }
-        if !program_matched {
+        let Some(nearest) = access_matched else {
             let nearest = &self.entries[candidates[0]];
+            return Err(self.deny(
+                DenialReason::AccessPurposeNotAuthorized,
+                nearest,
+                access_purpose_message(nearest, facts),
+            ));
+        };
+        if !program_matched {
             let client = facts.program.map(|p| p.as_str()).unwrap_or_default();
             return Err(self.deny(
                 DenialReason::ProgramMismatch,
@@ -307,6 +348,34 @@ impl Policy {
             nearest_entry: Some(nearest.id.clone()),
             message,
         }
+    }
+}
+
+fn access_purpose_message(nearest: &Entry, facts: &Facts<'_>) -> String {
+    let call = format!(
+        "{}.{} in {}",
+        facts.service, facts.operation, facts.environment
+    );
+    match (facts.access_purpose, &nearest.access_purposes) {
+        (Some(code), Some(_)) => format!(
+            "entry '{}' authorises {call} for BCSS purpose code(s) {}, not {code}; use an \
+             authorised purpose code, or {ADVISOR} to add {code} to the entry's \
+             access_purposes",
+            nearest.id,
+            nearest.access_purposes_label()
+        ),
+        (Some(code), None) => format!(
+            "entry '{}' authorises {call} but names no BCSS purpose codes (access_purposes), \
+             so a request carrying purpose code {code} is refused; leave the purpose code \
+             out, or {ADVISOR} to add it to the entry's access_purposes",
+            nearest.id
+        ),
+        (None, _) => format!(
+            "{call} must carry the BCSS purpose code it registers for, and entry '{}' \
+             covers code(s) {}; state the purpose code",
+            nearest.id,
+            nearest.access_purposes_label()
+        ),
     }
 }
 

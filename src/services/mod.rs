@@ -208,6 +208,13 @@ pub trait ServiceRequest: Send + Sync {
     /// The people the request is about (WHAT), recorded in the journal.
     fn subjects(&self) -> Vec<Ssin>;
 
+    /// The BCSS purpose code the request carries (ManageAccess `Purpose`), which the
+    /// guard checks against the entry's `access_purposes`. `None` for requests that carry
+    /// none.
+    fn access_purpose(&self) -> Option<u32> {
+        None
+    }
+
     /// The complete SOAP envelope to send.
     fn encode(&self, header: &RequestHeader) -> Result<Vec<u8>, crate::Error>;
 

@@ -112,8 +112,10 @@ pub enum TransportError {
         /// Why.
         reason: String,
     },
-    /// A replay transport found no fixture for the request. It never falls through to the
-    /// network.
+    /// A replay transport found no fixture for the request (it never falls through to the
+    /// network), or the mock BCSS answered that it has none (its `X-Bcss-Mock: no-fixture`
+    /// reply). The message names the closest fixture and the first difference, SSINs
+    /// masked.
     #[error("no fixture matches this request: {0}")]
     NoFixture(String),
 }

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use bcss::client::{Actor, CallContext, Client, ConfiguredClient};
 use bcss::config::Config;
 use bcss::ids::Ssin;
+use bcss::manifest::SignatureStatus;
 use bcss::services::health_care_insurance::{
     self, DesiredData, HciOperation, HealthCareInsurance, ReferenceDate,
 };
@@ -456,7 +457,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, Usage> {
 
 async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
     let config = Config::load(config).map_err(u)?;
-    Client::from_config(&config).await.map_err(u)
+    let configured = Client::from_config(&config).await.map_err(u)?;
+    // Once per load: say when nothing proves the manifest was approved.
+    if let Some(policy) = configured.client.guard().policy()
+        && !matches!(policy.signature(), SignatureStatus::Verified(_))
+    {
+        eprintln!(
+            "bcss: warning: manifest {} loaded {} (SHA-256 {})",
+            policy.source(),
+            policy.signature(),
+            policy.manifest_ref().sha256
+        );
+    }
+    Ok(configured)
 }
 
 /// Run the call, close the journal, print; the exit code says how it went.

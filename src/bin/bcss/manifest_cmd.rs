@@ -1,20 +1,31 @@
-//! `bcss manifest`: check, explain and list an authorisation manifest.
+//! `bcss manifest`: check, explain, list, diff and sign an authorisation manifest, and
+//! make the signer's key pair.
 //!
 //! Exit codes:
-//! - `check`: 0 valid (warnings allowed), 1 invalid or unreadable.
+//! - `check`: 0 valid (warnings allowed) with an acceptable signature, 1 invalid,
+//!   unreadable, or a signature that does not let it load.
 //! - `explain`: 0 allow, 1 deny, 2 usage error or invalid manifest.
-//! - `list`: 0 listed, 1 invalid or unreadable manifest, 2 usage error.
+//! - `list`: 0 listed, 1 invalid or unreadable manifest or a refused signature, 2 usage
+//!   error.
+//! - `diff`: 0 no change, 1 changes, 2 an invalid or unreadable manifest.
+//! - `sign`: 0 signed, 1 the manifest is invalid, 2 any other error.
+//! - `keygen`: 0 written, 1 a key file exists already, 2 any other error.
 //!
-//! Each takes `--config bcss.toml` to know the services it configures (`[[service]]`).
+//! `check`, `explain`, `list`, `diff` and `sign` take `--config bcss.toml` to know the
+//! services it configures (`[[service]]`).
+
+mod diff;
+mod signing;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
-use bcss::manifest::{Decision, Entry, Facts, Policy, read_manifest, validate_with};
+use bcss::manifest::{Decision, Entry, Facts, GrantedBy, Policy, read_manifest, validate_with};
 use bcss::services::Catalogue;
 use chrono::{DateTime, Utc};
+use signing::TrustArgs;
 
 use crate::services_cmd::catalogue_of;
 
@@ -30,9 +41,8 @@ pub enum ManifestCommand {
     Check {
         /// The manifest file.
         file: PathBuf,
-        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Tell whether the manifest allows one call, and why.
     ///
@@ -44,15 +54,53 @@ pub enum ManifestCommand {
     List {
         /// The manifest file.
         file: PathBuf,
-        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
         /// Only the entries of this environment.
         #[arg(long)]
         env: Option<Environment>,
         /// Count the days from this instant (RFC 3339) instead of now.
         #[arg(long, value_parser = parse_instant)]
         at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Print what NEW changes from OLD, entry by entry and field by field.
+    ///
+    /// For the advisor who reviews a change before signing it. Exit 0 when nothing
+    /// differs, 1 when something does, 2 when either manifest is invalid.
+    Diff {
+        /// The manifest in force.
+        old: PathBuf,
+        /// The proposed manifest.
+        new: PathBuf,
+        /// A bcss.toml whose configured services ([[service]]) the manifests may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Sign a manifest: write FILE.sig beside it (Ed25519 over its exact bytes).
+    ///
+    /// The manifest is validated first; an invalid one is not signed.
+    Sign {
+        /// The manifest file.
+        file: PathBuf,
+        /// The signer's private key (PKCS#8 PEM, from bcss manifest keygen).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The signer's name.
+        #[arg(long, value_name = "NAME")]
+        signer: String,
+        /// The signer's role: leading-official, deputy or security-advisor.
+        #[arg(long, value_parser = signing::parse_role)]
+        role: GrantedBy,
+        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Make a signer's Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
+    ///
+    /// Never overwrites an existing key file.
+    Keygen {
+        /// The files' name, with its folder if any (keys/advisor).
+        name: PathBuf,
     },
 }
 
@@ -76,6 +124,9 @@ pub struct ExplainArgs {
     /// The program number the client is configured with.
     #[arg(long)]
     program: Option<ProgramId>,
+    /// ManageAccess: the BCSS purpose code the request carries.
+    #[arg(long, value_name = "CODE")]
+    access_purpose: Option<u32>,
     /// The instant of the call (RFC 3339); default now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<DateTime<Utc>>,
@@ -92,38 +143,50 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Run a `bcss manifest` subcommand.
 pub fn run(cmd: ManifestCommand) -> ExitCode {
-    match cmd {
-        ManifestCommand::Check { file, config } => match catalogue_of(config.as_deref()) {
-            Ok(catalogue) => check(&file, &catalogue),
-            Err(e) => {
+    // The catalogue of the configuration given, or the command's exit code when it cannot
+    // be read (printed on stdout for check, which prints everything there).
+    let catalogue = |config: Option<&Path>, code: u8, stdout: bool| {
+        catalogue_of(config).map_err(|e| {
+            if stdout {
                 println!("{e}");
-                ExitCode::from(1)
-            }
-        },
-        ManifestCommand::Explain(args) => match catalogue_of(args.config.as_deref()) {
-            Ok(catalogue) => explain(&args, &catalogue),
-            Err(e) => {
+            } else {
                 eprintln!("error: {e}");
-                ExitCode::from(2)
             }
-        },
+            ExitCode::from(code)
+        })
+    };
+    let result = match cmd {
+        ManifestCommand::Check { file, trust } => {
+            catalogue(trust.config(), 1, true).map(|c| check(&file, &trust, &c))
+        }
+        ManifestCommand::Explain(args) => {
+            catalogue(args.config.as_deref(), 2, false).map(|c| explain(&args, &c))
+        }
         ManifestCommand::List {
             file,
-            config,
             env,
             at,
-        } => match catalogue_of(config.as_deref()) {
-            Ok(catalogue) => list(&file, &catalogue, env, at.unwrap_or_else(Utc::now)),
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
-    }
+            trust,
+        } => catalogue(trust.config(), 2, false)
+            .map(|c| list(&file, &c, env, at.unwrap_or_else(Utc::now), &trust)),
+        ManifestCommand::Diff { old, new, config } => {
+            catalogue(config.as_deref(), 2, false).map(|c| diff::run(&old, &new, &c))
+        }
+        ManifestCommand::Sign {
+            file,
+            key,
+            signer,
+            role,
+            config,
+        } => catalogue(config.as_deref(), 2, false)
+            .map(|c| signing::sign(&file, &c, &key, &signer, role)),
+        ManifestCommand::Keygen { name } => Ok(signing::keygen(&name)),
+    };
+    result.unwrap_or_else(|code| code)
 }
 
 /// Read and validate, printing every diagnostic to stderr on failure.
-fn load(file: &Path, catalogue: &Catalogue) -> Option<Policy> {
+pub(crate) fn load(file: &Path, catalogue: &Catalogue) -> Option<Policy> {
     let text = match read_manifest(file) {
         Ok(text) => text,
         Err(e) => {
@@ -142,7 +205,7 @@ fn load(file: &Path, catalogue: &Catalogue) -> Option<Policy> {
     }
 }
 
-fn check(file: &Path, catalogue: &Catalogue) -> ExitCode {
+fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
     let name = file.display().to_string();
     let text = match read_manifest(file) {
         Ok(text) => text,
@@ -175,7 +238,16 @@ fn check(file: &Path, catalogue: &Catalogue) -> ExitCode {
                 count(Environment::Acceptance),
                 count(Environment::Production),
             );
-            ExitCode::SUCCESS
+            match signing::signature_line(file, trust) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(line) => {
+                    println!("{line}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(diagnostics) => {
             for d in &diagnostics {
@@ -192,24 +264,20 @@ fn check(file: &Path, catalogue: &Catalogue) -> ExitCode {
 }
 
 fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
-    let service = match catalogue.get(&args.service) {
-        Some(s) => s,
-        None => {
-            eprintln!(
-                "error: unknown service '{}'; known services: {}",
-                args.service,
-                catalogue.names().join(", ")
-            );
-            return ExitCode::from(2);
-        }
+    let Some(service) = catalogue.get(&args.service) else {
+        eprintln!(
+            "error: unknown service '{}'; known services: {}",
+            args.service,
+            catalogue.names().join(", ")
+        );
+        return ExitCode::from(2);
     };
     let operations = service.operation_names();
     let operation = match (&args.operation, operations.as_slice()) {
         (Some(op), _) if operations.contains(&op.as_str()) => op.as_str(),
         (Some(op), _) => {
             eprintln!(
-                "error: '{op}' is not an operation of {} (its operations: {})",
-                service,
+                "error: '{op}' is not an operation of {service} (its operations: {})",
                 operations.join(", ")
             );
             return ExitCode::from(2);
@@ -217,8 +285,7 @@ fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
         (None, [only]) => only,
         (None, _) => {
             eprintln!(
-                "error: {} has several operations ({}): give --operation",
-                service,
+                "error: {service} has several operations ({}): give --operation",
                 operations.join(", ")
             );
             return ExitCode::from(2);
@@ -233,6 +300,7 @@ fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
         operation,
         purpose: &args.purpose,
         program: args.program.as_ref(),
+        access_purpose: args.access_purpose,
     };
     match policy.decide(&facts, args.at.unwrap_or_else(Utc::now)) {
         Decision::Grant(g) => {
@@ -268,16 +336,19 @@ fn list(
     catalogue: &Catalogue,
     env: Option<Environment>,
     now: DateTime<Utc>,
+    trust: &TrustArgs,
 ) -> ExitCode {
     let Some(policy) = load(file, catalogue) else {
         return ExitCode::from(1);
     };
+    let signature = signing::signature_line(file, trust);
     let header = [
         "ID",
         "ENV",
         "SERVICE",
         "OPERATIONS",
         "PURPOSE",
+        "ACCESS PURPOSES",
         "PROGRAM",
         "DELIBERATION",
         "VALID FROM",
@@ -285,7 +356,7 @@ fn list(
         "DAYS LEFT",
         "FLAG",
     ];
-    let rows: Vec<[String; 11]> = policy
+    let rows: Vec<[String; 12]> = policy
         .entries()
         .iter()
         .filter(|e| env.is_none_or(|env| e.environment == env))
@@ -296,6 +367,13 @@ fn list(
                 e.service.to_string(),
                 e.operations_label(),
                 e.purpose.clone(),
+                e.access_purposes
+                    .as_ref()
+                    .map(|codes| {
+                        let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
+                        codes.join(",")
+                    })
+                    .unwrap_or_default(),
                 e.program.to_string(),
                 e.deliberation.to_string(),
                 e.valid_from.to_string(),
@@ -329,13 +407,18 @@ fn list(
         env.map(|e| format!(" in {e}")).unwrap_or_default(),
         now.format("%Y-%m-%d")
     );
+    let (Ok(line) | Err(line)) = &signature;
+    println!("{line}");
     print_row(&header);
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         print_row(&cells);
     }
-    let soon = rows.iter().filter(|r| r[10] == "EXPIRES SOON").count();
-    let expired = rows.iter().filter(|r| r[10] == "EXPIRED").count();
+    let soon = rows.iter().filter(|r| r[11] == "EXPIRES SOON").count();
+    let expired = rows.iter().filter(|r| r[11] == "EXPIRED").count();
     println!("{soon} expire(s) within {SOON_DAYS} days; {expired} expired");
+    if signature.is_err() {
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }

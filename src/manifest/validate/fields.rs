@@ -8,12 +8,12 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use toml::de::{DeString, DeTable, DeValue};
 use toml::value::{Datetime, Offset};
 
-use super::{Value, required, string, text};
+use super::{Value, required, string, text, unsigned};
 use crate::environment::Environment;
 use crate::ids::{Deliberation, ProgramId, ssin_checks};
 use crate::manifest::DeliberationRef;
 use crate::manifest::diagnostic::{Reporter, suggestion};
-use crate::manifest::entry::{Bound, GrantedBy};
+use crate::manifest::entry::{Bound, GrantedBy, has_access_purposes, requires_access_purpose};
 use crate::services::{Catalogue, LegalContextRule, Service};
 
 const ENVIRONMENTS: &[&str] = &["test", "acceptance", "production"];
@@ -232,6 +232,79 @@ pub(super) fn check_operations(
         }
     }
     ok.then_some(Some(ops))
+}
+
+/// `access_purposes`: the BCSS purpose codes a ManageAccess entry covers. Only on
+/// ManageAccess entries; required when the entry covers `register` or `unregister`.
+pub(super) fn check_access_purposes(
+    v: Option<&Value<'_>>,
+    service: &Service,
+    operations: Option<&[String]>,
+    header: &Range<usize>,
+    ctx: &str,
+    rep: &mut Reporter<'_>,
+) -> Option<Option<Vec<u32>>> {
+    let covered: Vec<&str> = match operations {
+        Some(ops) => ops.iter().map(String::as_str).collect(),
+        None => service.operation_names(),
+    }
+    .into_iter()
+    .filter(|op| requires_access_purpose(service, op))
+    .collect();
+    let Some(v) = v else {
+        if covered.is_empty() {
+            return Some(None);
+        }
+        rep.error(
+            header,
+            format!(
+                "{ctx}: an entry that covers {service} {} needs 'access_purposes': the BCSS \
+                 purpose codes it may {} for, e.g. access_purposes = [1]",
+                covered.join(" and "),
+                covered.join(" or ")
+            ),
+        );
+        return None;
+    };
+    if !has_access_purposes(service) {
+        rep.error(
+            &v.span(),
+            format!(
+                "'access_purposes' applies only to ManageAccess entries (the BCSS purpose \
+                 codes a registration covers), not to {service}"
+            ),
+        );
+        return None;
+    }
+    let DeValue::Array(items) = v.get_ref() else {
+        rep.error(
+            &v.span(),
+            format!(
+                "'access_purposes' must be an array of purpose codes ([1, 7]), not {}",
+                v.get_ref().type_str()
+            ),
+        );
+        return None;
+    };
+    if items.is_empty() {
+        rep.error(
+            &v.span(),
+            "'access_purposes' is empty: list the BCSS purpose codes the entry covers",
+        );
+        return None;
+    }
+    let mut codes: Vec<u32> = Vec::new();
+    let mut ok = true;
+    for item in items.iter() {
+        match unsigned(item, "access_purposes", rep) {
+            Some(code) if codes.contains(&code) => {
+                rep.warning(&item.span(), format!("purpose code {code} is listed twice"));
+            }
+            Some(code) => codes.push(code),
+            None => ok = false,
+        }
+    }
+    ok.then_some(Some(codes))
 }
 
 pub(super) fn check_program(v: &Value<'_>, rep: &mut Reporter<'_>) -> Option<ProgramId> {

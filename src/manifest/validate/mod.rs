@@ -21,8 +21,8 @@ use crate::services::Catalogue;
 mod fields;
 
 use fields::{
-    check_bound, check_deliberation, check_environment, check_granted_by, check_id,
-    check_operations, check_program, check_purpose, check_service,
+    check_access_purposes, check_bound, check_deliberation, check_environment, check_granted_by,
+    check_id, check_operations, check_program, check_purpose, check_service,
 };
 
 /// The largest manifest accepted, in bytes.
@@ -42,6 +42,7 @@ const ENTRY_KEYS: &[&str] = &[
     "valid_until",
     "granted_by",
     "note",
+    "access_purposes",
 ];
 
 type Value<'i> = Spanned<DeValue<'i>>;
@@ -96,6 +97,7 @@ pub fn validate_with(
             let (_, warnings) = rep.finish();
             Ok(Policy::build(
                 file_name.to_string(),
+                text.as_bytes(),
                 organization,
                 entries,
                 warnings,
@@ -340,6 +342,18 @@ fn check_entry(
         None => Some(None),
         Some(v) => string(v, "note", rep).map(|s| Some(s.to_string())),
     };
+    let access_purposes = match (&service, &operations) {
+        (Some(service), Some(operations)) => check_access_purposes(
+            t.get("access_purposes"),
+            service,
+            operations.as_deref(),
+            header,
+            ctx,
+            rep,
+        ),
+        // The service or the operations are wrong (already reported).
+        _ => None,
+    };
     let (valid_from, _) = valid_from?;
     let (valid_until, _) = valid_until?;
     if !dates_in_order {
@@ -358,6 +372,7 @@ fn check_entry(
         valid_until,
         granted_by: granted_by?,
         note: note?,
+        access_purposes: access_purposes?,
         line,
         not_before: valid_from.first_instant(),
         not_after: valid_until.last_instant(),

@@ -158,6 +158,13 @@ impl Catalogue {
     }
 }
 
+/// The built-in catalogue.
+impl Default for Catalogue {
+    fn default() -> Catalogue {
+        Catalogue::builtin().clone()
+    }
+}
+
 impl<'a> IntoIterator for &'a Catalogue {
     type Item = &'a Service;
     type IntoIter = std::slice::Iter<'a, Service>;

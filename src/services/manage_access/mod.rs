@@ -488,6 +488,10 @@ impl ServiceRequest for ManageAccessRequest {
         vec![self.ssin.clone()]
     }
 
+    fn access_purpose(&self) -> Option<u32> {
+        self.purpose
+    }
+
     fn encode(&self, header: &RequestHeader) -> Result<Vec<u8>, crate::Error> {
         ssdn::encode_request(header, service(), self.payload())
     }

@@ -13,6 +13,9 @@
 //!   it passes [`TransportRequest::max_reply_bytes`].
 //! - **No surprises**: redirects are not followed; no proxy unless configured
 //!   ([`HttpTransportBuilder::proxy`]); secrets never appear in `Debug` or errors.
+//! - **The mock's "no fixture"**: a reply carrying the mock BCSS's
+//!   `X-Bcss-Mock: no-fixture` header is [`TransportError::NoFixture`] with the mock's
+//!   explanation, never a reply from BCSS.
 //!
 //! A transport must be used inside a Tokio runtime with its time driver enabled (as
 //! reqwest requires).
@@ -132,6 +135,10 @@ impl HttpTransport {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let no_fixture = response
+            .headers()
+            .get(crate::fixture::NO_FIXTURE_HEADER)
+            .is_some_and(|v| v.as_bytes() == crate::fixture::NO_FIXTURE_HEADER_VALUE.as_bytes());
         let capacity = announced.map_or(INITIAL_BODY_CAPACITY as u64, |len| {
             len.min(INITIAL_BODY_CAPACITY as u64)
         });
@@ -145,6 +152,14 @@ impl HttpTransport {
             body.extend_from_slice(&chunk);
         }
         tracing::debug!(status, bytes = body.len(), "reply received");
+        if no_fixture {
+            // The mock BCSS has no fixture for this request: not an answer from BCSS.
+            return Err(TransportError::NoFixture(
+                crate::fixture::no_fixture_message(&body).unwrap_or_else(|| {
+                    format!("the mock BCSS at {endpoint} has no fixture for this request")
+                }),
+            ));
+        }
         Ok(TransportResponse {
             status,
             content_type,
