@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bcss::Environment;
 use bcss::ids::ProgramId;
 use bcss::manifest::{Decision, Facts, Guard};
-use bcss::services::ServiceKind;
+use bcss::services::{Catalogue, Service};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -31,10 +31,20 @@ fn best_ns(n: usize, mut f: impl FnMut(usize)) -> f64 {
 
 /// Entry `i`: spread over the environments and services, in pairs (an expired entry and
 /// its renewal) that share the environment, service and purpose.
-fn entry(i: usize) -> (Environment, ServiceKind, String, bool) {
+/// The services whose legalContext is free (HealthCareInsurance's is a closed list, which
+/// the generated purposes are not in).
+fn services() -> Vec<&'static Service> {
+    Catalogue::builtin()
+        .iter()
+        .filter(|s| s.legal_context().closed_values().is_none())
+        .collect()
+}
+
+fn entry(i: usize) -> (Environment, &'static Service, String, bool) {
     let pair = i / 2;
     let env = Environment::ALL[pair % 3];
-    let service = ServiceKind::ALL[(pair / 3) % ServiceKind::ALL.len()];
+    let services = services();
+    let service = services[(pair / 3) % services.len()];
     let purpose = format!("PURPOSE:{:06}", pair / 18);
     (env, service, purpose, i % 2 == 1)
 }
@@ -62,21 +72,21 @@ fn manifest(n: usize) -> String {
 }
 
 /// ManageAccess entries name the BCSS purpose codes they cover.
-fn access_purposes(service: ServiceKind) -> &'static str {
-    match service {
-        ServiceKind::ManageAccess => "access_purposes = [1, 7]\n",
+fn access_purposes(service: &Service) -> &'static str {
+    match service.name() {
+        "ManageAccess" => "access_purposes = [1, 7]\n",
         _ => "",
     }
 }
 
 /// The BCSS purpose code a call carries: 7 for ManageAccess, none elsewhere.
-fn access_purpose(service: ServiceKind) -> Option<u32> {
-    (service == ServiceKind::ManageAccess).then_some(7)
+fn access_purpose(service: &Service) -> Option<u32> {
+    (service.name() == "ManageAccess").then_some(7)
 }
 
 struct Call {
     env: Environment,
-    service: ServiceKind,
+    service: &'static Service,
     operation: &'static str,
     purpose: String,
 }
@@ -89,7 +99,7 @@ fn granted_calls(n: usize) -> Vec<Call> {
             Call {
                 env,
                 service,
-                operation: service.operations()[0],
+                operation: service.operation_names()[0],
                 purpose,
             }
         })
@@ -105,7 +115,7 @@ fn denied_calls(n: usize) -> Vec<Call> {
                 0 => Call {
                     env,
                     service,
-                    operation: service.operations()[0],
+                    operation: service.operation_names()[0],
                     purpose: "MARKETING".to_string(),
                 },
                 1 => Call {
@@ -118,7 +128,7 @@ fn denied_calls(n: usize) -> Vec<Call> {
                     env: Environment::ALL
                         [(Environment::ALL.iter().position(|e| *e == env).unwrap_or(0) + 1) % 3],
                     service,
-                    operation: service.operations()[0],
+                    operation: service.operation_names()[0],
                     purpose: format!("{purpose}-other"),
                 },
             }
@@ -162,7 +172,7 @@ fn main() {
             for c in calls {
                 let facts = Facts {
                     environment: c.env,
-                    service: c.service,
+                    service: c.service.name(),
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
@@ -179,7 +189,7 @@ fn main() {
                 let c = &calls[i % calls.len()];
                 let facts = Facts {
                     environment: c.env,
-                    service: c.service,
+                    service: c.service.name(),
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),

@@ -91,7 +91,7 @@ async fn main() -> Result<()> {
             ssin,
             Endpoints::default_url(
                 Environment::Acceptance,
-                bcss::services::ServiceKind::TestConnection
+                bcss::services::test_connection::service()
             )
             .unwrap_or("?"),
             args.fixtures.display()

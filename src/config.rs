@@ -34,6 +34,10 @@
 //! timeout_seconds = 60
 //! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
 //! ```
+//!
+//! Services beyond the built-in ones are `[[service]]` entries, here or in a file named by
+//! `catalogue = "services.toml"` (see [`crate::services::catalogue`]); they are checked
+//! when the file is read, with `FILE:line:col`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +46,8 @@ use serde::Deserialize;
 
 use crate::environment::Environment;
 use crate::ids::{Cbe, ProgramId};
+use crate::services::catalogue::spec::{RawService, Source, build_all};
+use crate::services::{Catalogue, Service};
 
 /// A configuration file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,29 +240,96 @@ pub struct Config {
     /// Reply limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// A file of `[[service]]` entries (relative to this file's folder), read by
+    /// [`Config::load`].
+    pub catalogue: Option<PathBuf>,
+    /// The `[[service]]` entries as written; checked into [`Config::services`].
+    #[serde(default, rename = "service")]
+    service_entries: Vec<toml::Spanned<RawService>>,
+    /// The configured services: this file's `[[service]]` entries, then (after
+    /// [`Config::load`]) those of the `catalogue` file, checked.
+    #[serde(skip)]
+    pub services: Vec<Service>,
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
 
 impl Config {
-    /// Read and validate a configuration file.
+    /// Read and validate a configuration file, and the catalogue file it names.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let mut config = Config::parse(&text, &path.display().to_string())?;
+        let text = read(path)?;
+        let mut config = Config::parse_only(&text, &path.display().to_string())?;
         config.base_dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        if let Some(file) = &config.catalogue {
+            let file = config.resolve(file);
+            let text = read(&file)?;
+            let services = crate::services::parse_services(&text, &file.display().to_string())
+                .map_err(|e| ConfigError::Invalid {
+                    path: e.file,
+                    line: e.line,
+                    column: e.column,
+                    message: e.message,
+                })?;
+            config.services.extend(services);
+        }
+        config.check_services(&path.display().to_string())?;
         Ok(config)
     }
 
-    /// Parse configuration text; `name` is used in error messages.
+    /// Parse configuration text; `name` is used in error messages. A `catalogue` file is
+    /// not read (there is no folder to resolve it against): use [`Config::load`].
     pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let config = Config::parse_only(text, name)?;
+        if config.catalogue.is_none() {
+            config.check_services(name)?;
+        }
+        Ok(config)
+    }
+
+    /// The built-in catalogue with the configured services.
+    pub fn service_catalogue(&self) -> Result<Catalogue, ConfigError> {
+        Catalogue::with_configured(self.services.iter().cloned()).map_err(|e| {
+            let (path, line) = match &e {
+                crate::services::catalogue::CatalogueError::Duplicate {
+                    origin: crate::services::catalogue::Origin::Configured { file, line },
+                    ..
+                } => (file.clone(), *line),
+                _ => (String::new(), 1),
+            };
+            ConfigError::Invalid {
+                path,
+                line,
+                column: 1,
+                message: e.to_string(),
+            }
+        })
+    }
+
+    /// Names are unique, and `[endpoints]` names catalogued services.
+    fn check_services(&self, name: &str) -> Result<(), ConfigError> {
+        let catalogue = self.service_catalogue()?;
+        for service in self.endpoints.keys() {
+            if catalogue.get(service).is_none() {
+                return Err(ConfigError::Invalid {
+                    path: name.to_string(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "[endpoints] names unknown service {service:?}; known: {}",
+                        catalogue.names().join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_only(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|span| line_col(text, span.start))
@@ -268,22 +341,21 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
+        let src = Source { file: name, text };
+        config.services =
+            build_all(&config.service_entries, &src).map_err(|e| ConfigError::Invalid {
+                path: e.file,
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })?;
+        config.service_entries.clear();
         let invalid = |message: String| ConfigError::Invalid {
             path: name.to_string(),
             line: 1,
             column: 1,
             message,
         };
-        for service in config.endpoints.keys() {
-            if crate::services::ServiceKind::from_name(service).is_none() {
-                return Err(invalid(format!(
-                    "[endpoints] names unknown service {service:?}; known: {}",
-                    crate::services::ServiceKind::ALL
-                        .map(|s| s.name())
-                        .join(", ")
-                )));
-            }
-        }
         if config.require_manifest_signature() && config.manifest.signers.is_empty() {
             let (line, column) = manifest_key_position(text);
             let why = if config.manifest.require_signature == Some(true) {
@@ -359,6 +431,13 @@ impl Config {
             self.base_dir.join(path)
         }
     }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// Where the manifest is configured: the `[manifest]` header or the `manifest =` key (the

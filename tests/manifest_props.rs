@@ -6,16 +6,16 @@
 use bcss::Environment;
 use bcss::ids::ProgramId;
 use bcss::manifest::{Decision, DenialReason, Facts, Guard};
-use bcss::services::ServiceKind;
+use bcss::services::{Catalogue, Service};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use proptest::prelude::*;
 
-const SERVICES: [ServiceKind; 4] = [
-    ServiceKind::IdentifyPerson,
-    ServiceKind::ManageAccess,
-    ServiceKind::HealthCareInsurance,
+const SERVICES: [&str; 4] = [
+    "IdentifyPerson",
+    "ManageAccess",
+    "HealthCareInsurance",
     // Never in a generated manifest: the "nothing for this service" case.
-    ServiceKind::RetrieveTIGroups,
+    "RetrieveTIGroups",
 ];
 const PURPOSES: [&str; 4] = [
     "PCSA:SOCIAL_INQUIRY",
@@ -23,6 +23,30 @@ const PURPOSES: [&str; 4] = [
     "AUDIT",
     "MARKETING",
 ];
+/// HealthCareInsurance's legalContext is a closed list: its entries and calls use these.
+const HCI_PURPOSES: [&str; 4] = [
+    "social inquiry and financial help",
+    "query insurance",
+    "CBSS validation",
+    "Heating Allowance",
+];
+
+fn service_at(i: usize) -> &'static Service {
+    Catalogue::builtin().get(SERVICES[i]).unwrap()
+}
+
+fn is_manage_access(service: &Service) -> bool {
+    service.name() == "ManageAccess"
+}
+
+/// The purposes generated for `service`.
+fn purposes(service: &Service) -> [&'static str; 4] {
+    if service.legal_context().closed_values().is_some() {
+        HCI_PURPOSES
+    } else {
+        PURPOSES
+    }
+}
 // The first two verify as SSIN check digits, the third does not (a warning, still valid).
 const PROGRAMS: [&str; 4] = ["00912345673", "00912345772", "00912345600", "00920000161"];
 
@@ -76,7 +100,7 @@ impl B {
 struct E {
     id: String,
     env: Environment,
-    service: ServiceKind,
+    service: &'static Service,
     /// Bit i set: covers the service's operation i. None: every operation.
     ops: Option<u8>,
     purpose: &'static str,
@@ -88,8 +112,8 @@ struct E {
 }
 
 /// Whether a call of `operation` of `service` must carry a BCSS purpose code.
-fn needs_code(service: ServiceKind, operation: &str) -> bool {
-    service == ServiceKind::ManageAccess && matches!(operation, "register" | "unregister")
+fn needs_code(service: &Service, operation: &str) -> bool {
+    is_manage_access(service) && matches!(operation, "register" | "unregister")
 }
 
 impl E {
@@ -104,7 +128,7 @@ impl E {
     }
 
     fn covers(&self, op: &str) -> bool {
-        let ops = self.service.operations();
+        let ops = self.service.operation_names();
         match self.ops {
             None => ops.contains(&op),
             Some(mask) => ops
@@ -124,7 +148,7 @@ impl E {
         if let Some(mask) = self.ops {
             let ops: Vec<String> = self
                 .service
-                .operations()
+                .operation_names()
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0)
@@ -168,7 +192,10 @@ type Verdict = Result<String, (DenialReason, Option<String>)>;
 /// The reference matcher: the documented filters, one after the other, over the entries
 /// in file order.
 fn reference(entries: &[E], f: &Facts<'_>, at: DateTime<Utc>) -> Verdict {
-    let s1: Vec<&E> = entries.iter().filter(|e| e.service == f.service).collect();
+    let s1: Vec<&E> = entries
+        .iter()
+        .filter(|e| e.service.name() == f.service)
+        .collect();
     if s1.is_empty() {
         return Err((DenialReason::NoAuthorization, None));
     }
@@ -260,20 +287,20 @@ fn entry() -> impl Strategy<Value = E> {
         prop::option::of(prop::collection::vec(1u32..5, 1..3)),
     )
         .prop_map(|(env, svc, ops, purpose, program, a, b, codes)| {
-            let service = SERVICES[svc];
+            let service = service_at(svc);
             // Keep only the bits of operations the service has.
             let n = service.operations().len();
             let ops = ops.map(|m| m & ((1u8 << n) - 1)).filter(|m| *m != 0);
             // Codes only for ManageAccess; required when it covers register/unregister.
             let writes = service
-                .operations()
+                .operation_names()
                 .iter()
                 .enumerate()
                 .any(|(i, o)| needs_code(service, o) && ops.is_none_or(|m| m & (1 << i) != 0));
-            let codes = match service {
-                ServiceKind::ManageAccess if writes => Some(codes.unwrap_or_else(|| vec![1])),
-                ServiceKind::ManageAccess => codes,
-                _ => None,
+            let codes = match is_manage_access(service) {
+                true if writes => Some(codes.unwrap_or_else(|| vec![1])),
+                true => codes,
+                false => None,
             };
             // Order the bounds so that the entry is valid (until on or after from).
             let (from, until) = if b.last() < a.first() { (b, a) } else { (a, b) };
@@ -282,7 +309,7 @@ fn entry() -> impl Strategy<Value = E> {
                 env: Environment::ALL[env],
                 service,
                 ops,
-                purpose: PURPOSES[purpose],
+                purpose: purposes(service)[purpose],
                 program: PROGRAMS[program],
                 codes,
                 from,
@@ -362,15 +389,15 @@ fn facts_of(
     c: &Call,
 ) -> (
     Environment,
-    ServiceKind,
+    &'static Service,
     &'static str,
     &'static str,
     usize,
     Option<u32>,
 ) {
-    let service = SERVICES[c.service];
-    let random_op = |s: ServiceKind| {
-        s.operations()
+    let service = service_at(c.service);
+    let random_op = |s: &'static Service| {
+        s.operation_names()
             .get(c.operation)
             .copied()
             .unwrap_or("bogusOperation")
@@ -379,9 +406,9 @@ fn facts_of(
         Environment::ALL[c.env],
         service,
         random_op(service),
-        PURPOSES[c.purpose],
+        purposes(service)[c.purpose],
         c.program,
-        c.code.filter(|_| service == ServiceKind::ManageAccess),
+        c.code.filter(|_| is_manage_access(service)),
     );
     let Some(e) = c
         .base
@@ -392,9 +419,8 @@ fn facts_of(
     };
     let op = e
         .service
-        .operations()
-        .iter()
-        .copied()
+        .operation_names()
+        .into_iter()
         .find(|o| e.covers(o))
         .unwrap_or("none");
     let program = if c.program == 4 {
@@ -410,7 +436,7 @@ fn facts_of(
     match c.change {
         1 => f.0 = random.0,
         2 => f.2 = random_op(e.service),
-        3 => f.3 = random.3,
+        3 => f.3 = purposes(e.service)[c.purpose],
         4 => f.4 = random.4,
         5 => f.5 = c.code,
         _ => {}
@@ -460,7 +486,7 @@ fn check_case(entries: &[E], calls: &[Call]) -> Result<Vec<Verdict>, TestCaseErr
             let (environment, service, operation, purpose, program, code) = facts_of(entries, c);
             let facts = Facts {
                 environment,
-                service,
+                service: service.name(),
                 operation,
                 purpose,
                 program: programs.get(program),
@@ -554,7 +580,7 @@ fn a_grant_supplies_the_entrys_purpose_program_and_deliberation() {
     let e = E {
         id: "prod".into(),
         env: Environment::Production,
-        service: ServiceKind::IdentifyPerson,
+        service: bcss::services::identify_person::service(),
         ops: None,
         purpose: PURPOSES[0],
         program: PROGRAMS[1],
@@ -565,7 +591,7 @@ fn a_grant_supplies_the_entrys_purpose_program_and_deliberation() {
     let guard = Guard::from_str(&manifest_text(&[e]), "m.toml").unwrap();
     let facts = Facts {
         environment: Environment::Production,
-        service: ServiceKind::IdentifyPerson,
+        service: "IdentifyPerson",
         operation: "identifyPerson",
         purpose: PURPOSES[0],
         program: None,

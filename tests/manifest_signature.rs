@@ -15,7 +15,6 @@ use bcss::manifest::{
     Decision, Facts, GrantedBy, Guard, ManifestError, ManifestTrust, Policy, SignatureError,
     SignatureStatus, sign_manifest, signature_path,
 };
-use bcss::services::ServiceKind;
 use chrono::{DateTime, Utc};
 
 fn manifest(id: &str) -> String {
@@ -359,7 +358,7 @@ fn a_reload_with_a_broken_signature_keeps_the_last_good_manifest() {
 fn identify() -> Facts<'static> {
     Facts {
         environment: Environment::Test,
-        service: ServiceKind::IdentifyPerson,
+        service: "IdentifyPerson",
         operation: "identifyPerson",
         purpose: "PCSA:SOCIAL_INQUIRY",
         program: None,

@@ -3,7 +3,6 @@
 use bcss::manifest::{
     Bound, DeliberationRef, Diagnostic, GrantedBy, ManifestError, Policy, Severity, validate,
 };
-use bcss::services::ServiceKind;
 
 /// A valid manifest, one production entry. Line numbers are in the comments of the tests.
 const BASE: &str = r#"[organization]
@@ -66,7 +65,7 @@ fn the_base_manifest_is_valid() {
     assert!(p.warnings().is_empty());
     let e = &p.entries()[0];
     assert_eq!(e.id, "a1");
-    assert_eq!(e.service, ServiceKind::IdentifyPerson);
+    assert_eq!(e.service, bcss::services::identify_person::service());
     assert_eq!(e.operations, None);
     assert_eq!(e.granted_by, GrantedBy::Deputy);
     assert_eq!(e.deliberation.to_string(), "13/084");
@@ -324,7 +323,10 @@ fn listed_operations_are_kept() {
     );
     let p = validate(&text, "m.toml").unwrap();
     let e = &p.entries()[0];
-    assert_eq!(e.operations, Some(vec!["list", "register"]));
+    assert_eq!(
+        e.operations,
+        Some(vec!["list".to_string(), "register".to_string()])
+    );
     assert!(e.covers_operation("list"));
     assert!(!e.covers_operation("unregister"));
 }

@@ -11,7 +11,7 @@ use bcss::endpoints::Endpoints;
 use bcss::fixture::FixtureSet;
 use bcss::ids::{Century, Ssin};
 use bcss::mock::{MockConfig, MockError, MockHandle, MockServer};
-use bcss::services::{Outcome, ServiceKind};
+use bcss::services::{Catalogue, Outcome};
 use bcss::soap::{self, Body, Limits};
 use bcss::transport::http::HttpTransport;
 use bcss::transport::{Transport, TransportError, TransportRequest};
@@ -174,7 +174,7 @@ async fn an_unknown_request_gets_a_no_fixture_fault_naming_the_closest_fixture()
     let body = req.encode();
 
     // On the wire: HTTP 500, the mock's header, a SOAP fault with its own code.
-    let path = bcss::mock::path_of(ServiceKind::IdentifyPerson);
+    let path = bcss::mock::path_of(bcss::services::identify_person::service());
     let (status, head, text) =
         raw_with_head(mock.addr(), &format!("POST {path} HTTP/1.1"), &body).await;
     assert_eq!(status, 500);
@@ -244,7 +244,7 @@ async fn the_mock_serves_the_real_paths() {
     let endpoints = Endpoints::defaults()
         .with_base_url(Environment::Test, &mock.base_url())
         .unwrap();
-    for service in ServiceKind::ALL {
+    for service in Catalogue::builtin() {
         let url = endpoints.resolve(Environment::Test, service).unwrap();
         assert_eq!(url, mock.url(service), "{service}");
     }
@@ -265,7 +265,7 @@ async fn the_mock_serves_the_real_paths() {
 async fn requests_the_mock_cannot_dispatch_are_refused() {
     let mock = start().await;
     let addr = mock.addr();
-    let path = mock.url(ServiceKind::RetrieveTIGroups);
+    let path = mock.url(bcss::services::retrieve_ti_groups::service());
     let path = path.trim_start_matches(&mock.base_url()).to_string();
     let envelope = scenario("RetrieveTIGroups/marc-fr-ok").request.encode();
 
@@ -310,7 +310,7 @@ async fn request_bodies_are_bounded() {
         .unwrap()
         .max_request_bytes(1024);
     let mock = MockServer::start(config).await.unwrap();
-    let path = bcss::mock::path_of(ServiceKind::TestConnection);
+    let path = bcss::mock::path_of(bcss::services::test_connection::service());
     let big = vec![b'x'; 4096];
     let (status, body) = raw(mock.addr(), &format!("POST {path} HTTP/1.1"), &big).await;
     assert_eq!(status, 413, "{body}");

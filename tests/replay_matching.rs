@@ -12,7 +12,6 @@ use bcss::Environment;
 use bcss::endpoints::Endpoints;
 use bcss::fixture::{FixtureSet, format};
 use bcss::ids::{Century, Ssin};
-use bcss::services::ServiceKind;
 use bcss::services::retrieve_ti_groups::Language;
 use bcss::transport::replay::{Mode, ReplayTransport};
 use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
@@ -317,7 +316,9 @@ fn a_broken_fixture_fails_the_load_with_file_and_line() {
 fn two_fixtures_of_the_same_request_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario("RetrieveTIGroups/marc-fr-ok");
-    let service_dir = dir.path().join(ServiceKind::RetrieveTIGroups.name());
+    let service_dir = dir
+        .path()
+        .join(bcss::services::retrieve_ti_groups::service().name());
     std::fs::create_dir_all(&service_dir).unwrap();
     let text = format::to_toml(&s.fixture());
     std::fs::write(service_dir.join("a.toml"), &text).unwrap();

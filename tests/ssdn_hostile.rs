@@ -122,7 +122,7 @@ fn unexpected_content() {
     match hostile("other_service") {
         SsdnError::UnexpectedService { expected, found } => {
             assert_eq!(
-                (expected, found.as_str()),
+                (expected.as_str(), found.as_str()),
                 ("OCMWCPASIdentifyPerson", "OCMWCPASManageAccess")
             )
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::DeliberationRef;
 use crate::environment::Environment;
 use crate::ids::ProgramId;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 /// Who signed the request for authorisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -104,10 +104,10 @@ pub struct Entry {
     pub id: String,
     /// The one environment it covers.
     pub environment: Environment,
-    /// The service.
-    pub service: ServiceKind,
+    /// The service (its catalogue entry; serialised as its name).
+    pub service: Service,
     /// The operations it covers; `None` means every operation of the service.
-    pub operations: Option<Vec<&'static str>>,
+    pub operations: Option<Vec<String>>,
     /// The authorised purpose (the legalContext that common-v3 services send).
     pub purpose: String,
     /// The program number BCSS granted.
@@ -146,8 +146,8 @@ impl Entry {
     /// Whether the entry covers `operation`.
     pub fn covers_operation(&self, operation: &str) -> bool {
         match &self.operations {
-            None => self.service.operations().contains(&operation),
-            Some(ops) => ops.contains(&operation),
+            None => self.service.has_operation(operation),
+            Some(ops) => ops.iter().any(|o| o == operation),
         }
     }
 
@@ -158,7 +158,7 @@ impl Entry {
         match (code, &self.access_purposes) {
             (Some(code), Some(codes)) => codes.contains(&code),
             (Some(_), None) => false,
-            (None, _) => !requires_access_purpose(self.service, operation),
+            (None, _) => !requires_access_purpose(&self.service, operation),
         }
     }
 
@@ -197,13 +197,13 @@ impl Entry {
 /// Whether a request for `operation` of `service` must carry a BCSS purpose code that the
 /// manifest names (`access_purposes`): ManageAccess `register` and `unregister`, whose
 /// XSD makes `Purpose` mandatory (OCMW_CPAS ManageAccessRequest.xsd).
-pub fn requires_access_purpose(service: ServiceKind, operation: &str) -> bool {
-    service == ServiceKind::ManageAccess && matches!(operation, "register" | "unregister")
+pub fn requires_access_purpose(service: &Service, operation: &str) -> bool {
+    has_access_purposes(service) && matches!(operation, "register" | "unregister")
 }
 
 /// Whether entries of `service` may name `access_purposes`.
-pub(crate) fn has_access_purposes(service: ServiceKind) -> bool {
-    service == ServiceKind::ManageAccess
+pub(crate) fn has_access_purposes(service: &Service) -> bool {
+    service.name() == crate::services::manage_access::NAME
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::policy::Policy;
 use super::provenance::{ManifestRef, SignatureStatus};
 use super::trust::ManifestTrust;
 use super::{Decision, Denial, DenialReason, Facts, ManifestError, Organization};
+use crate::services::Catalogue;
 
 /// What a successful reload loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,15 +43,18 @@ pub struct ReloadReport {
 /// [`ManifestTrust`] at every load and reload ([`Guard::load_trusted`]); a manifest that
 /// loads unsigned is reported once per load (a `tracing` warning).
 ///
+/// A guard validates its manifest against a [`Catalogue`]: the built-in one, or the one a
+/// configuration extends with its `[[service]]` entries (the `*_with` constructors), so
+/// that entries may name the configured services. Reloads use the same catalogue.
+///
 /// ```
 /// use bcss::manifest::{Decision, DenialReason, Facts, Guard};
-/// use bcss::services::ServiceKind;
 /// use bcss::Environment;
 ///
 /// let guard = Guard::empty();
 /// let facts = Facts {
 ///     environment: Environment::Test,
-///     service: ServiceKind::IdentifyPerson,
+///     service: "IdentifyPerson",
 ///     operation: "identifyPerson",
 ///     purpose: "PCSA:SOCIAL_INQUIRY",
 ///     program: None,
@@ -66,6 +70,7 @@ pub struct Guard {
     current: RwLock<Option<Arc<Policy>>>,
     source: Option<PathBuf>,
     trust: ManifestTrust,
+    catalogue: Catalogue,
 }
 
 impl fmt::Debug for Guard {
@@ -97,10 +102,20 @@ impl Guard {
 
     /// Like [`Guard::with_source`], checking signatures against `trust`.
     pub fn with_source_trusted(path: impl Into<PathBuf>, trust: ManifestTrust) -> Guard {
+        Guard::with_source_trusted_in(path, trust, Catalogue::builtin().clone())
+    }
+
+    /// Like [`Guard::with_source_trusted`], validating against `catalogue`.
+    pub fn with_source_trusted_in(
+        path: impl Into<PathBuf>,
+        trust: ManifestTrust,
+        catalogue: Catalogue,
+    ) -> Guard {
         Guard {
             current: RwLock::new(None),
             source: Some(path.into()),
             trust,
+            catalogue,
         }
     }
 
@@ -122,31 +137,61 @@ impl Guard {
         path: impl Into<PathBuf>,
         trust: ManifestTrust,
     ) -> Result<Guard, ManifestError> {
+        Guard::load_trusted_with(path, trust, Catalogue::builtin().clone())
+    }
+
+    /// Like [`Guard::load_trusted`], validating against `catalogue` (the built-in
+    /// services and a configuration's: [`crate::config::Config::service_catalogue`]).
+    pub fn load_trusted_with(
+        path: impl Into<PathBuf>,
+        trust: ManifestTrust,
+        catalogue: Catalogue,
+    ) -> Result<Guard, ManifestError> {
         let path = path.into();
-        let policy = Policy::load_trusted(&path, &trust)?;
+        let policy = Policy::load_trusted_with(&path, &trust, &catalogue)?;
         announce(&policy, "start");
         Ok(Guard {
             current: RwLock::new(Some(Arc::new(policy))),
             source: Some(path),
             trust,
+            catalogue,
         })
     }
 
     /// Validate a manifest given as text; `file_name` is used in the messages. Such a
     /// guard has no file to reload: use [`Guard::reload_from_str`].
     pub fn from_str(text: &str, file_name: &str) -> Result<Guard, ManifestError> {
-        let policy = Policy::parse(text, file_name)?;
-        announce(&policy, "start");
-        Ok(Guard::from_policy(policy))
+        Guard::from_str_with(text, file_name, Catalogue::builtin().clone())
     }
 
-    /// A guard over a policy already validated.
+    /// Like [`Guard::from_str`], validating against `catalogue`.
+    pub fn from_str_with(
+        text: &str,
+        file_name: &str,
+        catalogue: Catalogue,
+    ) -> Result<Guard, ManifestError> {
+        let policy = Policy::parse_with(text, file_name, &catalogue)?;
+        announce(&policy, "start");
+        Ok(Guard {
+            catalogue,
+            ..Guard::from_policy(policy)
+        })
+    }
+
+    /// A guard over a policy already validated (against the built-in catalogue, for its
+    /// reloads).
     pub fn from_policy(policy: Policy) -> Guard {
         Guard {
             current: RwLock::new(Some(Arc::new(policy))),
             source: None,
             trust: ManifestTrust::default(),
+            catalogue: Catalogue::builtin().clone(),
         }
+    }
+
+    /// The catalogue manifests are validated against.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
     }
 
     /// The file the guard reloads from, if any.
@@ -165,7 +210,8 @@ impl Guard {
     /// which signature check failed), and a `tracing` warning names the manifest kept.
     pub fn reload(&self) -> Result<ReloadReport, ManifestError> {
         let path = self.source.as_ref().ok_or(ManifestError::NoSource)?;
-        let policy = Policy::load_trusted(path, &self.trust).inspect_err(|e| self.refused(e))?;
+        let policy = Policy::load_trusted_with(path, &self.trust, &self.catalogue)
+            .inspect_err(|e| self.refused(e))?;
         announce(&policy, "reload");
         self.install(policy)
     }
@@ -189,8 +235,14 @@ impl Guard {
         signature: Option<&str>,
         file_name: &str,
     ) -> Result<ReloadReport, ManifestError> {
-        let policy = Policy::parse_signed(text, signature, Path::new(file_name), &self.trust)
-            .inspect_err(|e| self.refused(e))?;
+        let policy = Policy::parse_signed_with(
+            text,
+            signature,
+            Path::new(file_name),
+            &self.trust,
+            &self.catalogue,
+        )
+        .inspect_err(|e| self.refused(e))?;
         announce(&policy, "reload");
         self.install(policy)
     }

@@ -13,7 +13,8 @@ use super::entry::GrantedBy;
 use super::policy::Policy;
 use super::signature::{SignatureFile, read_signature, write_signature};
 use super::trust::ManifestTrust;
-use super::validate::{MAX_MANIFEST_BYTES, validate};
+use super::validate::{MAX_MANIFEST_BYTES, validate_with};
+use crate::services::Catalogue;
 
 /// Read a manifest file: at most [`MAX_MANIFEST_BYTES`], UTF-8.
 pub fn read_manifest(path: &Path) -> Result<String, ManifestError> {
@@ -55,7 +56,16 @@ impl Policy {
     /// assert!(policy.entries().is_empty());
     /// ```
     pub fn parse(text: &str, file_name: &str) -> Result<Policy, ManifestError> {
-        validate(text, file_name).map_err(invalid)
+        Policy::parse_with(text, file_name, Catalogue::builtin())
+    }
+
+    /// Validate a manifest's text against `catalogue` (built-in and configured services).
+    pub fn parse_with(
+        text: &str,
+        file_name: &str,
+        catalogue: &Catalogue,
+    ) -> Result<Policy, ManifestError> {
+        validate_with(text, file_name, catalogue).map_err(invalid)
     }
 
     /// Validate a manifest's text whose signature file's text is `signature` (or that has
@@ -67,8 +77,22 @@ impl Policy {
         path: &Path,
         trust: &ManifestTrust,
     ) -> Result<Policy, ManifestError> {
+        Policy::parse_signed_with(text, signature, path, trust, Catalogue::builtin())
+    }
+
+    /// Like [`Policy::parse_signed`], validating against `catalogue`.
+    pub fn parse_signed_with(
+        text: &str,
+        signature: Option<&str>,
+        path: &Path,
+        trust: &ManifestTrust,
+        catalogue: &Catalogue,
+    ) -> Result<Policy, ManifestError> {
         let status = trust.check(path, text.as_bytes(), signature)?;
-        Ok(Policy::parse(text, &path.display().to_string())?.with_signature(status))
+        Ok(
+            Policy::parse_with(text, &path.display().to_string(), catalogue)?
+                .with_signature(status),
+        )
     }
 
     /// Read and validate a manifest file, checking its signature (`FILE.sig`) with the
@@ -81,9 +105,18 @@ impl Policy {
     /// Read and validate a manifest file, checking its signature (`FILE.sig`) against
     /// `trust`. The bytes checked are the bytes validated: the file is read once.
     pub fn load_trusted(path: &Path, trust: &ManifestTrust) -> Result<Policy, ManifestError> {
+        Policy::load_trusted_with(path, trust, Catalogue::builtin())
+    }
+
+    /// Like [`Policy::load_trusted`], validating against `catalogue`.
+    pub fn load_trusted_with(
+        path: &Path,
+        trust: &ManifestTrust,
+        catalogue: &Catalogue,
+    ) -> Result<Policy, ManifestError> {
         let text = read_manifest(path)?;
         let signature = read_signature(path)?;
-        Policy::parse_signed(&text, signature.as_deref(), path, trust)
+        Policy::parse_signed_with(&text, signature.as_deref(), path, trust, catalogue)
     }
 }
 
@@ -101,8 +134,9 @@ pub fn check_signature(
 /// Sign the manifest at `manifest` with `key`, as `signer` in `role`, at `at`, and write
 /// its signature beside it (`FILE.sig`, replacing an older one through a rename).
 ///
-/// The manifest is read once and validated first: an invalid manifest is never signed
-/// ([`ManifestError::Invalid`]). Returns the signature file's path and content.
+/// The manifest is read once and validated first, against the built-in catalogue: an
+/// invalid manifest is never signed ([`ManifestError::Invalid`]). Returns the signature
+/// file's path and content. A manifest naming configured services: [`sign_manifest_with`].
 pub fn sign_manifest(
     manifest: &Path,
     key: &SigningKey,
@@ -110,8 +144,20 @@ pub fn sign_manifest(
     role: GrantedBy,
     at: DateTime<Utc>,
 ) -> Result<(PathBuf, SignatureFile), ManifestError> {
+    sign_manifest_with(manifest, Catalogue::builtin(), key, signer, role, at)
+}
+
+/// Like [`sign_manifest`], validating the manifest against `catalogue`.
+pub fn sign_manifest_with(
+    manifest: &Path,
+    catalogue: &Catalogue,
+    key: &SigningKey,
+    signer: &str,
+    role: GrantedBy,
+    at: DateTime<Utc>,
+) -> Result<(PathBuf, SignatureFile), ManifestError> {
     let text = read_manifest(manifest)?;
-    Policy::parse(&text, &manifest.display().to_string())?;
+    Policy::parse_with(&text, &manifest.display().to_string(), catalogue)?;
     let name = manifest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

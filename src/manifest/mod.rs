@@ -23,9 +23,10 @@
 //! [[authorization]]
 //! id = "identify-acpt"          # unique
 //! environment = "acceptance"    # exactly one of test, acceptance, production
-//! service = "IdentifyPerson"    # a ServiceKind name
+//! service = "IdentifyPerson"    # a service of the catalogue (built-in or configured)
 //! operations = ["identifyPerson"]   # optional: default every operation of the service
-//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly
+//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly; one of the
+//!                                   # service's values when its schema has a closed list
 //! program = "00912345678"       # 11 digits, as a string
 //! deliberation = "13/084"       # YY/NNN or "not-applicable"; required in production
 //! valid_from = 2025-01-01       # a UTC day, or an RFC 3339 datetime with offset
@@ -44,7 +45,6 @@ use serde::Serialize;
 
 use crate::environment::Environment;
 use crate::ids::{Cbe, Deliberation, ProgramId};
-use crate::services::ServiceKind;
 
 mod diagnostic;
 mod diff;
@@ -57,24 +57,25 @@ mod signature;
 mod trust;
 mod validate;
 
+pub(crate) use diagnostic::suggestion;
 pub use diagnostic::{Diagnostic, Severity};
 pub use diff::{Change, ManifestDiff, diff};
 pub use entry::{Bound, Entry, GrantedBy};
 pub use guard::{Guard, ReloadReport};
-pub use load::{check_signature, read_manifest, sign_manifest};
+pub use load::{check_signature, read_manifest, sign_manifest, sign_manifest_with};
 pub use policy::Policy;
 pub use provenance::{ManifestRef, ManifestSigner, SignatureStatus};
 pub use signature::{SIGNATURE_FORMAT, SignatureError, SignatureFile, signature_path};
 pub use trust::ManifestTrust;
-pub use validate::{MAX_MANIFEST_BYTES, validate};
+pub use validate::{MAX_MANIFEST_BYTES, validate, validate_with};
 
 /// The facts of one call, as the guard sees them.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     /// The environment the client is configured for.
     pub environment: Environment,
-    /// The service called.
-    pub service: ServiceKind,
+    /// The service called, by its catalogue name.
+    pub service: &'a str,
     /// The operation called.
     pub operation: &'a str,
     /// The purpose the caller stated.

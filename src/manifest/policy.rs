@@ -25,8 +25,8 @@
 //!    the one that starts first), otherwise [`DenialReason::Expired`] (nearest: the one
 //!    that ended last).
 //!
-//! Filters 1 to 4 are index lookups (by service, by environment and service, by operation
-//! and by purpose); filters 5 to 7 walk only the entries that share the environment,
+//! Filters 1 to 4 are index lookups (by service name, then environment, operation and
+//! purpose); filters 5 to 7 walk only the entries that share the environment,
 //! service, operation and purpose, so a decision does not depend on the manifest's size.
 
 use std::collections::HashMap;
@@ -38,10 +38,10 @@ use super::entry::{Bound, Entry};
 use super::provenance::{ManifestRef, SignatureStatus};
 use super::{Decision, Denial, DenialReason, Facts, Grant, Organization};
 use crate::environment::Environment;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 /// A valid manifest: the organisation, the entries in file order, the warnings found when
-/// it was validated, and an index by environment, service, operation and purpose.
+/// it was validated, and an index by service, environment, operation and purpose.
 #[derive(Debug, Clone)]
 pub struct Policy {
     source: String,
@@ -50,37 +50,30 @@ pub struct Policy {
     organization: Organization,
     entries: Vec<Entry>,
     warnings: Vec<Diagnostic>,
-    /// One slot per service, by [`service_slot`].
-    by_service: Vec<Option<ServiceIndex>>,
-    /// One slot per environment and service, by [`env_service_slot`].
-    by_env_service: Vec<Option<Bucket>>,
+    /// By service name.
+    by_service: HashMap<Box<str>, ServiceIndex>,
 }
 
-/// The position of a service in [`ServiceKind::ALL`].
-fn service_slot(service: ServiceKind) -> usize {
-    ServiceKind::ALL
-        .iter()
-        .position(|s| *s == service)
-        .unwrap_or(0)
-}
-
-/// The position of an environment and service pair.
-fn env_service_slot(env: Environment, service: ServiceKind) -> usize {
-    let env = match env {
+/// The position of an environment in [`Environment::ALL`].
+fn env_slot(env: Environment) -> usize {
+    match env {
         Environment::Test => 0,
         Environment::Acceptance => 1,
         Environment::Production => 2,
-    };
-    env * ServiceKind::ALL.len() + service_slot(service)
+    }
 }
 
 /// Every entry of one service, whatever the environment.
 #[derive(Debug, Clone)]
 struct ServiceIndex {
+    /// The service, as the entries name it (for its operations).
+    service: Service,
     /// The first entry in file order.
     first: usize,
     /// The environments it has entries in, in [`Environment::ALL`] order.
     environments: Vec<Environment>,
+    /// One bucket per environment, by [`env_slot`].
+    by_env: [Option<Bucket>; 3],
 }
 
 /// The entries of one service in one environment.
@@ -88,7 +81,7 @@ struct ServiceIndex {
 struct Bucket {
     /// The first entry in file order.
     first: usize,
-    /// One per operation of the service, in [`ServiceKind::operations`] order.
+    /// One per operation of the service, in the order of [`Service::operations`].
     operations: Vec<OperationIndex>,
 }
 
@@ -112,25 +105,27 @@ impl Policy {
         entries: Vec<Entry>,
         warnings: Vec<Diagnostic>,
     ) -> Policy {
-        let services = ServiceKind::ALL.len();
-        let mut by_service: Vec<Option<ServiceIndex>> = vec![None; services];
-        let mut by_env_service: Vec<Option<Bucket>> = vec![None; services * 3];
+        let mut by_service: HashMap<Box<str>, ServiceIndex> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
-            let s = by_service[service_slot(e.service)].get_or_insert_with(|| ServiceIndex {
-                first: i,
-                environments: Vec::new(),
-            });
+            let s = by_service
+                .entry(e.service.name().into())
+                .or_insert_with(|| ServiceIndex {
+                    service: e.service.clone(),
+                    first: i,
+                    environments: Vec::new(),
+                    by_env: [None, None, None],
+                });
             if !s.environments.contains(&e.environment) {
                 s.environments.push(e.environment);
                 s.environments.sort();
             }
-            let bucket = by_env_service[env_service_slot(e.environment, e.service)]
-                .get_or_insert_with(|| Bucket {
-                    first: i,
-                    operations: vec![OperationIndex::default(); e.service.operations().len()],
-                });
-            for (op, slot) in e.service.operations().iter().zip(&mut bucket.operations) {
-                if e.covers_operation(op) {
+            let operations = s.service.operations();
+            let bucket = s.by_env[env_slot(e.environment)].get_or_insert_with(|| Bucket {
+                first: i,
+                operations: vec![OperationIndex::default(); operations.len()],
+            });
+            for (op, slot) in operations.iter().zip(&mut bucket.operations) {
+                if e.covers_operation(&op.name) {
                     slot.first.get_or_insert(i);
                     slot.by_purpose
                         .entry(e.purpose.as_str().into())
@@ -147,7 +142,6 @@ impl Policy {
             entries,
             warnings,
             by_service,
-            by_env_service,
         }
     }
 
@@ -208,7 +202,7 @@ impl Policy {
         let service = facts.service;
         let env = facts.environment;
         // 1. The service, in any environment.
-        let Some(by_service) = self.by_service[service_slot(service)].as_ref() else {
+        let Some(by_service) = self.by_service.get(service) else {
             return Err(Denial {
                 reason: DenialReason::NoAuthorization,
                 nearest_entry: None,
@@ -219,7 +213,7 @@ impl Policy {
             });
         };
         // 2. The environment.
-        let Some(bucket) = self.by_env_service[env_service_slot(env, service)].as_ref() else {
+        let Some(bucket) = by_service.by_env[env_slot(env)].as_ref() else {
             let nearest = &self.entries[by_service.first];
             let envs: Vec<&str> = by_service.environments.iter().map(|e| e.as_str()).collect();
             return Err(self.deny(
@@ -234,10 +228,8 @@ impl Policy {
             ));
         };
         // 3. The operation.
-        let position = service
-            .operations()
-            .iter()
-            .position(|o| *o == facts.operation);
+        let operations = by_service.service.operations();
+        let position = operations.iter().position(|o| o.name == facts.operation);
         let op_index = position.and_then(|p| bucket.operations.get(p));
         let Some((op_index, first)) = op_index.and_then(|o| o.first.map(|f| (o, f))) else {
             let nearest = &self.entries[bucket.first];
@@ -245,7 +237,7 @@ impl Policy {
                 format!(
                     "'{}' is not an operation of {service} (its operations: {})",
                     facts.operation,
-                    service.operations().join(", ")
+                    by_service.service.operation_names().join(", ")
                 )
             } else {
                 format!(

@@ -60,13 +60,13 @@ use crate::environment::Environment;
 use crate::fixture::{
     FixtureError, FixtureSet, Query, ServedReply, TruncateMode, no_fixture_fault,
 };
-use crate::services::ServiceKind;
+use crate::services::Service;
 use crate::xml::Limits;
 
 pub mod routes;
 
 pub use crate::fixture::{NO_FIXTURE_FAULT_CODE, NO_FIXTURE_HEADER, NO_FIXTURE_HEADER_VALUE};
-pub use routes::{Route, path_of};
+pub use routes::{Route, path_of, routes, routes_of};
 
 /// The default cap on a request body: 4 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -268,7 +268,7 @@ impl MockHandle {
     }
 
     /// The full URL of a service's endpoint on the mock.
-    pub fn url(&self, service: ServiceKind) -> String {
+    pub fn url(&self, service: &Service) -> String {
         format!("{}{}", self.base_url(), path_of(service))
     }
 

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use super::error::{GENERIC_REASON_CODES, SsdnError, details_mean_no_data};
 use super::read::In;
 use super::{COMMON_NS, CONNECTOR_NS, SERVICE_NS};
-use crate::services::{BcssStamp, Decoded, Outcome, ServiceKind, ServiceReply, Warning};
+use crate::services::{BcssStamp, Decoded, Outcome, Service, ServiceReply, Warning};
 use crate::soap::{self, Body, Limits, SoapError, qualified_name};
 use crate::xml::{self, Element};
 
@@ -395,7 +395,7 @@ fn outcome_code(
 ///
 /// See the [module documentation](super) for the mapping of `ResultSummary` to results.
 pub fn decode_reply<T>(
-    service: ServiceKind,
+    service: &Service,
     http_status: u16,
     body: &[u8],
     limits: &Limits,
@@ -427,7 +427,7 @@ pub fn decode_reply<T>(
             .map(|p| p.service_id.as_str())
             .collect();
         let error = SsdnError::UnexpectedService {
-            expected,
+            expected: expected.to_string(),
             found: found.join(", "),
         };
         return failed(stamp, error.into());

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::environment::Environment;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 pub mod http;
 pub mod replay;
@@ -24,7 +24,7 @@ pub struct TransportRequest<'a> {
     /// The environment the call is for.
     pub environment: Environment,
     /// The service called.
-    pub service: ServiceKind,
+    pub service: &'a Service,
     /// The operation called.
     pub operation: &'a str,
     /// The resolved endpoint URL.

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine as _;
 use bcss::ids::{Century, Ssin};
 use bcss::mock::path_of;
-use bcss::services::ServiceKind;
 use bcss::xml::{self, Limits};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -255,16 +254,16 @@ fn investigation(people: &People) -> String {
 pub fn answer(path: &str, body: &[u8]) -> (u16, String) {
     let people = people();
     let text = String::from_utf8_lossy(body);
-    let reply = if path == path_of(ServiceKind::TestConnection) {
+    let reply = if path == path_of(bcss::services::test_connection::service()) {
         let tree = xml::parse(body, &Limits::default()).unwrap();
         let echo = tree.descendant("echo").unwrap().text().into_owned();
         replay_support::reply_file("v3/TestConnection/ok.xml").replace(
             "Bonjour BCSS, ici le CPAS de Fictiveville",
             &xml::escape_text(&echo),
         )
-    } else if path == path_of(ServiceKind::RetrieveTIGroups) {
+    } else if path == path_of(bcss::services::retrieve_ti_groups::service()) {
         register(&people, people.by_ssin(&text))
-    } else if path == path_of(ServiceKind::HealthCareInsurance) {
+    } else if path == path_of(bcss::services::health_care_insurance::service()) {
         replay_support::reply_file("v3/HealthCareInsurance/get_ok_marc.xml")
             .replace("68070100188", people.pieter.ssin.as_str())
     } else if text.contains("OCMWCPASManageAccess") {

@@ -23,7 +23,7 @@ use bcss::services::manage_access::{ManageAccessRequest, Register};
 use bcss::services::perform_investigation::PerformInvestigationRequest;
 use bcss::services::retrieve_ti_groups::{Language, RetrieveTi};
 use bcss::services::test_connection::TestConnection;
-use bcss::services::{Outcome, RequestHeader, ServiceKind, ServiceRequest};
+use bcss::services::{Catalogue, Outcome, RequestHeader, Service, ServiceRequest};
 use bcss::soap::Limits;
 use bcss::{Environment, xml};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -89,15 +89,15 @@ pub fn manifest() -> String {
     let mut text = String::from(
         "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
     );
-    for service in ServiceKind::ALL {
-        let purpose = match service {
-            ServiceKind::RetrieveTIGroups => TI_PURPOSE,
-            ServiceKind::HealthCareInsurance => HCI_PURPOSE,
+    for service in Catalogue::builtin() {
+        let purpose = match service.name() {
+            "RetrieveTIGroups" => TI_PURPOSE,
+            "HealthCareInsurance" => HCI_PURPOSE,
             _ => SSDN_PURPOSE,
         };
         // The shipped ManageAccess exchanges register and list for purpose code 1.
-        let codes = match service {
-            ServiceKind::ManageAccess => "access_purposes = [1]\n",
+        let codes = match service.name() {
+            "ManageAccess" => "access_purposes = [1]\n",
             _ => "",
         };
         text.push_str(&format!(
@@ -154,8 +154,10 @@ macro_rules! each {
 }
 
 impl Req {
-    pub fn service(&self) -> ServiceKind {
-        each!(self, r => r.service())
+    /// The request's service, as the built-in catalogue holds it.
+    pub fn service(&self) -> &'static Service {
+        let name = each!(self, r => r.service()).name().to_string();
+        Catalogue::builtin().get(&name).unwrap()
     }
 
     pub fn operation(&self) -> &'static str {
@@ -323,7 +325,7 @@ impl Scenario {
         self
     }
 
-    pub fn service(&self) -> ServiceKind {
+    pub fn service(&self) -> &'static Service {
         self.request.service()
     }
 
@@ -351,7 +353,7 @@ impl Scenario {
         Fixture {
             name: self.name(),
             path: None,
-            service: self.service(),
+            service: self.service().clone(),
             operation: self.request.operation().to_string(),
             environment: Environment::Test,
             recorded_at: recorded_at(),

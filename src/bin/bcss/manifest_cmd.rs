@@ -10,6 +10,9 @@
 //! - `diff`: 0 no change, 1 changes, 2 an invalid or unreadable manifest.
 //! - `sign`: 0 signed, 1 the manifest is invalid, 2 any other error.
 //! - `keygen`: 0 written, 1 a key file exists already, 2 any other error.
+//!
+//! `check`, `explain`, `list`, `diff` and `sign` take `--config bcss.toml` to know the
+//! services it configures (`[[service]]`).
 
 mod diff;
 mod signing;
@@ -19,10 +22,12 @@ use std::process::ExitCode;
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
-use bcss::manifest::{Decision, Entry, Facts, GrantedBy, Policy, read_manifest, validate};
-use bcss::services::ServiceKind;
+use bcss::manifest::{Decision, Entry, Facts, GrantedBy, Policy, read_manifest, validate_with};
+use bcss::services::Catalogue;
 use chrono::{DateTime, Utc};
 use signing::TrustArgs;
+
+use crate::services_cmd::catalogue_of;
 
 /// Entries that expire within this many days are flagged by `list`.
 const SOON_DAYS: i64 = 30;
@@ -67,6 +72,9 @@ pub enum ManifestCommand {
         old: PathBuf,
         /// The proposed manifest.
         new: PathBuf,
+        /// A bcss.toml whose configured services ([[service]]) the manifests may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Sign a manifest: write FILE.sig beside it (Ed25519 over its exact bytes).
     ///
@@ -83,6 +91,9 @@ pub enum ManifestCommand {
         /// The signer's role: leading-official, deputy or security-advisor.
         #[arg(long, value_parser = signing::parse_role)]
         role: GrantedBy,
+        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Make a signer's Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
     ///
@@ -102,8 +113,8 @@ pub struct ExplainArgs {
     #[arg(long)]
     env: Environment,
     /// The service, by its manifest name (e.g. IdentifyPerson).
-    #[arg(long, value_parser = parse_service)]
-    service: ServiceKind,
+    #[arg(long)]
+    service: String,
     /// The operation; may be left out when the service has only one.
     #[arg(long)]
     operation: Option<String>,
@@ -119,16 +130,9 @@ pub struct ExplainArgs {
     /// The instant of the call (RFC 3339); default now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<DateTime<Utc>>,
-}
-
-fn parse_service(s: &str) -> Result<ServiceKind, String> {
-    ServiceKind::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "unknown service '{s}'; known services: {}",
-            names.join(", ")
-        )
-    })
+    /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -139,28 +143,50 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Run a `bcss manifest` subcommand.
 pub fn run(cmd: ManifestCommand) -> ExitCode {
-    match cmd {
-        ManifestCommand::Check { file, trust } => check(&file, &trust),
-        ManifestCommand::Explain(args) => explain(&args),
+    // The catalogue of the configuration given, or the command's exit code when it cannot
+    // be read (printed on stdout for check, which prints everything there).
+    let catalogue = |config: Option<&Path>, code: u8, stdout: bool| {
+        catalogue_of(config).map_err(|e| {
+            if stdout {
+                println!("{e}");
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(code)
+        })
+    };
+    let result = match cmd {
+        ManifestCommand::Check { file, trust } => {
+            catalogue(trust.config(), 1, true).map(|c| check(&file, &trust, &c))
+        }
+        ManifestCommand::Explain(args) => {
+            catalogue(args.config.as_deref(), 2, false).map(|c| explain(&args, &c))
+        }
         ManifestCommand::List {
             file,
             env,
             at,
             trust,
-        } => list(&file, env, at.unwrap_or_else(Utc::now), &trust),
-        ManifestCommand::Diff { old, new } => diff::run(&old, &new),
+        } => catalogue(trust.config(), 2, false)
+            .map(|c| list(&file, &c, env, at.unwrap_or_else(Utc::now), &trust)),
+        ManifestCommand::Diff { old, new, config } => {
+            catalogue(config.as_deref(), 2, false).map(|c| diff::run(&old, &new, &c))
+        }
         ManifestCommand::Sign {
             file,
             key,
             signer,
             role,
-        } => signing::sign(&file, &key, &signer, role),
-        ManifestCommand::Keygen { name } => signing::keygen(&name),
-    }
+            config,
+        } => catalogue(config.as_deref(), 2, false)
+            .map(|c| signing::sign(&file, &c, &key, &signer, role)),
+        ManifestCommand::Keygen { name } => Ok(signing::keygen(&name)),
+    };
+    result.unwrap_or_else(|code| code)
 }
 
 /// Read and validate, printing every diagnostic to stderr on failure.
-pub(crate) fn load(file: &Path) -> Option<Policy> {
+pub(crate) fn load(file: &Path, catalogue: &Catalogue) -> Option<Policy> {
     let text = match read_manifest(file) {
         Ok(text) => text,
         Err(e) => {
@@ -168,7 +194,7 @@ pub(crate) fn load(file: &Path) -> Option<Policy> {
             return None;
         }
     };
-    match validate(&text, &file.display().to_string()) {
+    match validate_with(&text, &file.display().to_string(), catalogue) {
         Ok(policy) => Some(policy),
         Err(diagnostics) => {
             for d in &diagnostics {
@@ -179,7 +205,7 @@ pub(crate) fn load(file: &Path) -> Option<Policy> {
     }
 }
 
-fn check(file: &Path, trust: &TrustArgs) -> ExitCode {
+fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
     let name = file.display().to_string();
     let text = match read_manifest(file) {
         Ok(text) => text,
@@ -188,7 +214,7 @@ fn check(file: &Path, trust: &TrustArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match validate(&text, &name) {
+    match validate_with(&text, &name, catalogue) {
         Ok(policy) => {
             for w in policy.warnings() {
                 println!("{w}");
@@ -237,14 +263,21 @@ fn check(file: &Path, trust: &TrustArgs) -> ExitCode {
     }
 }
 
-fn explain(args: &ExplainArgs) -> ExitCode {
-    let operations = args.service.operations();
-    let operation = match (&args.operation, operations) {
+fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
+    let Some(service) = catalogue.get(&args.service) else {
+        eprintln!(
+            "error: unknown service '{}'; known services: {}",
+            args.service,
+            catalogue.names().join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let operations = service.operation_names();
+    let operation = match (&args.operation, operations.as_slice()) {
         (Some(op), _) if operations.contains(&op.as_str()) => op.as_str(),
         (Some(op), _) => {
             eprintln!(
-                "error: '{op}' is not an operation of {} (its operations: {})",
-                args.service,
+                "error: '{op}' is not an operation of {service} (its operations: {})",
                 operations.join(", ")
             );
             return ExitCode::from(2);
@@ -252,19 +285,18 @@ fn explain(args: &ExplainArgs) -> ExitCode {
         (None, [only]) => only,
         (None, _) => {
             eprintln!(
-                "error: {} has several operations ({}): give --operation",
-                args.service,
+                "error: {service} has several operations ({}): give --operation",
                 operations.join(", ")
             );
             return ExitCode::from(2);
         }
     };
-    let Some(policy) = load(&args.file) else {
+    let Some(policy) = load(&args.file, catalogue) else {
         return ExitCode::from(2);
     };
     let facts = Facts {
         environment: args.env,
-        service: args.service,
+        service: service.name(),
         operation,
         purpose: &args.purpose,
         program: args.program.as_ref(),
@@ -299,8 +331,14 @@ fn flag(e: &Entry, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>, trust: &TrustArgs) -> ExitCode {
-    let Some(policy) = load(file) else {
+fn list(
+    file: &Path,
+    catalogue: &Catalogue,
+    env: Option<Environment>,
+    now: DateTime<Utc>,
+    trust: &TrustArgs,
+) -> ExitCode {
+    let Some(policy) = load(file, catalogue) else {
         return ExitCode::from(1);
     };
     let signature = signing::signature_line(file, trust);

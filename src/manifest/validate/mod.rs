@@ -16,6 +16,7 @@ use super::diagnostic::{Diagnostic, Reporter, suggestion};
 use super::entry::Entry;
 use super::policy::Policy;
 use crate::ids::Cbe;
+use crate::services::Catalogue;
 
 mod fields;
 
@@ -46,11 +47,24 @@ const ENTRY_KEYS: &[&str] = &[
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-/// Validate a manifest's text. `file_name` is used in the diagnostics.
+/// Validate a manifest's text against the built-in catalogue. `file_name` is used in the
+/// diagnostics.
 ///
 /// Returns the indexed [`Policy`] (with its warnings), or every error and warning found,
 /// in source order.
 pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> {
+    validate_with(text, file_name, Catalogue::builtin())
+}
+
+/// Validate a manifest's text against `catalogue` (the built-in services and the
+/// configured ones): an entry naming a service or operation the catalogue does not know,
+/// or a purpose outside the service's closed list of legalContext values, is an error at
+/// its `FILE:line:col`.
+pub fn validate_with(
+    text: &str,
+    file_name: &str,
+    catalogue: &Catalogue,
+) -> Result<Policy, Vec<Diagnostic>> {
     let mut rep = Reporter::new(file_name, text);
     if text.len() > MAX_MANIFEST_BYTES {
         rep.error(
@@ -71,7 +85,7 @@ pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> 
         return Err(rep.finish().0);
     }
     let root = root.into_inner();
-    let validated = check_document(&root, &mut rep);
+    let validated = check_document(&root, catalogue, &mut rep);
     if rep.has_errors() {
         let (mut errors, warnings) = rep.finish();
         errors.extend(warnings);
@@ -98,6 +112,7 @@ pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> 
 
 fn check_document(
     root: &DeTable<'_>,
+    catalogue: &Catalogue,
     rep: &mut Reporter<'_>,
 ) -> Option<(Organization, Vec<Entry>)> {
     check_keys(root, TOP_KEYS, "at the top level", rep);
@@ -132,7 +147,8 @@ fn check_document(
                 for item in items.iter() {
                     match item.get_ref() {
                         DeValue::Table(t) => {
-                            if let Some(e) = check_entry(t, &item.span(), &mut ids, rep) {
+                            if let Some(e) = check_entry(t, &item.span(), &mut ids, catalogue, rep)
+                            {
                                 entries.push(e);
                             }
                         }
@@ -282,6 +298,7 @@ fn check_entry(
     t: &DeTable<'_>,
     header: &Range<usize>,
     ids: &mut HashMap<String, usize>,
+    catalogue: &Catalogue,
     rep: &mut Reporter<'_>,
 ) -> Option<Entry> {
     check_keys(t, ENTRY_KEYS, "in [[authorization]]", rep);
@@ -295,13 +312,14 @@ fn check_entry(
     let ctx = ctx.as_str();
     let environment =
         required(t, "environment", header, ctx, rep).and_then(|v| check_environment(v, rep));
-    let service = required(t, "service", header, ctx, rep).and_then(|v| check_service(v, rep));
+    let service =
+        required(t, "service", header, ctx, rep).and_then(|v| check_service(v, catalogue, rep));
     let operations = match t.get("operations") {
         None => Some(None),
-        Some(v) => check_operations(v, service, rep),
+        Some(v) => check_operations(v, service.as_ref(), rep),
     };
-    let purpose =
-        required(t, "purpose", header, ctx, rep).and_then(|v| check_purpose(v, service, rep));
+    let purpose = required(t, "purpose", header, ctx, rep)
+        .and_then(|v| check_purpose(v, service.as_ref(), rep));
     let program = required(t, "program", header, ctx, rep).and_then(|v| check_program(v, rep));
     let deliberation = check_deliberation(t.get("deliberation"), environment, header, ctx, rep);
     let valid_from = required(t, "valid_from", header, ctx, rep)
@@ -324,7 +342,7 @@ fn check_entry(
         None => Some(None),
         Some(v) => string(v, "note", rep).map(|s| Some(s.to_string())),
     };
-    let access_purposes = match (service, &operations) {
+    let access_purposes = match (&service, &operations) {
         (Some(service), Some(operations)) => check_access_purposes(
             t.get("access_purposes"),
             service,

@@ -4,13 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use bcss::manifest::diff;
+use bcss::services::Catalogue;
 
 use super::load;
 
 /// Print every change, one a line, and a count. Exit 0 when nothing differs, 1 when
 /// something does, 2 when either manifest is invalid or unreadable.
-pub fn run(old: &Path, new: &Path) -> ExitCode {
-    let (Some(a), Some(b)) = (load(old), load(new)) else {
+pub fn run(old: &Path, new: &Path, catalogue: &Catalogue) -> ExitCode {
+    let (Some(a), Some(b)) = (load(old, catalogue), load(new, catalogue)) else {
         return ExitCode::from(2);
     };
     let d = diff(&a, &b);

@@ -7,8 +7,9 @@ use bcss::config::Config;
 use bcss::keys;
 use bcss::manifest::{
     GrantedBy, ManifestError, ManifestTrust, SignatureError, SignatureStatus, check_signature,
-    sign_manifest, signature_path,
+    sign_manifest_with, signature_path,
 };
+use bcss::services::Catalogue;
 use chrono::Utc;
 
 /// Which keys may sign the manifest, for `check` and `list`.
@@ -27,6 +28,12 @@ pub struct TrustArgs {
 }
 
 impl TrustArgs {
+    /// The bcss.toml given with `--config`, if any (its [[service]] entries are known to
+    /// the manifest too).
+    pub fn config(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+
     /// The trust to check with; an error message when it cannot be built.
     fn trust(&self) -> Result<ManifestTrust, String> {
         let (files, required) = match &self.config {
@@ -97,7 +104,13 @@ pub fn keygen(name: &Path) -> ExitCode {
 }
 
 /// `bcss manifest sign FILE --key KEY --signer NAME --role ROLE`.
-pub fn sign(file: &Path, key: &Path, signer: &str, role: GrantedBy) -> ExitCode {
+pub fn sign(
+    file: &Path,
+    catalogue: &Catalogue,
+    key: &Path,
+    signer: &str,
+    role: GrantedBy,
+) -> ExitCode {
     let key = match keys::load_signing_key(key) {
         Ok(k) => k,
         Err(e) => {
@@ -105,7 +118,7 @@ pub fn sign(file: &Path, key: &Path, signer: &str, role: GrantedBy) -> ExitCode 
             return ExitCode::from(2);
         }
     };
-    match sign_manifest(file, &key, signer, role, Utc::now()) {
+    match sign_manifest_with(file, catalogue, &key, signer, role, Utc::now()) {
         Ok((path, signature)) => {
             println!(
                 "signed {} (SHA-256 {}) as {}",
