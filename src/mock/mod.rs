@@ -6,7 +6,7 @@
 //!   address unless [`MockConfig::allow_non_loopback`] is set.
 //! - **Same paths** as BCSS: the SSDN connector
 //!   (`/connectors/webservice/KSZBCSSWebServiceConnectorPort`) and the common-v3
-//!   `/SOA4520/...` endpoints ([`routes`]). A request is dispatched by path and
+//!   `/SOA4520/...` endpoints ([`mod@routes`]). A request is dispatched by path and
 //!   SOAPAction, then matched to a fixture as the replay transport does
 //!   ([`crate::fixture::matching`]).
 //! - **Simulation** per fixture: a slow reply, an HTTP error status, MSG00001

@@ -11,7 +11,7 @@ fn quoted(s: &str) -> String {
 }
 
 /// The `[[service]]` entry of a descriptor, ready to append to `bcss.toml`:
-/// [`parse_services`] reads it back into an equal descriptor (apart from its origin).
+/// [`parse_services`](super::parse_services) reads it back into an equal descriptor (apart from its origin).
 pub fn to_toml(d: &ServiceDescriptor) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "[[service]]");
