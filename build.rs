@@ -15,18 +15,22 @@ struct Wsdl {
     actions: Vec<(String, String)>,
 }
 
-fn local(name: &[u8]) -> &[u8] {
-    match name.iter().rposition(|b| *b == b':') {
+fn local(name: &str) -> &str {
+    match name.rfind(':') {
         Some(i) => &name[i + 1..],
         None => name,
     }
 }
 
-fn attr(e: &quick_xml::events::BytesStart<'_>, key: &[u8]) -> Option<String> {
+fn attr(e: &quick_xml::events::BytesStart<'_>, key: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref() == key)
-        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 fn read_wsdl(path: &Path) -> Wsdl {
@@ -46,21 +50,21 @@ fn read_wsdl(path: &Path) -> Wsdl {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
                 let name = e.name();
                 match local(name.as_ref()) {
-                    b"definitions" => wsdl.service = attr(&e, b"name").unwrap_or_default(),
-                    b"binding" if name.as_ref().starts_with(b"wsdl:") => in_binding = true,
-                    b"operation" if in_binding && name.as_ref().starts_with(b"wsdl:") => {
-                        operation = attr(&e, b"name")
+                    "definitions" => wsdl.service = attr(&e, "name").unwrap_or_default(),
+                    "binding" if name.as_ref().starts_with("wsdl:") => in_binding = true,
+                    "operation" if in_binding && name.as_ref().starts_with("wsdl:") => {
+                        operation = attr(&e, "name")
                     }
-                    b"operation" if name.as_ref().starts_with(b"soap:") => {
+                    "operation" if name.as_ref().starts_with("soap:") => {
                         if let (Some(op), Some(action)) =
-                            (operation.clone(), attr(&e, b"soapAction"))
+                            (operation.clone(), attr(&e, "soapAction"))
                         {
                             wsdl.actions.push((op, action));
                         }
                     }
-                    b"port" => port = attr(&e, b"name"),
-                    b"address" => {
-                        if let (Some(p), Some(location)) = (port.clone(), attr(&e, b"location")) {
+                    "port" => port = attr(&e, "name"),
+                    "address" => {
+                        if let (Some(p), Some(location)) = (port.clone(), attr(&e, "location")) {
                             wsdl.ports.push((p, location));
                         }
                     }
@@ -68,7 +72,7 @@ fn read_wsdl(path: &Path) -> Wsdl {
                 }
             }
             Ok(Event::End(e)) => {
-                if local(e.name().as_ref()) == b"binding" {
+                if local(e.name().as_ref()) == "binding" {
                     in_binding = false;
                 }
             }

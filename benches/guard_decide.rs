@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bcss::Environment;
 use bcss::ids::ProgramId;
 use bcss::manifest::{Decision, Facts, Guard};
-use bcss::services::ServiceKind;
+use bcss::services::{Catalogue, Service};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -31,10 +31,20 @@ fn best_ns(n: usize, mut f: impl FnMut(usize)) -> f64 {
 
 /// Entry `i`: spread over the environments and services, in pairs (an expired entry and
 /// its renewal) that share the environment, service and purpose.
-fn entry(i: usize) -> (Environment, ServiceKind, String, bool) {
+/// The services whose legalContext is free (HealthCareInsurance's is a closed list, which
+/// the generated purposes are not in).
+fn services() -> Vec<&'static Service> {
+    Catalogue::builtin()
+        .iter()
+        .filter(|s| s.legal_context().closed_values().is_none())
+        .collect()
+}
+
+fn entry(i: usize) -> (Environment, &'static Service, String, bool) {
     let pair = i / 2;
     let env = Environment::ALL[pair % 3];
-    let service = ServiceKind::ALL[(pair / 3) % ServiceKind::ALL.len()];
+    let services = services();
+    let service = services[(pair / 3) % services.len()];
     let purpose = format!("PURPOSE:{:06}", pair / 18);
     (env, service, purpose, i % 2 == 1)
 }
@@ -52,17 +62,31 @@ fn manifest(n: usize) -> String {
         s += &format!(
             "[[authorization]]\nid = \"e{i}\"\nenvironment = \"{}\"\nservice = \"{}\"\n\
              purpose = \"{purpose}\"\nprogram = \"00912345673\"\ndeliberation = \"13/084\"\n\
-             valid_from = {from}\nvalid_until = {until}\ngranted_by = \"deputy\"\n\n",
+             {codes}valid_from = {from}\nvalid_until = {until}\ngranted_by = \"deputy\"\n\n",
             env.as_str(),
-            service.name()
+            service.name(),
+            codes = access_purposes(service),
         );
     }
     s
 }
 
+/// ManageAccess entries name the BCSS purpose codes they cover.
+fn access_purposes(service: &Service) -> &'static str {
+    match service.name() {
+        "ManageAccess" => "access_purposes = [1, 7]\n",
+        _ => "",
+    }
+}
+
+/// The BCSS purpose code a call carries: 7 for ManageAccess, none elsewhere.
+fn access_purpose(service: &Service) -> Option<u32> {
+    (service.name() == "ManageAccess").then_some(7)
+}
+
 struct Call {
     env: Environment,
-    service: ServiceKind,
+    service: &'static Service,
     operation: &'static str,
     purpose: String,
 }
@@ -75,7 +99,7 @@ fn granted_calls(n: usize) -> Vec<Call> {
             Call {
                 env,
                 service,
-                operation: service.operations()[0],
+                operation: service.operation_names()[0],
                 purpose,
             }
         })
@@ -91,7 +115,7 @@ fn denied_calls(n: usize) -> Vec<Call> {
                 0 => Call {
                     env,
                     service,
-                    operation: service.operations()[0],
+                    operation: service.operation_names()[0],
                     purpose: "MARKETING".to_string(),
                 },
                 1 => Call {
@@ -104,7 +128,7 @@ fn denied_calls(n: usize) -> Vec<Call> {
                     env: Environment::ALL
                         [(Environment::ALL.iter().position(|e| *e == env).unwrap_or(0) + 1) % 3],
                     service,
-                    operation: service.operations()[0],
+                    operation: service.operation_names()[0],
                     purpose: format!("{purpose}-other"),
                 },
             }
@@ -148,10 +172,11 @@ fn main() {
             for c in calls {
                 let facts = Facts {
                     environment: c.env,
-                    service: c.service,
+                    service: c.service.name(),
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
+                    access_purpose: access_purpose(c.service),
                 };
                 let granted = matches!(guard.decide(&facts, now), Decision::Grant(_));
                 assert_eq!(
@@ -164,10 +189,11 @@ fn main() {
                 let c = &calls[i % calls.len()];
                 let facts = Facts {
                     environment: c.env,
-                    service: c.service,
+                    service: c.service.name(),
                     operation: c.operation,
                     purpose: &c.purpose,
                     program: program.as_ref(),
+                    access_purpose: access_purpose(c.service),
                 };
                 black_box(guard.decide(black_box(&facts), now));
             })

@@ -37,10 +37,11 @@ fn manifest() -> String {
     for (id, service, operations) in [
         ("identify-test", "IdentifyPerson", ""),
         // Registering is a write: the manifest names the operations it allows.
+        // It names the BCSS purpose codes it may register for.
         (
             "access-test",
             "ManageAccess",
-            "operations = [\"register\", \"list\"]\n",
+            "operations = [\"register\", \"list\"]\naccess_purposes = [1]\n",
         ),
         ("tx25-test", "RetrieveTIGroups", ""),
     ] {

@@ -1,19 +1,23 @@
 //! bcss in one run, with no network and no setup: `cargo run --example quickstart`.
 //!
 //! 1. starts the mock BCSS on a free loopback port, serving the shipped fixtures;
-//! 2. writes an example manifest (`authorizations.toml`) and configuration (`bcss.toml`);
+//! 2. writes an example manifest (`authorizations.toml`); the security advisor's key pair
+//!    is made and the manifest signed (`authorizations.toml.sig`); the configuration
+//!    (`bcss.toml`) pins the advisor's public key and requires the signature;
 //! 3. makes authorised calls (IdentifyPerson, RetrieveTIGroups, HealthCareInsurance) and
 //!    prints their typed results;
 //! 4. attempts unauthorised calls (a purpose that was not granted; a production call, for
 //!    which the manifest has no entry) and shows each refusal with its reason;
-//! 5. shows that a manifest whose production entry lacks a deliberation number is
-//!    rejected as a whole;
+//! 5. shows that a tampered copy of the signed manifest (one date moved) is refused, and
+//!    that a manifest whose production entry lacks a deliberation number is rejected as a
+//!    whole;
 //! 6. prints the journal's entries and verifies its chain.
 //!
-//! `--workdir DIR` keeps the manifest in `DIR/authorizations.toml`, the configuration in
-//! `DIR/bcss.toml`, the journal in `DIR/journal/` and the typed results in
-//! `DIR/results/`; without it, a new temporary directory is used (and kept, so that you
-//! can look at it), and its path printed.
+//! `--workdir DIR` keeps the manifest in `DIR/authorizations.toml` (its signature beside
+//! it), the advisor's keys in `DIR/keys/`, the configuration in `DIR/bcss.toml`, the
+//! journal in `DIR/journal/` and the typed results in `DIR/results/`; without it, a new
+//! temporary directory is used (and kept, so that you can look at it), and its path
+//! printed.
 
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
@@ -25,7 +29,8 @@ use bcss::client::{Actor, CallContext, Client};
 use bcss::config::Config;
 use bcss::endpoints::Endpoints;
 use bcss::ids::Ssin;
-use bcss::manifest::Guard;
+use bcss::keys;
+use bcss::manifest::{GrantedBy, Guard, sign_manifest, signature_path};
 use bcss::mock::{MockConfig, MockServer};
 use bcss::services::ServiceRequest;
 use bcss::services::health_care_insurance::{
@@ -81,7 +86,11 @@ fn configuration(base_url: &str) -> String {
     format!(
         r#"# bcss.toml written by the bcss quickstart.
 environment = "test"
-manifest = "authorizations.toml"
+
+[manifest]
+file = "authorizations.toml"
+signers = ["keys/advisor.pub"]        # only the security advisor's key may sign it
+require_signature = true              # the default in production; asked for here too
 
 [journal]
 dir = "journal"
@@ -196,19 +205,38 @@ async fn main() -> Result<()> {
         fixtures.display()
     );
 
-    // 2. The files a user keeps.
+    // 2. The files a user keeps: the manifest, signed by the security advisor, and the
+    //    configuration that pins the advisor's key.
     let dir = workdir()?;
     let manifest_text = manifest(Utc::now().year() + 1);
-    std::fs::write(dir.join("authorizations.toml"), &manifest_text)?;
+    let manifest_path = dir.join("authorizations.toml");
+    std::fs::write(&manifest_path, &manifest_text)?;
     std::fs::write(dir.join("bcss.toml"), configuration(&mock.base_url()))?;
     println!(
         "[2/6] wrote {}/authorizations.toml and bcss.toml; the journal goes to {}/journal/",
         dir.display(),
         dir.display()
     );
+    let advisor = advisor_key(&dir.join("keys"))?;
+    let (sig_path, signature) = sign_manifest(
+        &manifest_path,
+        &advisor,
+        "Ada Advisor",
+        GrantedBy::SecurityAdvisor,
+        Utc::now(),
+    )?;
+    println!(
+        "      signed by {}\n      signature: {} (SHA-256 of the manifest {})",
+        signature.signer,
+        sig_path.display(),
+        signature.manifest_sha256
+    );
 
     let config = Config::load(&dir.join("bcss.toml"))?;
     let configured = Client::from_config(&config).await?;
+    if let Some(r) = configured.client.guard().manifest_ref() {
+        println!("      the client loaded the manifest: {r}");
+    }
     let client = &configured.client;
     let marc = Ssin::new("68070100188")?;
     let lina = Ssin::new("05031512367")?;
@@ -301,8 +329,11 @@ async fn main() -> Result<()> {
     )
     .await;
 
-    // 5. A manifest with a production entry and no deliberation number.
-    println!("\n[5/6] a manifest whose production entry has no deliberation number:");
+    // 5. A tampered copy of the signed manifest, and a manifest with a production entry and
+    //    no deliberation number.
+    println!("\n[5/6] a tampered copy of the signed manifest (its entries extended by a year):");
+    let tampered_refused = tampered_copy_is_refused(&dir, &config)?;
+    println!("\n      a manifest whose production entry has no deliberation number:");
     let broken = format!(
         "{manifest_text}
 [[authorization]]
@@ -368,12 +399,60 @@ granted_by = \"leading-official\"
     }
 
     println!("\nfiles kept in {}", dir.display());
-    let all_good =
-        granted == 4 && refused_purpose && refused_production && rejected && report.is_ok();
+    let all_good = granted == 4
+        && refused_purpose
+        && refused_production
+        && tampered_refused
+        && rejected
+        && report.is_ok();
     if !all_good {
         return Err("the quickstart did not go as expected".into());
     }
     Ok(())
+}
+
+/// The security advisor's signing key: made once (`keys/advisor.key`, mode 0600, and
+/// `keys/advisor.pub`), then reused, as `bcss manifest keygen keys/advisor` would.
+fn advisor_key(keys_dir: &Path) -> Result<ed25519_dalek::SigningKey> {
+    std::fs::create_dir_all(keys_dir)?;
+    let name = keys_dir.join("advisor");
+    let private = keys_dir.join("advisor.key");
+    if !private.exists() {
+        let made = keys::generate_key_pair(&name)?;
+        println!(
+            "      made the advisor's key pair {} and {} ({})",
+            made.private_key.display(),
+            made.public_key.display(),
+            made.fingerprint
+        );
+    }
+    Ok(keys::load_signing_key(&private)?)
+}
+
+/// Copy the signed manifest and its signature elsewhere, move one date in the copy, and
+/// load it under the configuration's trust: it must be refused, saying why.
+fn tampered_copy_is_refused(dir: &Path, config: &Config) -> Result<bool> {
+    let copy_dir = dir.join("tampered");
+    std::fs::create_dir_all(&copy_dir)?;
+    let original = config.manifest_file();
+    let copy = copy_dir.join("authorizations.toml");
+    let text = std::fs::read_to_string(&original)?;
+    let next = Utc::now().year() + 1;
+    std::fs::write(
+        &copy,
+        text.replace(&format!("{next}-12-31"), &format!("{}-12-31", next + 1)),
+    )?;
+    std::fs::copy(signature_path(&original), signature_path(&copy))?;
+    match Guard::load_trusted(&copy, config.manifest_trust()?) {
+        Ok(_) => {
+            println!("    accepted (unexpected)");
+            Ok(false)
+        }
+        Err(e) => {
+            println!("    refused: {e}");
+            Ok(true)
+        }
+    }
 }
 
 fn mask(ssin: &str) -> String {

@@ -91,7 +91,7 @@ async fn main() -> Result<()> {
             ssin,
             Endpoints::default_url(
                 Environment::Acceptance,
-                bcss::services::ServiceKind::TestConnection
+                bcss::services::test_connection::service()
             )
             .unwrap_or("?"),
             args.fixtures.display()
@@ -132,7 +132,10 @@ async fn main() -> Result<()> {
         .organization(config.organization.cbe.clone())
         .application(&config.application.name, &config.application.version)
         .contact_email(&config.organization.contact_email)
-        .guard(Arc::new(Guard::load(config.resolve(&config.manifest))?))
+        .guard(Arc::new(Guard::load_trusted(
+            config.manifest_file(),
+            config.manifest_trust()?,
+        )?))
         .journal(journal.clone())
         .transport(Arc::new(recorder));
     if let Some(program) = &config.organization.program {

@@ -7,7 +7,12 @@
 //!
 //! ```toml
 //! environment = "test"
-//! manifest = "authorizations.toml"
+//! manifest = "authorizations.toml"   # or the [manifest] table below
+//!
+//! # [manifest]
+//! # file = "authorizations.toml"
+//! # signers = ["keys/advisor.pub"]   # the public keys allowed to sign it
+//! # require_signature = true         # default: true in production, false elsewhere
 //!
 //! [journal]
 //! dir = "journal"
@@ -30,6 +35,10 @@
 //! timeout_seconds = 60
 //! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
 //! ```
+//!
+//! Services beyond the built-in ones are `[[service]]` entries, here or in a file named by
+//! `catalogue = "services.toml"` (see [`crate::services::catalogue`]); they are checked
+//! when the file is read, with `FILE:line:col`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +47,8 @@ use serde::Deserialize;
 
 use crate::environment::Environment;
 use crate::ids::{Cbe, ProgramId};
+use crate::services::catalogue::spec::{RawService, Source, build_all};
+use crate::services::{Catalogue, Service};
 
 /// A configuration file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,6 +158,63 @@ pub struct JournalConfig {
     pub max_record_bytes: Option<usize>,
 }
 
+/// The manifest: `manifest = "FILE"`, or a `[manifest]` table with `file`, `signers` and
+/// `require_signature`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ManifestConfig {
+    /// The authorisation manifest.
+    pub file: PathBuf,
+    /// The public keys (SPKI PEM or 64 hex digits, one per file) allowed to sign it.
+    pub signers: Vec<PathBuf>,
+    /// Whether the manifest must carry a valid signature by one of `signers`; `None`
+    /// (left out) means true in production and false elsewhere
+    /// ([`Config::require_manifest_signature`]).
+    pub require_signature: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManifestTable {
+    file: PathBuf,
+    #[serde(default)]
+    signers: Vec<PathBuf>,
+    require_signature: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for ManifestConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ManifestConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "the manifest file's path, or a [manifest] table with file, signers and \
+                     require_signature",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ManifestConfig, E> {
+                Ok(ManifestConfig {
+                    file: PathBuf::from(v),
+                    ..ManifestConfig::default()
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ManifestConfig, A::Error> {
+                let t =
+                    ManifestTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ManifestConfig {
+                    file: t.file,
+                    signers: t.signers,
+                    require_signature: t.require_signature,
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// The `[limits]` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -165,8 +233,8 @@ pub struct LimitsConfig {
 pub struct Config {
     /// The environment every call goes to.
     pub environment: Environment,
-    /// The authorisation manifest.
-    pub manifest: PathBuf,
+    /// The authorisation manifest and who may sign it.
+    pub manifest: ManifestConfig,
     /// The audit journal.
     pub journal: JournalConfig,
     /// HOW.
@@ -182,29 +250,96 @@ pub struct Config {
     /// Reply limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// A file of `[[service]]` entries (relative to this file's folder), read by
+    /// [`Config::load`].
+    pub catalogue: Option<PathBuf>,
+    /// The `[[service]]` entries as written; checked into [`Config::services`].
+    #[serde(default, rename = "service")]
+    service_entries: Vec<toml::Spanned<RawService>>,
+    /// The configured services: this file's `[[service]]` entries, then (after
+    /// [`Config::load`]) those of the `catalogue` file, checked.
+    #[serde(skip)]
+    pub services: Vec<Service>,
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
 
 impl Config {
-    /// Read and validate a configuration file.
+    /// Read and validate a configuration file, and the catalogue file it names.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let mut config = Config::parse(&text, &path.display().to_string())?;
+        let text = read(path)?;
+        let mut config = Config::parse_only(&text, &path.display().to_string())?;
         config.base_dir = path
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        if let Some(file) = &config.catalogue {
+            let file = config.resolve(file);
+            let text = read(&file)?;
+            let services = crate::services::parse_services(&text, &file.display().to_string())
+                .map_err(|e| ConfigError::Invalid {
+                    path: e.file,
+                    line: e.line,
+                    column: e.column,
+                    message: e.message,
+                })?;
+            config.services.extend(services);
+        }
+        config.check_services(&path.display().to_string())?;
         Ok(config)
     }
 
-    /// Parse configuration text; `name` is used in error messages.
+    /// Parse configuration text; `name` is used in error messages. A `catalogue` file is
+    /// not read (there is no folder to resolve it against): use [`Config::load`].
     pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let config = Config::parse_only(text, name)?;
+        if config.catalogue.is_none() {
+            config.check_services(name)?;
+        }
+        Ok(config)
+    }
+
+    /// The built-in catalogue with the configured services.
+    pub fn service_catalogue(&self) -> Result<Catalogue, ConfigError> {
+        Catalogue::with_configured(self.services.iter().cloned()).map_err(|e| {
+            let (path, line) = match &e {
+                crate::services::catalogue::CatalogueError::Duplicate {
+                    origin: crate::services::catalogue::Origin::Configured { file, line },
+                    ..
+                } => (file.clone(), *line),
+                _ => (String::new(), 1),
+            };
+            ConfigError::Invalid {
+                path,
+                line,
+                column: 1,
+                message: e.to_string(),
+            }
+        })
+    }
+
+    /// Names are unique, and `[endpoints]` names catalogued services.
+    fn check_services(&self, name: &str) -> Result<(), ConfigError> {
+        let catalogue = self.service_catalogue()?;
+        for service in self.endpoints.keys() {
+            if catalogue.get(service).is_none() {
+                return Err(ConfigError::Invalid {
+                    path: name.to_string(),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "[endpoints] names unknown service {service:?}; known: {}",
+                        catalogue.names().join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_only(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|span| line_col(text, span.start))
@@ -216,21 +351,41 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
+        let src = Source { file: name, text };
+        config.services =
+            build_all(&config.service_entries, &src).map_err(|e| ConfigError::Invalid {
+                path: e.file,
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })?;
+        config.service_entries.clear();
         let invalid = |message: String| ConfigError::Invalid {
             path: name.to_string(),
             line: 1,
             column: 1,
             message,
         };
-        for service in config.endpoints.keys() {
-            if crate::services::ServiceKind::from_name(service).is_none() {
-                return Err(invalid(format!(
-                    "[endpoints] names unknown service {service:?}; known: {}",
-                    crate::services::ServiceKind::ALL
-                        .map(|s| s.name())
-                        .join(", ")
-                )));
-            }
+        if config.require_manifest_signature() && config.manifest.signers.is_empty() {
+            let (line, column) = manifest_key_position(text);
+            let why = if config.manifest.require_signature == Some(true) {
+                "require_signature = true".to_string()
+            } else {
+                format!(
+                    "environment = \"{}\" requires a signed manifest by default",
+                    config.environment
+                )
+            };
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message: format!(
+                    "{why}, but no key may sign it: name the security advisor's public keys \
+                     ([manifest] signers = [\"keys/advisor.pub\"]), or set \
+                     require_signature = false in [manifest]"
+                ),
+            });
         }
         if config.transport.password_env.is_some() && config.transport.password_file.is_some() {
             return Err(invalid(
@@ -298,6 +453,39 @@ impl Config {
         c
     }
 
+    /// Whether the manifest must be signed: `[manifest] require_signature`, or by default
+    /// true in production and false elsewhere.
+    pub fn require_manifest_signature(&self) -> bool {
+        self.manifest
+            .require_signature
+            .unwrap_or(self.environment == Environment::Production)
+    }
+
+    /// The manifest's path, resolved against the file's folder.
+    pub fn manifest_file(&self) -> PathBuf {
+        self.resolve(&self.manifest.file)
+    }
+
+    /// What the manifest's signature must satisfy: the `signers` key files (resolved
+    /// against the file's folder, each read now) and [`Config::require_manifest_signature`].
+    pub fn manifest_trust(
+        &self,
+    ) -> Result<crate::manifest::ManifestTrust, crate::manifest::SignatureError> {
+        crate::manifest::ManifestTrust::from_key_files(
+            &self.manifest_signer_files(),
+            self.require_manifest_signature(),
+        )
+    }
+
+    /// The `[manifest] signers` key files, resolved against the file's folder.
+    pub fn manifest_signer_files(&self) -> Vec<PathBuf> {
+        self.manifest
+            .signers
+            .iter()
+            .map(|p| self.resolve(p))
+            .collect()
+    }
+
     /// Resolve a path from the file against the file's folder.
     pub fn resolve(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
@@ -306,6 +494,30 @@ impl Config {
             self.base_dir.join(path)
         }
     }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Where the manifest is configured: the `[manifest]` header or the `manifest =` key (the
+/// first line of the file when neither is found).
+fn manifest_key_position(text: &str) -> (usize, usize) {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let key = trimmed
+            .strip_prefix("manifest")
+            .is_some_and(|rest| rest.trim_start().starts_with('='));
+        if key || trimmed.starts_with("[manifest]") {
+            return line_col(text, offset + (line.len() - trimmed.len()));
+        }
+        offset += line.len();
+    }
+    (1, 1)
 }
 
 /// 1-based line and column of a byte offset.

@@ -1,7 +1,9 @@
 //! Where each service lives in each environment, and the soapAction of each operation.
 //!
-//! The defaults come from the project's own WSDL files in `wsdl/`, read at build time
-//! (`build.rs`); `tests/endpoints_wsdl.rs` checks that this table and the files agree.
+//! The defaults are each service's catalogue entry: for the built-in services, the
+//! project's own WSDL files in `wsdl/`, read at build time (`build.rs`;
+//! `tests/endpoints_wsdl.rs` checks that the table and the files agree); for configured
+//! services, their `[[service]]` entry.
 //! A client never fetches `?wsdl` at run time: behind BCSS's reverse proxy the address it
 //! returns is wrong.
 //!
@@ -14,9 +16,8 @@ use std::collections::BTreeMap;
 use reqwest::Url;
 
 use crate::environment::Environment;
-use crate::services::{Family, ServiceKind};
-
-include!(concat!(env!("OUT_DIR"), "/wsdl_table.rs"));
+use crate::services::Service;
+use crate::services::catalogue::builtin::{WSDL_ENDPOINTS, WSDL_SOAP_ACTIONS};
 
 /// An endpoint override is not a usable URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,7 +33,8 @@ pub struct EndpointError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoints {
     base_urls: BTreeMap<Environment, Url>,
-    service_urls: BTreeMap<(Environment, ServiceKind), Url>,
+    /// By environment and service name.
+    service_urls: BTreeMap<(Environment, String), Url>,
 }
 
 fn parse_url(url: &str) -> Result<Url, EndpointError> {
@@ -55,38 +57,27 @@ impl Endpoints {
         Endpoints::default()
     }
 
-    /// The default endpoint of `service` in `environment`, as the WSDL files give it.
-    pub fn default_url(environment: Environment, service: ServiceKind) -> Option<&'static str> {
-        WSDL_ENDPOINTS
-            .iter()
-            .find(|(s, e, _)| *s == service.name() && *e == environment.as_str())
-            .map(|(_, _, url)| *url)
+    /// The default endpoint of `service` in `environment`, as its catalogue entry gives
+    /// it (for a built-in service, its WSDL file).
+    pub fn default_url(environment: Environment, service: &Service) -> Option<&str> {
+        service.default_endpoint(environment)
     }
 
-    /// Every (service, environment, default endpoint) the WSDL files define.
+    /// Every (service, environment, default endpoint) the built-in WSDL files define.
     pub fn default_table() -> &'static [(&'static str, &'static str, &'static str)] {
         WSDL_ENDPOINTS
     }
 
-    /// Every (service, WSDL operation, soapAction) the WSDL files define.
+    /// Every (service, WSDL operation, soapAction) the built-in WSDL files define.
     pub fn soap_action_table() -> &'static [(&'static str, &'static str, &'static str)] {
         WSDL_SOAP_ACTIONS
     }
 
-    /// The soapAction of an operation. SSDN services travel through the connector's one
-    /// `sendXML` operation, whatever their business operation.
-    pub fn soap_action(service: ServiceKind, operation: &str) -> Option<&'static str> {
-        let wsdl_operation = match service.family() {
-            Family::Ssdn => "sendXML",
-            Family::V3 => operation,
-        };
-        if !service.operations().contains(&operation) {
-            return None;
-        }
-        WSDL_SOAP_ACTIONS
-            .iter()
-            .find(|(s, op, _)| *s == service.name() && *op == wsdl_operation)
-            .map(|(_, _, action)| *action)
+    /// The soapAction of an operation, from the service's catalogue entry. SSDN services
+    /// travel through the connector's one `sendXML` operation, whatever their business
+    /// operation. `None` for an operation the service does not have.
+    pub fn soap_action<'s>(service: &'s Service, operation: &str) -> Option<&'s str> {
+        service.soap_action(operation)
     }
 
     /// Send every service of `environment` to `base_url` (scheme, host and port), keeping
@@ -105,11 +96,12 @@ impl Endpoints {
     pub fn with_service_url(
         mut self,
         environment: Environment,
-        service: ServiceKind,
+        service: &Service,
         url: &str,
     ) -> Result<Endpoints, EndpointError> {
         let url = parse_url(url)?;
-        self.service_urls.insert((environment, service), url);
+        self.service_urls
+            .insert((environment, service.name().to_string()), url);
         Ok(self)
     }
 
@@ -117,15 +109,21 @@ impl Endpoints {
     pub fn resolve(
         &self,
         environment: Environment,
-        service: ServiceKind,
+        service: &Service,
     ) -> Result<String, EndpointError> {
-        if let Some(url) = self.service_urls.get(&(environment, service)) {
+        if let Some(url) = self
+            .service_urls
+            .get(&(environment, service.name().to_string()))
+        {
             return Ok(url.to_string());
         }
         let default =
             Endpoints::default_url(environment, service).ok_or_else(|| EndpointError {
                 url: String::new(),
-                reason: format!("no endpoint is known for {service} in {environment}"),
+                reason: format!(
+                    "no endpoint is known for {service} in {environment}; give one in \
+                     [endpoints] or in its [[service]] entry's [service.endpoints]"
+                ),
             })?;
         let Some(base) = self.base_urls.get(&environment) else {
             return Ok(default.to_string());
@@ -151,16 +149,19 @@ impl Endpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::{
+        Catalogue, identify_person, manage_access, retrieve_ti_groups, test_connection,
+    };
 
     #[test]
     fn every_service_has_endpoints_and_actions() {
-        for service in ServiceKind::ALL {
+        for service in Catalogue::builtin() {
             for env in Environment::ALL {
                 let url = Endpoints::default_url(env, service).unwrap();
                 assert!(url.starts_with("https://"), "{url}");
                 assert!(url.contains(env.host_tag()), "{url}");
             }
-            for op in service.operations() {
+            for op in service.operation_names() {
                 assert!(
                     Endpoints::soap_action(service, op).is_some(),
                     "{service} {op}"
@@ -168,11 +169,11 @@ mod tests {
             }
         }
         assert_eq!(
-            Endpoints::soap_action(ServiceKind::ManageAccess, "list"),
+            Endpoints::soap_action(manage_access::service(), "list"),
             Some("http://ksz-bcss.fgov.be/connectors/WebServiceConnector/sendXML")
         );
         assert_eq!(
-            Endpoints::soap_action(ServiceKind::RetrieveTIGroups, "nope"),
+            Endpoints::soap_action(retrieve_ti_groups::service(), "nope"),
             None
         );
     }
@@ -184,22 +185,22 @@ mod tests {
             .unwrap()
             .with_service_url(
                 Environment::Acceptance,
-                ServiceKind::TestConnection,
+                test_connection::service(),
                 "https://b2b-acpt.ksz-bcss.fgov.be:4520/x",
             )
             .unwrap();
         assert_eq!(
-            e.resolve(Environment::Test, ServiceKind::RetrieveTIGroups)
+            e.resolve(Environment::Test, retrieve_ti_groups::service())
                 .unwrap(),
             "http://127.0.0.1:8080/SOA4520/RetrieveTIGroupsService/v2/retrieveTI"
         );
         assert_eq!(
-            e.resolve(Environment::Acceptance, ServiceKind::TestConnection)
+            e.resolve(Environment::Acceptance, test_connection::service())
                 .unwrap(),
             "https://b2b-acpt.ksz-bcss.fgov.be:4520/x"
         );
         assert!(
-            e.resolve(Environment::Production, ServiceKind::IdentifyPerson)
+            e.resolve(Environment::Production, identify_person::service())
                 .unwrap()
                 .starts_with("https://bcssksz-services-prod.smals.be/")
         );

@@ -24,6 +24,7 @@ pub mod environment;
 pub mod error;
 pub mod fixture;
 pub mod ids;
+pub mod keys;
 pub mod manifest;
 pub mod mock;
 pub mod services;

@@ -1,12 +1,18 @@
 //! SOAP 1.1 envelopes: writing, reading, faults, and the limits that keep reading bounded.
 //!
 //! This module knows nothing of BCSS services: it wraps a body element in an envelope,
-//! and reads a reply into its body element or its [`Fault`].
+//! and reads a reply into its body element or its [`Fault`]. A reply that is something
+//! else is named in the error when it can be told: an HTML page, a MIME multipart body,
+//! compressed bytes ([`Foreign`]), or a SOAP 1.2 envelope (with its fault's code and
+//! reason).
 
 use std::fmt;
 
+mod foreign;
+
 pub use crate::xml::Limits;
 use crate::xml::{self, Element, XmlError};
+pub use foreign::Foreign;
 
 /// The SOAP 1.1 envelope namespace.
 pub const ENVELOPE_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -81,6 +87,9 @@ pub enum SoapError {
     /// The reply is not well-formed or exceeds a limit.
     #[error("reply is not acceptable XML: {0}")]
     Xml(#[from] XmlError),
+    /// The reply is not XML, or not SOAP, and its first bytes tell what it is.
+    #[error("reply is {0}, not a SOAP envelope")]
+    Foreign(Foreign),
     /// The root element is not a SOAP 1.1 envelope.
     #[error("reply is not a SOAP 1.1 envelope: root element is {found}")]
     NotAnEnvelope {
@@ -112,9 +121,33 @@ pub fn qualified_name(e: &Element) -> String {
 }
 
 /// Read a SOAP 1.1 reply into its body element or fault, within `limits`.
+///
+/// # Errors
+/// [`SoapError::Xml`] for bytes that are not acceptable XML, except that an HTML page, a
+/// MIME multipart body or compressed bytes give [`SoapError::Foreign`]; see
+/// [`read_element`] for the rest.
 pub fn read(bytes: &[u8], limits: &Limits) -> Result<Body, SoapError> {
-    let root = xml::parse(bytes, limits)?;
+    let root = match xml::parse(bytes, limits) {
+        Ok(root) => root,
+        Err(e) if limit_error(&e) => return Err(e.into()),
+        Err(e) => return Err(foreign::sniff(bytes).map_or(SoapError::Xml(e), SoapError::Foreign)),
+    };
+    if let Some(html) = foreign::html_root(&root) {
+        return Err(SoapError::Foreign(html));
+    }
     read_element(root)
+}
+
+/// Whether an XML error is about a limit (then it is the answer, whatever the bytes are).
+fn limit_error(e: &XmlError) -> bool {
+    matches!(
+        e,
+        XmlError::TooLarge { .. }
+            | XmlError::TooDeep { .. }
+            | XmlError::TooManyNodes { .. }
+            | XmlError::TooManyAttributes { .. }
+            | XmlError::TooManyNamespaces { .. }
+    )
 }
 
 /// Read an already parsed envelope.
@@ -123,6 +156,10 @@ pub fn read_element(root: Element) -> Result<Body, SoapError> {
         let mut found = qualified_name(&root);
         if root.namespace.as_deref() == Some(SOAP12_NS) {
             found.push_str(" (SOAP 1.2; BCSS services speak SOAP 1.1)");
+            if let Some(fault) = soap12_fault(&root) {
+                found.push_str(": ");
+                found.push_str(&fault);
+            }
         }
         return Err(SoapError::NotAnEnvelope { found });
     }
@@ -151,6 +188,30 @@ pub fn read_element(root: Element) -> Result<Body, SoapError> {
         return Ok(Body::Fault(read_fault(first)));
     }
     Ok(Body::Payload(first))
+}
+
+/// A SOAP 1.2 fault, as `fault CODE: REASON` (`Code/Value`, its `Subcode/Value`s and
+/// the first `Reason/Text`), when the envelope holds one.
+fn soap12_fault(root: &Element) -> Option<String> {
+    let fault = root
+        .child_ns(SOAP12_NS, "Body")?
+        .child_ns(SOAP12_NS, "Fault")?;
+    let mut code = String::new();
+    let mut level = fault.child_ns(SOAP12_NS, "Code");
+    while let Some(c) = level {
+        if let Some(value) = c.child_text("Value") {
+            if !code.is_empty() {
+                code.push('/');
+            }
+            code.push_str(&value);
+        }
+        level = c.child_ns(SOAP12_NS, "Subcode");
+    }
+    let reason = fault
+        .child_ns(SOAP12_NS, "Reason")
+        .and_then(|r| r.child_text("Text"))
+        .unwrap_or_default();
+    Some(format!("fault {code}: {reason}"))
 }
 
 /// Decode a `Fault` element. The SOAP 1.1 fault children are unqualified; some servers

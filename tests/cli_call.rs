@@ -148,6 +148,12 @@ async fn call_and_test_connection_through_the_mock_then_verify_the_journal() {
     assert!(why.contains("purpose_not_authorized"), "{why}");
 
     assert!(echo.status.success(), "stderr: {}", text(&echo.stderr));
+    // The manifest is not signed (test environment, no signers): each load says so once.
+    for o in [&ok, &denied, &echo] {
+        let err = text(&o.stderr);
+        assert_eq!(err.matches("bcss: warning: manifest ").count(), 1, "{err}");
+        assert!(err.contains("loaded unsigned (SHA-256 "), "{err}");
+    }
 
     mock.shutdown().await;
 

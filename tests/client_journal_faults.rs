@@ -12,7 +12,6 @@ use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
 use bcss::ids::Ssin;
 use bcss::manifest::Guard;
-use bcss::services::ServiceKind;
 use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
 use bcss::{Environment, Error};
 use chrono::{TimeZone, Utc};
@@ -86,7 +85,7 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
         .unwrap();
     let ctx = CallContext::new(Actor::new("agent-042"), "PCSA:SOCIAL_INQUIRY");
     let request = Probe {
-        service: ServiceKind::RetrieveTIGroups,
+        service: bcss::services::retrieve_ti_groups::service(),
         operation: "retrieveTI",
         subject: Ssin::new("68070100188").unwrap(),
     };

@@ -11,7 +11,6 @@ use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
 use bcss::ids::{ProgramId, Ssin};
 use bcss::manifest::{DenialReason, Guard};
-use bcss::services::ServiceKind;
 use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
 use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
@@ -26,7 +25,7 @@ fn marc() -> Ssin {
 
 fn tx25() -> Probe {
     Probe {
-        service: ServiceKind::RetrieveTIGroups,
+        service: bcss::services::retrieve_ti_groups::service(),
         operation: "retrieveTI",
         subject: marc(),
     }
@@ -174,7 +173,7 @@ async fn every_denial_sends_zero_bytes() {
             guard: None,
             purpose: "PCSA:SOCIAL_INQUIRY",
             request: Probe {
-                service: ServiceKind::IdentifyPerson,
+                service: bcss::services::identify_person::service(),
                 operation: "identifyPerson",
                 subject: marc(),
             },

@@ -12,7 +12,6 @@ use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
 use bcss::ids::Ssin;
 use bcss::manifest::Guard;
-use bcss::services::ServiceKind;
 use bcss::soap::Limits;
 use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
 use bcss::{Environment, Error};
@@ -43,7 +42,7 @@ impl Transport for BigReply {
     }
 }
 
-fn client(journal: Arc<dyn Journal>, reply: Vec<u8>, limits: Limits) -> Result<Client, Error> {
+fn client(journal: Arc<dyn Journal>, reply: Vec<u8>, limits: Limits) -> Result<Client, Box<Error>> {
     Client::builder()
         .environment(Environment::Test)
         .application("reply-limits-test", "1.0.0")
@@ -58,11 +57,12 @@ fn client(journal: Arc<dyn Journal>, reply: Vec<u8>, limits: Limits) -> Result<C
         )))
         .limits(limits)
         .build()
+        .map_err(Box::new)
 }
 
 fn probe() -> Probe {
     Probe {
-        service: ServiceKind::RetrieveTIGroups,
+        service: bcss::services::retrieve_ti_groups::service(),
         operation: "retrieveTI",
         subject: Ssin::new("68070100188").unwrap(),
     }
@@ -123,7 +123,7 @@ async fn a_reply_limit_the_journal_cannot_hold_is_refused_at_build() {
     };
     let err = client(journal.clone(), Vec::new(), limits).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, Error::Config(_)), "{text}");
+    assert!(matches!(*err, Error::Config(_)), "{text}");
     assert!(
         text.contains(&format!("max_reply_bytes = {} bytes", room + 1)),
         "{text}"

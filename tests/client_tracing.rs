@@ -11,7 +11,6 @@ use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
 use bcss::ids::Ssin;
 use bcss::manifest::Guard;
-use bcss::services::ServiceKind;
 use chrono::{TimeZone, Utc};
 use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
 
@@ -21,7 +20,7 @@ fn ctx(purpose: &str) -> CallContext {
 
 fn tx25() -> Probe {
     Probe {
-        service: ServiceKind::RetrieveTIGroups,
+        service: bcss::services::retrieve_ti_groups::service(),
         operation: "retrieveTI",
         subject: Ssin::new("68070100188").unwrap(),
     }

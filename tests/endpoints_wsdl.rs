@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bcss::Environment;
 use bcss::endpoints::Endpoints;
-use bcss::services::{Family, ServiceKind};
+use bcss::services::{Catalogue, Family};
 use bcss::xml::{self, Element, Limits};
 
 const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
@@ -75,7 +75,7 @@ fn table_and_wsdl_files_agree() {
 #[test]
 fn every_service_environment_and_operation_is_covered() {
     let (endpoints, actions) = read_wsdl_files();
-    for service in ServiceKind::ALL {
+    for service in Catalogue::builtin() {
         for env in Environment::ALL {
             let url = Endpoints::default_url(env, service)
                 .unwrap_or_else(|| panic!("{service} has no {env} endpoint in wsdl/"));
@@ -92,7 +92,7 @@ fn every_service_environment_and_operation_is_covered() {
             };
             assert!(url.contains(expected_path), "{url}");
         }
-        for op in service.operations() {
+        for op in service.operation_names() {
             let action = Endpoints::soap_action(service, op)
                 .unwrap_or_else(|| panic!("{service} {op} has no soapAction"));
             assert!(

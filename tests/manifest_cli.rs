@@ -1,4 +1,5 @@
 //! `bcss manifest check | explain | list`, through the built binary: exit codes and output.
+//! (Signing, keys and `diff`: tests/manifest_sign_cli.rs.)
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -35,7 +36,7 @@ fn check_a_valid_manifest() {
         stdout(&o),
         format!(
             "{file}: valid: 5 authorisation(s) for CPAS de Testville (CBE 0212344876): test 1, \
-             acceptance 1, production 3; 0 warning(s)\n"
+             acceptance 1, production 3; 0 warning(s)\nsignature: unsigned (no {file}.sig)\n"
         )
     );
 }
@@ -47,7 +48,7 @@ fn check_prints_warnings_and_still_succeeds() {
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines.len(), 3, "{out}");
     assert!(
         lines[0].starts_with(&format!(
             "{file}:12:11: warning: program number 00912345600: its check digits do not verify"
@@ -55,6 +56,11 @@ fn check_prints_warnings_and_still_succeeds() {
         "{out}"
     );
     assert!(lines[1].ends_with("; 1 warning(s)"), "{out}");
+    assert_eq!(
+        lines[2],
+        format!("signature: unsigned (no {file}.sig)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -284,8 +290,9 @@ fn list_shows_days_left_and_flags() {
         lines[0],
         "CPAS de Testville (CBE 0212344876), 5 entries, days counted from 2026-02-10"
     );
-    assert!(lines[1].starts_with("ID  "), "{out}");
-    assert!(lines[1].contains("DAYS LEFT  FLAG"), "{out}");
+    assert_eq!(lines[1], format!("signature: unsigned (no {file}.sig)"));
+    assert!(lines[2].starts_with("ID  "), "{out}");
+    assert!(lines[2].contains("DAYS LEFT  FLAG"), "{out}");
     let row = |id: &str| {
         lines
             .iter()
@@ -318,7 +325,7 @@ fn list_shows_days_left_and_flags() {
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
     assert!(out.starts_with("CPAS de Testville (CBE 0212344876), 1 entry in test,"));
-    let row: Vec<&str> = out.lines().nth(2).unwrap().split_whitespace().collect();
+    let row: Vec<&str> = out.lines().nth(3).unwrap().split_whitespace().collect();
     assert_eq!(row[0], "test-connection");
     assert_eq!(&row[row.len() - 2..], ["-1", "EXPIRED"]);
 }

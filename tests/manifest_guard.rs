@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use bcss::Environment;
 use bcss::ids::ProgramId;
 use bcss::manifest::{Decision, Denial, DenialReason, Facts, Grant, Guard, ManifestError};
-use bcss::services::ServiceKind;
+use bcss::services::Service;
 use chrono::{DateTime, Utc};
 
 fn fixture(name: &str) -> PathBuf {
@@ -23,18 +23,23 @@ fn at(s: &str) -> DateTime<Utc> {
 
 const PURPOSE: &str = "PCSA:SOCIAL_INQUIRY";
 
-fn facts(env: Environment, service: ServiceKind, operation: &'static str) -> Facts<'static> {
+fn facts(env: Environment, service: &'static Service, operation: &'static str) -> Facts<'static> {
     Facts {
         environment: env,
-        service,
+        service: service.name(),
         operation,
         purpose: PURPOSE,
         program: None,
+        access_purpose: None,
     }
 }
 
 fn identify(env: Environment) -> Facts<'static> {
-    facts(env, ServiceKind::IdentifyPerson, "identifyPerson")
+    facts(
+        env,
+        bcss::services::identify_person::service(),
+        "identifyPerson",
+    )
 }
 
 fn grant(d: Decision) -> Grant {
@@ -104,7 +109,7 @@ fn the_example_manifest_decides_as_documented() {
     let d = deny(guard.decide(
         &facts(
             Environment::Production,
-            ServiceKind::HealthCareInsurance,
+            bcss::services::health_care_insurance::service(),
             "consultMAF",
         ),
         now,
@@ -125,14 +130,18 @@ fn the_example_manifest_decides_as_documented() {
     );
 
     // Reading the register is authorised, writing is not.
-    let list = facts(Environment::Production, ServiceKind::ManageAccess, "list");
+    let list = facts(
+        Environment::Production,
+        bcss::services::manage_access::service(),
+        "list",
+    );
     assert_eq!(
         grant(guard.decide(&list, now)).authorization_id,
         "manage-access-list-prod"
     );
     let register = facts(
         Environment::Production,
-        ServiceKind::ManageAccess,
+        bcss::services::manage_access::service(),
         "register",
     );
     let d = deny(guard.decide(&register, now));
@@ -195,7 +204,7 @@ fn the_example_manifest_decides_as_documented() {
     // Datetime bounds are exact instants: 08:00+02:00 is 06:00Z.
     let ti = facts(
         Environment::Production,
-        ServiceKind::RetrieveTIGroups,
+        bcss::services::retrieve_ti_groups::service(),
         "retrieveTI",
     );
     assert_eq!(

@@ -1,20 +1,21 @@
 //! The guard against a reference model: random manifests (written out as TOML and loaded
 //! through the real parser), random calls and random instants; the guard and a small,
-//! obviously correct matcher must agree on every decision.
+//! obviously correct matcher must agree on every decision. ManageAccess entries carry
+//! random BCSS purpose codes (`access_purposes`), and calls random codes.
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
 use bcss::manifest::{Decision, DenialReason, Facts, Guard};
-use bcss::services::ServiceKind;
+use bcss::services::{Catalogue, Service};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use proptest::prelude::*;
 
-const SERVICES: [ServiceKind; 4] = [
-    ServiceKind::IdentifyPerson,
-    ServiceKind::ManageAccess,
-    ServiceKind::HealthCareInsurance,
+const SERVICES: [&str; 4] = [
+    "IdentifyPerson",
+    "ManageAccess",
+    "HealthCareInsurance",
     // Never in a generated manifest: the "nothing for this service" case.
-    ServiceKind::RetrieveTIGroups,
+    "RetrieveTIGroups",
 ];
 const PURPOSES: [&str; 4] = [
     "PCSA:SOCIAL_INQUIRY",
@@ -22,6 +23,30 @@ const PURPOSES: [&str; 4] = [
     "AUDIT",
     "MARKETING",
 ];
+/// HealthCareInsurance's legalContext is a closed list: its entries and calls use these.
+const HCI_PURPOSES: [&str; 4] = [
+    "social inquiry and financial help",
+    "query insurance",
+    "CBSS validation",
+    "Heating Allowance",
+];
+
+fn service_at(i: usize) -> &'static Service {
+    Catalogue::builtin().get(SERVICES[i]).unwrap()
+}
+
+fn is_manage_access(service: &Service) -> bool {
+    service.name() == "ManageAccess"
+}
+
+/// The purposes generated for `service`.
+fn purposes(service: &Service) -> [&'static str; 4] {
+    if service.legal_context().closed_values().is_some() {
+        HCI_PURPOSES
+    } else {
+        PURPOSES
+    }
+}
 // The first two verify as SSIN check digits, the third does not (a warning, still valid).
 const PROGRAMS: [&str; 4] = ["00912345673", "00912345772", "00912345600", "00920000161"];
 
@@ -75,18 +100,35 @@ impl B {
 struct E {
     id: String,
     env: Environment,
-    service: ServiceKind,
+    service: &'static Service,
     /// Bit i set: covers the service's operation i. None: every operation.
     ops: Option<u8>,
     purpose: &'static str,
     program: &'static str,
+    /// ManageAccess: the BCSS purpose codes covered (`access_purposes`).
+    codes: Option<Vec<u32>>,
     from: B,
     until: B,
 }
 
+/// Whether a call of `operation` of `service` must carry a BCSS purpose code.
+fn needs_code(service: &Service, operation: &str) -> bool {
+    is_manage_access(service) && matches!(operation, "register" | "unregister")
+}
+
 impl E {
+    /// The documented rule: a code is granted when listed; no code only for an operation
+    /// that needs none.
+    fn grants_code(&self, operation: &str, code: Option<u32>) -> bool {
+        match (code, &self.codes) {
+            (Some(c), Some(codes)) => codes.contains(&c),
+            (Some(_), None) => false,
+            (None, _) => !needs_code(self.service, operation),
+        }
+    }
+
     fn covers(&self, op: &str) -> bool {
-        let ops = self.service.operations();
+        let ops = self.service.operation_names();
         match self.ops {
             None => ops.contains(&op),
             Some(mask) => ops
@@ -106,7 +148,7 @@ impl E {
         if let Some(mask) = self.ops {
             let ops: Vec<String> = self
                 .service
-                .operations()
+                .operation_names()
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0)
@@ -120,6 +162,10 @@ impl E {
         );
         if self.env == Environment::Production {
             s += "deliberation = \"13/084\"\n";
+        }
+        if let Some(codes) = &self.codes {
+            let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
+            s += &format!("access_purposes = [{}]\n", codes.join(", "));
         }
         s += &format!(
             "valid_from = {}\nvalid_until = {}\ngranted_by = \"deputy\"\n\n",
@@ -146,7 +192,10 @@ type Verdict = Result<String, (DenialReason, Option<String>)>;
 /// The reference matcher: the documented filters, one after the other, over the entries
 /// in file order.
 fn reference(entries: &[E], f: &Facts<'_>, at: DateTime<Utc>) -> Verdict {
-    let s1: Vec<&E> = entries.iter().filter(|e| e.service == f.service).collect();
+    let s1: Vec<&E> = entries
+        .iter()
+        .filter(|e| e.service.name() == f.service)
+        .collect();
     if s1.is_empty() {
         return Err((DenialReason::NoAuthorization, None));
     }
@@ -174,13 +223,24 @@ fn reference(entries: &[E], f: &Facts<'_>, at: DateTime<Utc>) -> Verdict {
     if s4.is_empty() {
         return Err((DenialReason::PurposeNotAuthorized, Some(s3[0].id.clone())));
     }
-    let s5: Vec<&E> = s4
+    let s4b: Vec<&E> = s4
+        .iter()
+        .copied()
+        .filter(|e| e.grants_code(f.operation, f.access_purpose))
+        .collect();
+    if s4b.is_empty() {
+        return Err((
+            DenialReason::AccessPurposeNotAuthorized,
+            Some(s4[0].id.clone()),
+        ));
+    }
+    let s5: Vec<&E> = s4b
         .iter()
         .copied()
         .filter(|e| f.program.is_none_or(|p| p.as_str() == e.program))
         .collect();
     if s5.is_empty() {
-        return Err((DenialReason::ProgramMismatch, Some(s4[0].id.clone())));
+        return Err((DenialReason::ProgramMismatch, Some(s4b[0].id.clone())));
     }
     if let Some(e) = s5
         .iter()
@@ -224,12 +284,24 @@ fn entry() -> impl Strategy<Value = E> {
         prop_oneof![3 => Just(0usize), 1 => Just(1usize), 1 => Just(2usize)],
         bound(),
         bound(),
+        prop::option::of(prop::collection::vec(1u32..5, 1..3)),
     )
-        .prop_map(|(env, svc, ops, purpose, program, a, b)| {
-            let service = SERVICES[svc];
+        .prop_map(|(env, svc, ops, purpose, program, a, b, codes)| {
+            let service = service_at(svc);
             // Keep only the bits of operations the service has.
             let n = service.operations().len();
             let ops = ops.map(|m| m & ((1u8 << n) - 1)).filter(|m| *m != 0);
+            // Codes only for ManageAccess; required when it covers register/unregister.
+            let writes = service
+                .operation_names()
+                .iter()
+                .enumerate()
+                .any(|(i, o)| needs_code(service, o) && ops.is_none_or(|m| m & (1 << i) != 0));
+            let codes = match is_manage_access(service) {
+                true if writes => Some(codes.unwrap_or_else(|| vec![1])),
+                true => codes,
+                false => None,
+            };
             // Order the bounds so that the entry is valid (until on or after from).
             let (from, until) = if b.last() < a.first() { (b, a) } else { (a, b) };
             E {
@@ -237,8 +309,9 @@ fn entry() -> impl Strategy<Value = E> {
                 env: Environment::ALL[env],
                 service,
                 ops,
-                purpose: PURPOSES[purpose],
+                purpose: purposes(service)[purpose],
                 program: PROGRAMS[program],
+                codes,
                 from,
                 until,
             }
@@ -255,7 +328,7 @@ fn entries() -> impl Strategy<Value = Vec<E>> {
 }
 
 /// A call: either random facts, or the facts of one of the entries (`base`), with one of
-/// them changed to the random value when `change` is 1 to 4.
+/// them changed to the random value when `change` is 1 to 5.
 #[derive(Debug, Clone, Copy)]
 struct Call {
     base: Option<usize>,
@@ -267,6 +340,8 @@ struct Call {
     purpose: usize,
     /// 4: the client has no program number configured.
     program: usize,
+    /// A random BCSS purpose code, or none.
+    code: Option<u32>,
     instant: Instant,
 }
 
@@ -287,10 +362,11 @@ fn call() -> impl Strategy<Value = Call> {
         prop::option::weighted(0.8, 0usize..20),
         0u8..8,
         (0usize..3, 0usize..4, 0usize..4, 0usize..4, 0usize..5),
+        prop::option::weighted(0.9, 0u32..6),
         instant,
     )
         .prop_map(
-            |(base, change, (env, service, operation, purpose, program), instant)| Call {
+            |(base, change, (env, service, operation, purpose, program), code, instant)| Call {
                 base,
                 change,
                 env,
@@ -298,19 +374,30 @@ fn call() -> impl Strategy<Value = Call> {
                 operation,
                 purpose,
                 program,
+                code,
                 instant,
             },
         )
 }
 
-/// The facts of a call: (environment, service, operation, purpose, program index).
+/// The facts of a call: (environment, service, operation, purpose, program index, BCSS
+/// purpose code). A call based on an entry carries one of the entry's codes (none when it
+/// has none), and the random code when `change` is 5; a random call to ManageAccess
+/// carries the random code.
 fn facts_of(
     entries: &[E],
     c: &Call,
-) -> (Environment, ServiceKind, &'static str, &'static str, usize) {
-    let service = SERVICES[c.service];
-    let random_op = |s: ServiceKind| {
-        s.operations()
+) -> (
+    Environment,
+    &'static Service,
+    &'static str,
+    &'static str,
+    usize,
+    Option<u32>,
+) {
+    let service = service_at(c.service);
+    let random_op = |s: &'static Service| {
+        s.operation_names()
             .get(c.operation)
             .copied()
             .unwrap_or("bogusOperation")
@@ -319,8 +406,9 @@ fn facts_of(
         Environment::ALL[c.env],
         service,
         random_op(service),
-        PURPOSES[c.purpose],
+        purposes(service)[c.purpose],
         c.program,
+        c.code.filter(|_| is_manage_access(service)),
     );
     let Some(e) = c
         .base
@@ -331,9 +419,8 @@ fn facts_of(
     };
     let op = e
         .service
-        .operations()
-        .iter()
-        .copied()
+        .operation_names()
+        .into_iter()
         .find(|o| e.covers(o))
         .unwrap_or("none");
     let program = if c.program == 4 {
@@ -341,12 +428,17 @@ fn facts_of(
     } else {
         PROGRAMS.iter().position(|p| *p == e.program).unwrap_or(4)
     };
-    let mut f = (e.env, e.service, op, e.purpose, program);
+    let code = e
+        .codes
+        .as_ref()
+        .map(|codes| codes[c.operation % codes.len()]);
+    let mut f = (e.env, e.service, op, e.purpose, program, code);
     match c.change {
         1 => f.0 = random.0,
         2 => f.2 = random_op(e.service),
-        3 => f.3 = random.3,
+        3 => f.3 = purposes(e.service)[c.purpose],
         4 => f.4 = random.4,
+        5 => f.5 = c.code,
         _ => {}
     }
     f
@@ -391,13 +483,14 @@ fn check_case(entries: &[E], calls: &[Call]) -> Result<Vec<Verdict>, TestCaseErr
             .map(|p| ProgramId::new(p).unwrap())
             .collect();
         for c in calls {
-            let (environment, service, operation, purpose, program) = facts_of(entries, c);
+            let (environment, service, operation, purpose, program, code) = facts_of(entries, c);
             let facts = Facts {
                 environment,
-                service,
+                service: service.name(),
                 operation,
                 purpose,
                 program: programs.get(program),
+                access_purpose: code,
             };
             let at = resolve(entries, c.instant);
             let got = guard.decide(&facts, at);
@@ -472,6 +565,7 @@ fn the_random_cases_reach_every_outcome() {
         "no_authorization",
         "wrong_environment",
         "purpose_not_authorized",
+        "access_purpose_not_authorized",
         "program_mismatch",
         "not_yet_valid",
         "expired",
@@ -486,20 +580,22 @@ fn a_grant_supplies_the_entrys_purpose_program_and_deliberation() {
     let e = E {
         id: "prod".into(),
         env: Environment::Production,
-        service: ServiceKind::IdentifyPerson,
+        service: bcss::services::identify_person::service(),
         ops: None,
         purpose: PURPOSES[0],
         program: PROGRAMS[1],
+        codes: None,
         from: B::Day(0),
         until: B::Day(10),
     };
     let guard = Guard::from_str(&manifest_text(&[e]), "m.toml").unwrap();
     let facts = Facts {
         environment: Environment::Production,
-        service: ServiceKind::IdentifyPerson,
+        service: "IdentifyPerson",
         operation: "identifyPerson",
         purpose: PURPOSES[0],
         program: None,
+        access_purpose: None,
     };
     match guard.decide(&facts, day(3).and_time(NaiveTime::MIN).and_utc()) {
         Decision::Grant(g) => {

@@ -3,7 +3,6 @@
 use bcss::manifest::{
     Bound, DeliberationRef, Diagnostic, GrantedBy, ManifestError, Policy, Severity, validate,
 };
-use bcss::services::ServiceKind;
 
 /// A valid manifest, one production entry. Line numbers are in the comments of the tests.
 const BASE: &str = r#"[organization]
@@ -66,7 +65,7 @@ fn the_base_manifest_is_valid() {
     assert!(p.warnings().is_empty());
     let e = &p.entries()[0];
     assert_eq!(e.id, "a1");
-    assert_eq!(e.service, ServiceKind::IdentifyPerson);
+    assert_eq!(e.service, bcss::services::identify_person::service());
     assert_eq!(e.operations, None);
     assert_eq!(e.granted_by, GrantedBy::Deputy);
     assert_eq!(e.deliberation.to_string(), "13/084");
@@ -317,13 +316,100 @@ fn unknown_operation() {
 fn listed_operations_are_kept() {
     let text = with_line(
         9,
-        Some("service = \"ManageAccess\"\noperations = [\"list\", \"register\"]"),
+        Some(
+            "service = \"ManageAccess\"\noperations = [\"list\", \"register\"]\n\
+             access_purposes = [1]",
+        ),
     );
     let p = validate(&text, "m.toml").unwrap();
     let e = &p.entries()[0];
-    assert_eq!(e.operations, Some(vec!["list", "register"]));
+    assert_eq!(
+        e.operations,
+        Some(vec!["list".to_string(), "register".to_string()])
+    );
     assert!(e.covers_operation("list"));
     assert!(!e.covers_operation("unregister"));
+}
+
+#[test]
+fn access_purposes_are_kept_and_checked() {
+    // Line 9 is the service; the entry's header is line 6.
+    let manage = |rest: &str| with_line(9, Some(&format!("service = \"ManageAccess\"\n{rest}")));
+    let p = validate(&manage("access_purposes = [1, 7]"), "m.toml").unwrap();
+    let e = &p.entries()[0];
+    assert_eq!(e.access_purposes, Some(vec![1, 7]));
+    assert!(e.covers_access_purpose("register", Some(7)));
+    assert!(!e.covers_access_purpose("register", Some(3)));
+    assert!(!e.covers_access_purpose("register", None));
+    assert!(e.covers_access_purpose("list", None));
+
+    // Required when the entry covers register or unregister (every operation, here).
+    assert_at(
+        &manage(""),
+        6,
+        1,
+        "[[authorization]] 'a1': an entry that covers ManageAccess register and unregister \
+         needs 'access_purposes'",
+    );
+    assert_at(
+        &manage("operations = [\"unregister\"]"),
+        6,
+        1,
+        "covers ManageAccess unregister needs 'access_purposes'",
+    );
+    // Not required for LIST only, but allowed.
+    let p = validate(&manage("operations = [\"list\"]"), "m.toml").unwrap();
+    assert_eq!(p.entries()[0].access_purposes, None);
+    let p = validate(
+        &manage("operations = [\"list\"]\naccess_purposes = [2]"),
+        "m.toml",
+    )
+    .unwrap();
+    assert_eq!(p.entries()[0].access_purposes, Some(vec![2]));
+
+    // Only ManageAccess entries name purpose codes.
+    let text = with_line(
+        9,
+        Some("service = \"IdentifyPerson\"\naccess_purposes = [1]"),
+    );
+    assert_at(
+        &text,
+        10,
+        19,
+        "'access_purposes' applies only to ManageAccess entries",
+    );
+    // Shapes: an array, not empty, of whole numbers.
+    assert_at(
+        &manage("access_purposes = 1"),
+        10,
+        19,
+        "must be an array of purpose codes",
+    );
+    assert_at(
+        &manage("access_purposes = []"),
+        10,
+        19,
+        "'access_purposes' is empty",
+    );
+    assert_at(
+        &manage("access_purposes = [1, \"7\"]"),
+        10,
+        23,
+        "'access_purposes' must be an integer, not string",
+    );
+    assert_at(
+        &manage("access_purposes = [-1]"),
+        10,
+        20,
+        "'access_purposes' must be a whole number from 0 to",
+    );
+    // A code listed twice is a warning.
+    let p = validate(&manage("access_purposes = [1, 1]"), "m.toml").unwrap();
+    assert_eq!(p.entries()[0].access_purposes, Some(vec![1]));
+    assert_eq!(
+        p.warnings()[0].to_string(),
+        "m.toml:10:23: warning: purpose code 1 is listed twice"
+    );
 }
 
 #[test]

@@ -8,31 +8,12 @@ use std::sync::Arc;
 
 use bcss::Environment;
 use bcss::audit::{self, FileJournal, FileJournalConfig, QueryFilter};
-use bcss::client::{Actor, CallContext, Client};
+use bcss::client::{Actor, CallContext};
 use bcss::endpoints::Endpoints;
-use bcss::ids::{Cbe, Century, Ssin};
-use bcss::manifest::Guard;
+use bcss::ids::{Century, Ssin};
 use bcss::mock::{MockConfig, MockServer};
-use bcss::services::ServiceKind;
 use bcss::transport::http::HttpTransport;
-use replay_support::{HCI_PURPOSE, SSDN_PURPOSE, TI_PURPOSE, exchanges_dir, identify, scenarios};
-
-fn manifest() -> String {
-    let mut text = String::from(
-        "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
-    );
-    for service in ServiceKind::ALL {
-        let purpose = match service {
-            ServiceKind::RetrieveTIGroups => TI_PURPOSE,
-            ServiceKind::HealthCareInsurance => HCI_PURPOSE,
-            _ => SSDN_PURPOSE,
-        };
-        text.push_str(&format!(
-            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\nvalid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
-        ));
-    }
-    text
-}
+use replay_support::{SSDN_PURPOSE, client, exchanges_dir, identify, scenarios};
 
 #[tokio::test]
 async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome() {
@@ -50,23 +31,13 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
             .await
             .unwrap(),
     );
-    let client = Client::builder()
-        .environment(Environment::Test)
-        .organization(Cbe::new("0212344876").unwrap())
-        .application("bcss-tests", "1")
-        .contact_email("it@cpas-fictiveville.example")
-        .guard(Arc::new(
-            Guard::from_str(&manifest(), "authorizations.toml").unwrap(),
-        ))
-        .journal(journal.clone())
-        .transport(Arc::new(HttpTransport::builder().build().unwrap()))
-        .endpoints(
-            Endpoints::defaults()
-                .with_base_url(Environment::Test, &mock.base_url())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let client = client(
+        Arc::new(HttpTransport::builder().build().unwrap()),
+        Endpoints::defaults()
+            .with_base_url(Environment::Test, &mock.base_url())
+            .unwrap(),
+        journal.clone(),
+    );
 
     for s in scenarios() {
         let ctx = CallContext::new(Actor::new("agent-042"), s.request.purpose());
@@ -78,7 +49,8 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
         assert_eq!(result.is_ok(), succeeded, "{}: {result:?}", s.name());
     }
 
-    // Someone no fixture knows: the mock's explanation reaches the caller.
+    // Someone no fixture knows: the mock's explanation reaches the caller as "no fixture
+    // matches", a transport error, never as a fault from BCSS.
     let stranger = Ssin::from_parts("930303", 303, Century::Nineteen).unwrap();
     let ctx = CallContext::new(Actor::new("agent-042"), SSDN_PURPOSE);
     let e = identify(stranger.as_str())
@@ -87,6 +59,7 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
         .unwrap_err()
         .to_string();
     assert!(e.contains("no fixture matches this request"), "{e}");
+    assert!(!e.contains("SOAP fault"), "{e}");
     assert!(e.contains("closest is IdentifyPerson/"), "{e}");
     assert!(!e.contains(stranger.as_str()), "{e}");
 
@@ -102,7 +75,7 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
     let wanted: Vec<&str> = scenarios()
         .iter()
         .map(|s| s.expected.as_str())
-        .chain(["soap_fault"])
+        .chain(["transport_error"])
         .collect();
     assert_eq!(statuses, wanted);
     assert!(

@@ -11,7 +11,7 @@ use bcss::endpoints::Endpoints;
 use bcss::fixture::FixtureSet;
 use bcss::ids::{Century, Ssin};
 use bcss::mock::{MockConfig, MockError, MockHandle, MockServer};
-use bcss::services::{Outcome, ServiceKind};
+use bcss::services::{Catalogue, Outcome};
 use bcss::soap::{self, Body, Limits};
 use bcss::transport::http::HttpTransport;
 use bcss::transport::{Transport, TransportError, TransportRequest};
@@ -46,6 +46,12 @@ async fn send(
 
 /// A bare HTTP/1.1 exchange: (status, body).
 async fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
+    let (status, _, body) = raw_with_head(addr, head, body).await;
+    (status, body)
+}
+
+/// A bare HTTP/1.1 exchange: (status, response head, body).
+async fn raw_with_head(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "{head}\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -61,11 +67,11 @@ async fn raw(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text
+    let (head, body) = text
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
+        .map(|(h, b)| (h.to_string(), b.to_string()))
         .unwrap_or_default();
-    (status, body)
+    (status, head, body)
 }
 
 #[tokio::test]
@@ -160,18 +166,28 @@ async fn simulated_behaviours_show_as_a_client_sees_them() {
 }
 
 #[tokio::test]
-async fn an_unknown_request_gets_a_soap_fault_naming_the_closest_fixture() {
+async fn an_unknown_request_gets_a_no_fixture_fault_naming_the_closest_fixture() {
     let mock = start().await;
     let transport = HttpTransport::builder().build().unwrap();
     let stranger = Ssin::from_parts("880412", 123, Century::Nineteen).unwrap();
     let req = identify(stranger.as_str());
     let body = req.encode();
-    let r = send(&transport, &mock, &req, &body).await.unwrap();
-    assert_eq!(r.status, 500);
-    let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
+
+    // On the wire: HTTP 500, the mock's header, a SOAP fault with its own code.
+    let path = bcss::mock::path_of(bcss::services::identify_person::service());
+    let (status, head, text) =
+        raw_with_head(mock.addr(), &format!("POST {path} HTTP/1.1"), &body).await;
+    assert_eq!(status, 500);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-bcss-mock: no-fixture"),
+        "{head}"
+    );
+    let Body::Fault(fault) = soap::read(text.as_bytes(), &Limits::default()).unwrap() else {
         panic!("not a fault")
     };
-    assert_eq!(fault.code_local(), "Client");
+    assert_eq!(fault.code, bcss::mock::NO_FIXTURE_FAULT_CODE);
+    assert_eq!(fault.code_local(), "Client.NoFixture");
     assert!(
         fault
             .string
@@ -190,7 +206,6 @@ async fn an_unknown_request_gets_a_soap_fault_naming_the_closest_fixture() {
         fault.string
     );
     assert!(fault.string.contains("880412*****"), "{}", fault.string);
-    let text = String::from_utf8(r.body.clone()).unwrap();
     assert!(!text.contains(stranger.as_str()), "{text}");
     let detail = fault.detail.unwrap();
     assert!(
@@ -200,12 +215,26 @@ async fn an_unknown_request_gets_a_soap_fault_naming_the_closest_fixture() {
             .text()
             .starts_with("IdentifyPerson/")
     );
-    // Through the service's decoder, the tester sees the same explanation.
+    // A decoder that reads the body sees a SOAP fault, not data.
     assert!(matches!(
-        req.outcome(r.status, &r.body),
+        req.outcome(status, text.as_bytes()),
         Outcome::SoapFault { .. }
     ));
-    assert_eq!(mock.stats().unmatched, 1);
+
+    // Through the HTTP transport, the tester sees "no fixture matches", never a BCSS fault.
+    let e = send(&transport, &mock, &req, &body).await.unwrap_err();
+    let TransportError::NoFixture(message) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(message.contains("closest is IdentifyPerson/"), "{message}");
+    assert!(message.contains("880412*****"), "{message}");
+    assert!(!message.contains(stranger.as_str()), "{message}");
+    assert!(
+        e.to_string()
+            .starts_with("no fixture matches this request: "),
+        "{e}"
+    );
+    assert_eq!(mock.stats().unmatched, 2);
     mock.shutdown().await;
 }
 
@@ -215,7 +244,7 @@ async fn the_mock_serves_the_real_paths() {
     let endpoints = Endpoints::defaults()
         .with_base_url(Environment::Test, &mock.base_url())
         .unwrap();
-    for service in ServiceKind::ALL {
+    for service in Catalogue::builtin() {
         let url = endpoints.resolve(Environment::Test, service).unwrap();
         assert_eq!(url, mock.url(service), "{service}");
     }
@@ -236,7 +265,7 @@ async fn the_mock_serves_the_real_paths() {
 async fn requests_the_mock_cannot_dispatch_are_refused() {
     let mock = start().await;
     let addr = mock.addr();
-    let path = mock.url(ServiceKind::RetrieveTIGroups);
+    let path = mock.url(bcss::services::retrieve_ti_groups::service());
     let path = path.trim_start_matches(&mock.base_url()).to_string();
     let envelope = scenario("RetrieveTIGroups/marc-fr-ok").request.encode();
 
@@ -281,7 +310,7 @@ async fn request_bodies_are_bounded() {
         .unwrap()
         .max_request_bytes(1024);
     let mock = MockServer::start(config).await.unwrap();
-    let path = bcss::mock::path_of(ServiceKind::TestConnection);
+    let path = bcss::mock::path_of(bcss::services::test_connection::service());
     let big = vec![b'x'; 4096];
     let (status, body) = raw(mock.addr(), &format!("POST {path} HTTP/1.1"), &big).await;
     assert_eq!(status, 413, "{body}");
@@ -348,4 +377,40 @@ async fn shutdown_stops_the_server_and_closes_connections() {
         tokio::task::yield_now().await;
     }
     assert!(refused);
+}
+
+#[tokio::test]
+async fn the_environment_asked_for_answers_first() {
+    // The same request recorded in test and in acceptance, with different replies.
+    let s = scenario("TestConnection/echo-ok");
+    let mut test = s.fixture();
+    test.name = "TestConnection/echo-test".into();
+    let mut acceptance = s.fixture();
+    acceptance.name = "TestConnection/echo-acceptance".into();
+    acceptance.environment = Environment::Acceptance;
+    acceptance.reply.body = acceptance
+        .reply
+        .body
+        .map(|b| b.replace("<echo>", "<echo>[acceptance] "));
+    let set = FixtureSet::from_fixtures([test, acceptance]).unwrap();
+    let transport = HttpTransport::builder().build().unwrap();
+    let body = s.request.encode();
+    for (environment, acceptance_answers) in [
+        (None, false),
+        (Some(Environment::Test), false),
+        (Some(Environment::Acceptance), true),
+    ] {
+        let mock = MockServer::start(MockConfig::new(set.clone()).environment(environment))
+            .await
+            .unwrap();
+        assert_eq!(mock.environment(), environment);
+        let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+        let text = String::from_utf8(r.body).unwrap();
+        assert_eq!(
+            text.contains("[acceptance] "),
+            acceptance_answers,
+            "{environment:?}: {text}"
+        );
+        mock.shutdown().await;
+    }
 }

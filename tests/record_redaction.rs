@@ -1,22 +1,25 @@
-//! Recording through a stand-in "real" BCSS that holds real-looking people and demands a
-//! Basic-auth password: the caller gets the real replies, while not one original SSIN,
-//! name, address, card number or credential reaches the fixtures directory (every byte
-//! written is searched), and the redacted fixtures still replay.
+//! Recording through a stand-in "acceptance BCSS" (`record_support`) that holds invented
+//! people with real-looking data and demands a Basic-auth password: the caller gets the
+//! real replies, while not one original SSIN, name, street, house number, birth date (in
+//! any form, National Register parts included), street code, card or act number, or
+//! credential reaches the fixtures directory (every byte written is searched). The same
+//! person is the same fictitious person in every file, as a spouse too, born on their
+//! fictitious SSIN's date; the redacted fixtures replay, and serve through the mock.
 
+mod record_support;
 mod replay_support;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use bcss::Environment;
+use bcss::fixture::cast::Cast;
 use bcss::fixture::redact::{RedactionSalt, Redactor};
-use bcss::fixture::{FixtureSet, REDACTION_MAP_FILE};
-use bcss::ids::{Cbe, Century, Ssin};
-use bcss::mock::path_of;
+use bcss::fixture::{Fixture, FixtureSet, REDACTION_MAP_FILE};
+use bcss::ids::{Cbe, Century, Ssin, SsinKind};
+use bcss::mock::{MockConfig, MockServer, path_of};
 use bcss::services::Outcome;
 use bcss::services::health_care_insurance::HciOperation;
 use bcss::services::identify_person::{IdentifyPersonRequest, PersonData};
@@ -26,180 +29,89 @@ use bcss::transport::http::{HttpTransport, PasswordSource};
 use bcss::transport::replay::{Mode, ReplayTransport};
 use bcss::transport::{Transport, TransportRequest, TransportResponse};
 use bcss::xml::{self, Element, Limits, Node};
-use bytes::Bytes;
 use chrono::NaiveDate;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, Response};
-use replay_support::{Req, hci, ti};
+use record_support::{
+    CARDS_ISSUED, Day, HOUSE, MARRIAGE_ACT, MARRIED, MOVED_IN, PASSWORD, People, SIS_CARD, STREET,
+    STREET_CODE, people, stand_in,
+};
+use replay_support::{Req, echo, hci, identify, investigate_all, ti};
 
-const PASSWORD: &str = "Corr3ct-Horse-Battery-Staple!";
 const WSSE: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 
-/// The real-looking people the stand-in server knows.
-struct People {
-    pieter: Ssin,
-    spouse: Ssin,
-    child: Ssin,
+fn manage(ssin: &Ssin) -> Req {
+    Req::Manage(
+        ManageAccessRequest::register(ssin.clone())
+            .purpose(1)
+            .period(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), None)
+            .sis_card_number(SIS_CARD)
+            .build()
+            .unwrap(),
+    )
 }
 
-fn people() -> People {
-    People {
-        pieter: Ssin::from_parts("790425", 123, Century::Nineteen).unwrap(),
-        spouse: Ssin::from_parts("824117", 45, Century::Nineteen).unwrap(),
-        child: Ssin::from_parts("080611", 456, Century::Twenty).unwrap(),
-    }
-}
-
-/// Names, addresses and numbers that must never reach a fixture.
-const WORDS: &[&str] = &[
-    "JANSSENS",
-    "Pieter",
-    "Jozef",
-    "KOWALSKA",
-    "Agnieszka",
-    "PEETERS",
-    "Sofie",
-    "Kerkstraat",
-    "6543210987",
-    "1979-04-25",
-];
-
-/// A reply file of the cast, turned into a reply about real-looking people.
-fn realistic(file: &str, p: &People) -> String {
-    let path = replay_support::root().join("fixtures/replies").join(file);
-    std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("68070100188", p.pieter.as_str())
-        .replace("FICTIF", "JANSSENS")
-        .replace("Marc", "Pieter")
-        .replace("Albert", "Jozef")
-        .replace("Rue de l'Exemple", "Kerkstraat")
-        .replace("75411205787", p.spouse.as_str())
-        .replace("BISNUMMER", "KOWALSKA")
-        .replace("Ivan", "Agnieszka")
-        .replace("85031204246", p.child.as_str())
-        .replace("VOORBEELD", "PEETERS")
-        .replace("Anna", "Sofie")
-}
-
-/// A security header some servers add to their replies.
-const REPLY_SECURITY: &str = "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\"><wsse:BinarySecurityToken>MIIBszCCAVmgAwIBAgIUReal</wsse:BinarySecurityToken></wsse:Security>";
-
-/// The stand-in BCSS: demands Basic auth, answers about the real-looking people.
-async fn stand_in(requests: Arc<AtomicUsize>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let expected = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("E0212344876:{PASSWORD}"))
-    );
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let expected = expected.clone();
-            let requests = Arc::clone(&requests);
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let expected = expected.clone();
-                        let requests = Arc::clone(&requests);
-                        async move {
-                            let authorized = req
-                                .headers()
-                                .get("authorization")
-                                .is_some_and(|v| v.as_bytes() == expected.as_bytes());
-                            let path = req.uri().path().to_string();
-                            let body = req.into_body().collect().await.unwrap().to_bytes();
-                            let mut response = if authorized {
-                                requests.fetch_add(1, Ordering::SeqCst);
-                                let (status, text) = answer(&path, &body);
-                                let mut r = Response::new(Full::new(Bytes::from(text)));
-                                *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                                r
-                            } else {
-                                let mut r = Response::new(Full::new(Bytes::from("unauthorised")));
-                                *r.status_mut() = hyper::StatusCode::UNAUTHORIZED;
-                                r
-                            };
-                            response
-                                .headers_mut()
-                                .insert("content-type", "text/xml; charset=utf-8".parse().unwrap());
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
-fn answer(path: &str, body: &[u8]) -> (u16, String) {
-    let p = people();
-    let text = String::from_utf8_lossy(body);
-    let reply = if path == path_of(bcss::services::ServiceKind::TestConnection) {
-        let tree = xml::parse(body, &Limits::default()).unwrap();
-        let echo = tree.descendant("echo").unwrap().text().into_owned();
-        realistic("v3/TestConnection/ok.xml", &p).replace(
-            "Bonjour BCSS, ici le CPAS de Fictiveville",
-            &xml::escape_text(&echo),
-        )
-    } else if path == path_of(bcss::services::ServiceKind::RetrieveTIGroups) {
-        realistic("v3/RetrieveTIGroups/ok_marc.xml", &p)
-    } else if path == path_of(bcss::services::ServiceKind::HealthCareInsurance) {
-        realistic("v3/HealthCareInsurance/get_ok_marc.xml", &p)
-    } else if text.contains("OCMWCPASManageAccess") {
-        realistic("ssdn/ManageAccess/ok.xml", &p)
-    } else {
-        realistic("ssdn/IdentifyPerson/ok.xml", &p)
-    };
-    let with_security = reply
-        .replacen(
-            "<S:Header/>",
-            &format!("<S:Header>{REPLY_SECURITY}</S:Header>"),
-            1,
-        )
-        .replacen(
-            "<soapenv:Header/>",
-            &format!("<soapenv:Header>{REPLY_SECURITY}</soapenv:Header>"),
-            1,
-        );
-    (200, with_security)
-}
-
-/// The requests an application makes about the real-looking people.
+/// The requests an application makes about the household, in this order: named fields
+/// first, so that a name quoted later in free text is known.
 fn requests(p: &People) -> Vec<Req> {
+    let (pieter, agnieszka, lotte) = (&p.pieter, &p.agnieszka, &p.lotte);
     vec![
         Req::Identify(
             IdentifyPersonRequest::builder()
-                .ssin(p.pieter.clone())
+                .ssin(pieter.ssin.clone())
                 .person_data(
-                    PersonData::new("JANSSENS", "1979-04-25".parse().unwrap()).first_name("Pieter"),
+                    PersonData::new(pieter.last, pieter.born.iso().parse().unwrap())
+                        .first_name(pieter.first[0]),
                 )
                 .build()
                 .unwrap(),
         ),
-        Req::Manage(
-            ManageAccessRequest::register(p.child.clone())
-                .purpose(1)
-                .period(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), None)
-                .sis_card_number("6543210987")
-                .build()
-                .unwrap(),
-        ),
-        ti(p.pieter.as_str(), Language::Fr, false),
+        identify(lotte.ssin.as_str()),
+        ti(pieter.ssin.as_str(), Language::Fr, false),
+        ti(agnieszka.ssin.as_str(), Language::Fr, false),
+        ti(lotte.ssin.as_str(), Language::Fr, false),
+        investigate_all(pieter.ssin.as_str()),
+        manage(&lotte.ssin),
         hci(
             HciOperation::GetInsuranceOrganizationInformations,
-            p.pieter.as_str(),
+            pieter.ssin.as_str(),
         ),
-        // Free text quoting a person: the SSIN and a name learned earlier are replaced.
-        replay_support::echo(&format!("Dossier {} JANSSENS", p.pieter.as_str())),
+        // Free text quoting a person: the SSIN, a name and a birth date learned earlier.
+        echo(&format!(
+            "Dossier {} {} {}, geboren {}",
+            pieter.ssin.as_str(),
+            pieter.last,
+            pieter.first[0],
+            pieter.born.forms()[2]
+        )),
     ]
+}
+
+/// The real person a request is about, if any.
+fn subject(req: &Req) -> Option<Ssin> {
+    let text = String::from_utf8(req.encode()).unwrap();
+    people()
+        .all()
+        .into_iter()
+        .find(|x| text.contains(x.ssin.as_str()))
+        .map(|x| x.ssin.clone())
+}
+
+/// The same request about the fictitious person `fake`, as a tester would write it
+/// (used to decode the replies replayed: decoders check that a reply is about the
+/// person asked for). A connection test's echo is the one the fixture recorded.
+fn twin(req: &Req, fixture: &Fixture, fake: Option<&Ssin>) -> Req {
+    let fake = || fake.unwrap().as_str();
+    match req {
+        Req::Identify(_) => identify(fake()),
+        Req::Ti(_) => ti(fake(), Language::Fr, false),
+        Req::Investigate(_) => investigate_all(fake()),
+        Req::Manage(_) => manage(&Ssin::new(fake()).unwrap()),
+        Req::Hci(_) => hci(HciOperation::GetInsuranceOrganizationInformations, fake()),
+        Req::Test(_) => {
+            let tree = xml::parse(fixture.request.body.as_bytes(), &Limits::default()).unwrap();
+            echo(tree.descendant("echo").unwrap().text().trim())
+        }
+    }
 }
 
 /// The envelope with a WS-Security header carrying the password, as an application
@@ -223,20 +135,29 @@ fn with_ws_security(envelope: &[u8]) -> Vec<u8> {
     tree.to_document()
 }
 
-async fn call(transport: &dyn Transport, base: &str, req: &Req, body: &[u8]) -> TransportResponse {
-    let url = format!("{base}{}", path_of(req.service()));
+async fn send(transport: &dyn Transport, url: &str, req: &Req, body: &[u8]) -> TransportResponse {
     transport
         .send(TransportRequest {
             environment: Environment::Acceptance,
             service: req.service(),
             operation: req.operation(),
-            endpoint: &url,
+            endpoint: url,
             soap_action: req.soap_action(),
             body,
             max_reply_bytes: 1 << 20,
         })
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", req.service()))
+}
+
+async fn call(transport: &dyn Transport, base: &str, req: &Req, body: &[u8]) -> TransportResponse {
+    send(
+        transport,
+        &format!("{base}{}", path_of(req.service())),
+        req,
+        body,
+    )
+    .await
 }
 
 fn every_file(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -250,6 +171,39 @@ fn every_file(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every date written in parts (`Century`/`Year`/`Month`/`Day`) in a document, SSDN
+/// documents inside `xmlString` included.
+fn split_dates(e: &Element, out: &mut Vec<Day>) {
+    if e.name == "xmlString" {
+        if let Ok(inner) = xml::parse(e.text().trim().as_bytes(), &Limits::default()) {
+            split_dates(&inner, out);
+        }
+        return;
+    }
+    let part = |n: &str| e.child(n).and_then(|c| c.text().trim().parse::<u32>().ok());
+    if let (Some(c), Some(y)) = (part("Century"), part("Year")) {
+        out.push(Day(
+            c * 100 + y,
+            part("Month").unwrap_or(0),
+            part("Day").unwrap_or(0),
+        ));
+    }
+    for c in e.elements() {
+        split_dates(c, out);
+    }
+}
+
+/// The birth date an SSIN encodes.
+fn born(ssin: &Ssin) -> Day {
+    let d = ssin.as_str();
+    let n = |r: std::ops::Range<usize>| d[r].parse::<u32>().unwrap();
+    let century = match ssin.century() {
+        Century::Nineteen => 1900,
+        Century::Twenty => 2000,
+    };
+    Day(century + n(0..2), n(2..4) % 20, n(4..6))
+}
+
 #[tokio::test]
 async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_replay() {
     let p = people();
@@ -259,8 +213,10 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
     std::fs::create_dir_all(&secrets).unwrap();
     let password_file = secrets.join("bcss-password");
     std::fs::write(&password_file, format!("{PASSWORD}\n")).unwrap();
+    // A fixed salt, so that the fictitious values (and this test) are the same each run.
     let salt_file = secrets.join("redaction-salt");
-    let salt = RedactionSalt::load_or_create(&salt_file).unwrap();
+    std::fs::write(&salt_file, hex::encode([0x5au8; 32])).unwrap();
+    let salt = RedactionSalt::load_or_create_outside(&salt_file, &fixtures).unwrap();
 
     let served = Arc::new(AtomicUsize::new(0));
     let addr = stand_in(Arc::clone(&served)).await;
@@ -286,11 +242,11 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
         .collect();
     for (req, body) in requests.iter().zip(&bodies) {
         let reply = call(&recorder, &base, req, body).await;
-        // The caller gets the real reply.
+        // The caller gets the real reply, which decodes.
         assert_eq!(reply.status, 200, "{}", req.service());
         let text = String::from_utf8_lossy(&reply.body);
         assert!(
-            text.contains(p.pieter.as_str()) || text.contains(p.child.as_str()),
+            p.all().iter().any(|x| text.contains(x.ssin.as_str())),
             "{}: {text}",
             req.service()
         );
@@ -315,21 +271,42 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
     let salt_hex = std::fs::read_to_string(&salt_file).unwrap();
     let credentials =
         base64::engine::general_purpose::STANDARD.encode(format!("E0212344876:{PASSWORD}"));
+    // Searched as substrings: long enough not to occur by chance.
     let mut forbidden: Vec<String> = vec![
-        p.pieter.as_str().to_string(),
-        p.spouse.as_str().to_string(),
-        p.child.as_str().to_string(),
         PASSWORD.to_string(),
         credentials,
         salt_hex.trim().to_string(),
         "UsernameToken".to_string(),
         "BinarySecurityToken".to_string(),
         "MIIBszCCAVmgAwIBAgIUReal".to_string(),
+        STREET.to_string(),
+        SIS_CARD.to_string(),
+        MARRIED.iso(),
+        MOVED_IN.iso(),
+        // The address dates of the investigation's reply file.
+        "2015-04-01".to_string(),
+        "2007-10-15".to_string(),
     ];
-    forbidden.extend(WORDS.iter().map(|w| w.to_string()));
+    // Searched as whole words: short numbers and codes.
+    let mut forbidden_words: Vec<String> = vec![
+        HOUSE.to_string(),
+        STREET_CODE.to_string(),
+        MARRIAGE_ACT.to_string(),
+    ];
+    for person in p.all() {
+        forbidden.push(person.ssin.as_str().to_string());
+        forbidden.push(person.last.to_string());
+        forbidden.extend(person.first.iter().map(|f| f.to_string()));
+        forbidden.extend(person.born.forms());
+        forbidden.push(person.card.to_string());
+        forbidden.push(person.card.replace('-', ""));
+        forbidden.push(person.birth_place.1.to_string());
+        forbidden_words.push(person.birth_place.0.to_string());
+        forbidden_words.push(person.birth_act.to_string());
+    }
     for file in &files {
-        let bytes = std::fs::read(file).unwrap();
-        let lower = String::from_utf8_lossy(&bytes).to_lowercase();
+        let text = std::fs::read_to_string(file).unwrap();
+        let lower = text.to_lowercase();
         for needle in &forbidden {
             assert!(
                 !lower.contains(&needle.to_lowercase()),
@@ -337,48 +314,189 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
                 file.display()
             );
         }
+        let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();
+        for word in &forbidden_words {
+            assert!(
+                !words.contains(&word.as_str()),
+                "{} holds {word:?}",
+                file.display()
+            );
+        }
     }
-
-    // The same real person is the same fictitious person in every file.
-    let fake_pieter = Redactor::open(&fixtures, salt.clone())
-        .unwrap()
-        .fictitious_ssin(&p.pieter);
-    assert!(Ssin::new(&fake_pieter).is_ok());
-    let holding: Vec<_> = files
-        .iter()
-        .filter(|f| !f.ends_with(REDACTION_MAP_FILE))
-        .filter(|f| std::fs::read_to_string(f).unwrap().contains(&fake_pieter))
-        .collect();
-    assert_eq!(
-        holding.len(),
-        4,
-        "IdentifyPerson, RetrieveTIGroups, HealthCareInsurance, TestConnection: {holding:?}"
-    );
-
-    // The redacted fixtures load and replay, with no salt and no network: a request about
-    // the fictitious person gets the redacted reply, which decodes (the decoders check
-    // that the reply is about the person asked for).
+    // No date in parts is one of the household's real dates.
     let set = FixtureSet::load(&fixtures).unwrap();
     assert_eq!(set.len(), requests.len());
+    let real_dates: Vec<Day> = p
+        .all()
+        .iter()
+        .map(|x| x.born)
+        .chain([MARRIED, MOVED_IN, CARDS_ISSUED])
+        .collect();
+    let mut seen = Vec::new();
+    for f in set.iter() {
+        let reply = xml::parse(
+            f.reply.body.as_ref().unwrap().as_bytes(),
+            &Limits::default(),
+        );
+        split_dates(&reply.unwrap(), &mut seen);
+    }
+    assert_eq!(seen.len(), 20, "{seen:?}");
+    for day in &seen {
+        assert!(!real_dates.contains(day), "{day:?} survived");
+    }
+
+    // The same person is the same fictitious person in every file, and as a spouse.
+    let mut redactor = Redactor::open(&fixtures, salt.clone()).unwrap();
+    let mut fake = |s: &Ssin| Ssin::new(&redactor.fictitious_ssin(s)).unwrap();
+    let (pieter, agnieszka, lotte) = (
+        fake(&p.pieter.ssin),
+        fake(&p.agnieszka.ssin),
+        fake(&p.lotte.ssin),
+    );
+    let holding = |ssin: &Ssin| {
+        set.iter()
+            .filter(|f| {
+                f.request.body.contains(ssin.as_str())
+                    || f.reply
+                        .body
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains(ssin.as_str())
+            })
+            .count()
+    };
+    // IdentifyPerson, his register, hers (as her spouse), the investigation,
+    // HealthCareInsurance, and the free text of TestConnection.
+    assert_eq!(holding(&pieter), 6);
+    // Her register and his (as his spouse).
+    assert_eq!(holding(&agnieszka), 2);
+    // IdentifyPerson, her register, the investigation (family), ManageAccess.
+    assert_eq!(holding(&lotte), 4);
+    // Their kinds are kept: a BIS number stays one, the child is born after 2000.
+    assert_eq!(agnieszka.kind(), SsinKind::BisGenderKnown);
+    assert_eq!(lotte.century(), Century::Twenty);
+    assert!(born(&lotte).0 >= 2000, "{:?}", born(&lotte));
+    // The replies tell one story: one name per person, and every birth date (ISO or in
+    // parts) is the one their fictitious SSIN encodes.
+    let cast = Cast::of(&set);
+    let conflicts: Vec<String> = cast.conflicts().iter().map(|c| c.to_string()).collect();
+    assert!(conflicts.is_empty(), "{}", conflicts.join("\n"));
+    let his_name = cast.name(&pieter).unwrap().to_string();
+    let her_name = cast.name(&agnieszka).unwrap().to_string();
+    assert_eq!(his_name.split(' ').count(), 3, "{his_name}");
+    assert!(!his_name.contains(p.pieter.last) && !her_name.contains(p.agnieszka.last));
+    // His register names her as his spouse, under the name her own register gives her.
+    let his_register = set
+        .iter()
+        .find(|f| {
+            f.service.name() == "RetrieveTIGroups" && f.request.body.contains(pieter.as_str())
+        })
+        .unwrap();
+    let tree = xml::parse(
+        his_register.reply.body.as_ref().unwrap().as_bytes(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let spouse = tree.descendant("Spouse").unwrap();
+    assert_eq!(
+        spouse
+            .descendant("NationalNumber")
+            .unwrap()
+            .descendant("NationalNumber")
+            .unwrap()
+            .text(),
+        agnieszka.as_str()
+    );
+    assert!(
+        her_name.ends_with(
+            spouse
+                .descendant("LastName")
+                .unwrap()
+                .child("Label")
+                .unwrap()
+                .text()
+                .as_ref()
+        )
+    );
+    let identify_file = set
+        .iter()
+        .find(|f| f.service.name() == "IdentifyPerson" && f.request.body.contains(pieter.as_str()))
+        .unwrap();
+    let reply_of = |f: &Fixture| f.reply.body.clone().unwrap_or_default();
+    let holds =
+        |text: &str, needle: &str| assert!(text.contains(needle), "{needle} missing:\n{text}");
+    let Day(y, m, d) = born(&pieter);
+    holds(
+        &reply_of(identify_file),
+        &format!("<ns3:BirthDate>{y:04}-{m:02}-{d:02}</ns3:BirthDate>"),
+    );
+    // What is not personal data is kept: the program number, the organisation's CBE
+    // number, BCSS's reason codes.
+    holds(&identify_file.request.body, "<UserID>00912345673</UserID>");
+    holds(&reply_of(identify_file), "<OrgUnit>0212344876</OrgUnit>");
+    holds(
+        &reply_of(identify_file),
+        "<ns2:ReasonCode>12007001</ns2:ReasonCode>",
+    );
+    holds(&reply_of(his_register), "<cbeNumber>0212344876</cbeNumber>");
+
+    // The redacted fixtures replay with no salt and no network, and serve through the
+    // mock (which says it serves acceptance first): each fixture's request gets its
+    // reply, which decodes about the fictitious person asked for.
     let replay = ReplayTransport::replay(&fixtures).unwrap();
-    for req in [
-        ti(&fake_pieter, Language::Fr, false),
-        hci(
-            HciOperation::GetInsuranceOrganizationInformations,
-            &fake_pieter,
-        ),
-    ] {
-        let body = req.encode();
-        let reply = call(&replay, "http://unused.invalid", &req, &body).await;
+    let mock = MockServer::start(
+        MockConfig::from_dir(&fixtures)
+            .unwrap()
+            .environment(Some(Environment::Acceptance)),
+    )
+    .await
+    .unwrap();
+    let over_http = HttpTransport::builder().build().unwrap();
+    let fake_of = |s: &Ssin| {
+        [
+            (&p.pieter.ssin, &pieter),
+            (&p.agnieszka.ssin, &agnieszka),
+            (&p.lotte.ssin, &lotte),
+        ]
+        .into_iter()
+        .find(|(real, _)| *real == s)
+        .map(|(_, f)| f.clone())
+        .unwrap()
+    };
+    for req in &requests {
+        let fake_subject = subject(req).map(|s| fake_of(&s));
+        let fixture = set
+            .iter()
+            .find(|f| {
+                f.service == req.service()
+                    && fake_subject
+                        .as_ref()
+                        .is_none_or(|s| f.request.body.contains(s.as_str()))
+            })
+            .unwrap();
+        let twin = twin(req, fixture, fake_subject.as_ref());
+        let body = fixture.request.body.as_bytes();
+        let replayed = send(&replay, "http://unused.invalid", &twin, body).await;
         assert_eq!(
-            req.outcome(reply.status, &reply.body),
+            twin.outcome(replayed.status, &replayed.body),
             Outcome::Ok,
             "{}",
-            req.service()
+            fixture.name
         );
-        let text = String::from_utf8_lossy(&reply.body);
-        assert!(!text.contains("JANSSENS") && text.contains(&fake_pieter));
+        let served = send(&over_http, &mock.url(req.service()), &twin, body).await;
+        assert_eq!(
+            twin.outcome(served.status, &served.body),
+            Outcome::Ok,
+            "{}",
+            fixture.name
+        );
     }
+    // A tester's own request about the fictitious person matches too.
+    let tester = ti(pieter.as_str(), Language::Fr, false);
+    let reply = call(&replay, "http://unused.invalid", &tester, &tester.encode()).await;
+    assert_eq!(tester.outcome(reply.status, &reply.body), Outcome::Ok);
+    assert_eq!(mock.stats().unmatched, 0);
+    mock.shutdown().await;
 
     // With the salt, the application's real requests find their redacted fixtures:
     // record-missing sends nothing more to the server.
@@ -398,9 +516,10 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
             "{}",
             req.service()
         );
-        if matches!(req, Req::Ti(_)) {
+        if let (Req::Ti(_), Some(real)) = (req, subject(req)) {
             let text = String::from_utf8_lossy(&reply.body);
-            assert!(text.contains(p.pieter.as_str()) && !text.contains(&fake_pieter));
+            assert!(text.contains(real.as_str()), "{text}");
+            assert!(!text.contains(fake_of(&real).as_str()), "{text}");
         }
     }
     assert_eq!(served.load(Ordering::SeqCst), requests.len());

@@ -12,7 +12,6 @@ use bcss::Environment;
 use bcss::endpoints::Endpoints;
 use bcss::fixture::{FixtureSet, format};
 use bcss::ids::{Century, Ssin};
-use bcss::services::ServiceKind;
 use bcss::services::retrieve_ti_groups::Language;
 use bcss::transport::replay::{Mode, ReplayTransport};
 use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
@@ -317,7 +316,9 @@ fn a_broken_fixture_fails_the_load_with_file_and_line() {
 fn two_fixtures_of_the_same_request_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = scenario("RetrieveTIGroups/marc-fr-ok");
-    let service_dir = dir.path().join(ServiceKind::RetrieveTIGroups.name());
+    let service_dir = dir
+        .path()
+        .join(bcss::services::retrieve_ti_groups::service().name());
     std::fs::create_dir_all(&service_dir).unwrap();
     let text = format::to_toml(&s.fixture());
     std::fs::write(service_dir.join("a.toml"), &text).unwrap();
@@ -336,4 +337,69 @@ fn two_fixtures_of_the_same_request_are_refused() {
         e.contains("record the same RetrieveTIGroups retrieveTI request"),
         "{e}"
     );
+}
+
+#[test]
+fn every_broken_fixture_is_reported_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let s = scenario(name);
+        let path = s.path(dir.path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        (path, text.to_string())
+    };
+    let line_of =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    // Three broken files and one good one.
+    let echo = format::to_toml(&scenario("TestConnection/echo-ok").fixture());
+    let (bad_status, written) = write(
+        "TestConnection/echo-ok",
+        &echo.replace("status = 200", "status = \"OK\""),
+    );
+    let bad_status_line = line_of(&written, "status = \"OK\"");
+    let ti = format::to_toml(&scenario("RetrieveTIGroups/marc-fr-ok").fixture());
+    let (bad_service, written) = write(
+        "RetrieveTIGroups/marc-fr-ok",
+        &ti.replace(
+            "service = \"RetrieveTIGroups\"",
+            "service = \"RetrieveTIGroup\"",
+        ),
+    );
+    let bad_service_line = line_of(&written, "service = \"RetrieveTIGroup\"");
+    let hci = format::to_toml(&scenario("HealthCareInsurance/marc-maf-refused").fixture());
+    let (bad_simulation, written) = write(
+        "HealthCareInsurance/marc-maf-refused",
+        &hci.replacen("[request]", "[simulate]\nunavailable = true\nsoap_fault = { code = \"soapenv:Server\", string = \"x\" }\n\n[request]", 1),
+    );
+    let bad_simulation_line = line_of(&written, "soap_fault = {");
+    write(
+        "IdentifyPerson/marc-by-ssin-ok",
+        &format::to_toml(&scenario("IdentifyPerson/marc-by-ssin-ok").fixture()),
+    );
+
+    let e = ReplayTransport::replay(dir.path()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with("3 problems in the fixtures:\n"), "{text}");
+    for (path, line) in [
+        (&bad_status, bad_status_line),
+        (&bad_service, bad_service_line),
+        (&bad_simulation, bad_simulation_line),
+    ] {
+        assert!(
+            text.contains(&format!("{}:{line}:", path.display())),
+            "{}:{line} missing from:\n{text}",
+            path.display()
+        );
+    }
+    assert!(
+        text.contains("unknown service \"RetrieveTIGroup\""),
+        "{text}"
+    );
+    assert!(text.contains("at most one of"), "{text}");
+    // The mock refuses to start for the same reasons, all of them.
+    let e = bcss::mock::MockConfig::from_dir(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("3 problems"), "{e}");
 }

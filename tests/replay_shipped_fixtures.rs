@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bcss::Environment;
 use bcss::endpoints::Endpoints;
 use bcss::fixture::{ExpectedOutcome, FixtureSet, format};
-use bcss::services::{Outcome, ServiceKind};
+use bcss::services::{Catalogue, Outcome, Service};
 use bcss::transport::replay::ReplayTransport;
 use bcss::transport::{Transport, TransportRequest};
 use chrono::{TimeZone, Utc};
@@ -38,7 +38,7 @@ fn shipped_fixtures_are_in_sync_with_the_encoders() {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, format::to_toml(f)).unwrap();
         }
-        for service in ServiceKind::ALL {
+        for service in Catalogue::builtin() {
             let Ok(entries) = std::fs::read_dir(dir.join(service.name())) else {
                 continue;
             };
@@ -79,8 +79,8 @@ fn shipped_fixtures_are_in_sync_with_the_encoders() {
 
 #[test]
 fn every_service_has_ok_warning_no_data_business_error_and_fault_fixtures() {
-    let mut kinds: BTreeMap<ServiceKind, BTreeSet<&str>> = BTreeMap::new();
-    let mut operations: BTreeMap<ServiceKind, BTreeSet<&str>> = BTreeMap::new();
+    let mut kinds: BTreeMap<&Service, BTreeSet<&str>> = BTreeMap::new();
+    let mut operations: BTreeMap<&Service, BTreeSet<&str>> = BTreeMap::new();
     for s in scenarios() {
         kinds
             .entry(s.service())
@@ -91,11 +91,11 @@ fn every_service_has_ok_warning_no_data_business_error_and_fault_fixtures() {
             .or_default()
             .insert(s.request.operation());
     }
-    for service in ServiceKind::ALL {
-        let have = &kinds[&service];
+    for service in Catalogue::builtin() {
+        let have = &kinds[service];
         let mut need = vec!["ok", "business_error", "soap_fault"];
         // TestConnection's reply has no status, so it cannot warn or lack data.
-        if service != ServiceKind::TestConnection {
+        if service != bcss::services::test_connection::service() {
             need.extend(["warning"]);
         }
         for kind in need {
@@ -106,11 +106,11 @@ fn every_service_has_ok_warning_no_data_business_error_and_fault_fixtures() {
         }
     }
     for service in [
-        ServiceKind::IdentifyPerson,
-        ServiceKind::RetrieveTIGroups,
-        ServiceKind::HealthCareInsurance,
+        bcss::services::identify_person::service(),
+        bcss::services::retrieve_ti_groups::service(),
+        bcss::services::health_care_insurance::service(),
     ] {
-        assert!(kinds[&service].contains("no_data"), "{service}");
+        assert!(kinds[service].contains("no_data"), "{service}");
     }
     // Empty answers of ManageAccess and PerformInvestigation are OK replies with nothing
     // in them: their "no data" fixtures say so.
@@ -120,9 +120,9 @@ fn every_service_has_ok_warning_no_data_business_error_and_fault_fixtures() {
     ] {
         assert_eq!(replay_support::scenario(stem).expected, ExpectedOutcome::Ok);
     }
-    for op in ServiceKind::HealthCareInsurance.operations() {
+    for op in bcss::services::health_care_insurance::service().operation_names() {
         assert!(
-            operations[&ServiceKind::HealthCareInsurance].contains(op),
+            operations[bcss::services::health_care_insurance::service()].contains(op),
             "{op}"
         );
     }
@@ -170,4 +170,22 @@ async fn every_shipped_fixture_replays_to_its_expected_outcome() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_shipped_fixtures_tell_one_story_about_one_cast() {
+    let set = FixtureSet::load(&exchanges_dir()).unwrap();
+    let cast = bcss::fixture::cast::Cast::of(&set);
+    let conflicts: Vec<String> = cast.conflicts().iter().map(|c| c.to_string()).collect();
+    assert!(conflicts.is_empty(), "{}", conflicts.join("\n"));
+    for (ssin, name) in [
+        (replay_support::MARC, "Marc Émile FICTIF"),
+        (replay_support::ANNA, "Anna VOORBEELD"),
+        (replay_support::LINA, "Lina TESTMANS"),
+        (replay_support::IVAN, "Ivan BISNUMMER"),
+        (replay_support::OSCAR, "Oscar ONBEKEND"),
+        (replay_support::NOOR, "Noor KIND"),
+    ] {
+        assert_eq!(cast.name(&replay_support::ssin(ssin)), Some(name), "{ssin}");
+    }
 }

@@ -122,7 +122,7 @@ fn unexpected_content() {
     match hostile("other_service") {
         SsdnError::UnexpectedService { expected, found } => {
             assert_eq!(
-                (expected, found.as_str()),
+                (expected.as_str(), found.as_str()),
                 ("OCMWCPASIdentifyPerson", "OCMWCPASManageAccess")
             )
         }
@@ -202,6 +202,49 @@ fn limits_apply_to_the_inner_document() {
     );
 }
 
+/// RUSTSEC-2026-0194 and -0195 reached through a reply, in the SSDN document inside
+/// `xmlString` and in the envelope around it: 100,000 attributes or 100,000 namespace
+/// declarations on one element are refused by the per-element caps.
+#[test]
+fn a_hundred_thousand_attributes_or_namespace_declarations_are_refused() {
+    for xmlns in [false, true] {
+        let extra: String = (0..100_000)
+            .map(|i| {
+                if xmlns {
+                    format!(" xmlns:p{i}=\"urn:p{i}\"")
+                } else {
+                    format!(" a{i}=\"x\"")
+                }
+            })
+            .collect();
+        let is_cap = |e: &XmlError| {
+            if xmlns {
+                matches!(e, XmlError::TooManyNamespaces { limit: 32, .. })
+            } else {
+                matches!(e, XmlError::TooManyAttributes { limit: 64, .. })
+            }
+        };
+        let inner = format!(
+            r#"<SSDNReply xmlns="http://www.ksz-bcss.fgov.be/XSD/SSDN/Service"{extra}></SSDNReply>"#
+        );
+        let (_, e) = ssdn_error(&cdata_envelope(&inner), &Limits::default());
+        assert!(
+            matches!(&e, SsdnError::InnerDocument(x) if is_cap(x)),
+            "{e:?}"
+        );
+        let ok = String::from_utf8(fixture("IdentifyPerson", "ok")).unwrap();
+        let outer = ok.replacen("<S:Body>", &format!("<S:Body{extra}>"), 1);
+        assert_ne!(outer, ok);
+        let d = identify().decode(200, outer.as_bytes(), &Limits::default());
+        assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
+        assert!(
+            matches!(&d.result, Err(Error::Soap(SoapError::Xml(x))) if is_cap(x)),
+            "{:?}",
+            d.result
+        );
+    }
+}
+
 #[test]
 fn broken_envelopes() {
     // An error page from a proxy.
@@ -210,7 +253,7 @@ fn broken_envelopes() {
     match d.result {
         Err(Error::Ssdn(SsdnError::HttpStatus { status, cause })) => {
             assert_eq!(status, 503);
-            assert!(cause.contains("not acceptable XML"), "{cause}");
+            assert!(cause.contains("HTML page"), "{cause}");
         }
         other => panic!("{other:?}"),
     }

@@ -6,7 +6,7 @@ mod ssdn_support;
 
 use bcss::Error;
 use bcss::services::identify_person::{IdentifyPersonRequest, PersonData, PhoneticCriteria};
-use bcss::services::{Outcome, ServiceKind, ServiceRequest};
+use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{self, Limits, SoapError};
 use bcss::ssdn::{self, Gender, Origin, Severity, SsdnError};
 use ssdn_support::*;
@@ -31,7 +31,7 @@ fn request_knows_its_service_and_subjects() {
         .person_data(PersonData::new("FICTIF", "1968-07-01".parse().unwrap()))
         .build()
         .unwrap();
-    assert_eq!(r.service(), ServiceKind::IdentifyPerson);
+    assert_eq!(r.service(), bcss::services::identify_person::service());
     assert_eq!(r.operation(), "identifyPerson");
     assert_eq!(r.soap_action(), ssdn::SOAP_ACTION);
     assert_eq!(r.subjects(), vec![ssin(MARC)]);

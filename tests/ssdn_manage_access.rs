@@ -5,7 +5,7 @@ mod ssdn_support;
 
 use bcss::Error;
 use bcss::services::manage_access::{Action, ManageAccessRequest, Register};
-use bcss::services::{Outcome, ServiceKind, ServiceRequest};
+use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
 use bcss::ssdn;
 use chrono::NaiveDate;
@@ -45,9 +45,9 @@ fn operations_follow_the_action() {
         (&unregister, "unregister"),
         (&list, "list"),
     ] {
-        assert_eq!(r.service(), ServiceKind::ManageAccess);
+        assert_eq!(r.service(), bcss::services::manage_access::service());
         assert_eq!(r.operation(), op);
-        assert!(ServiceKind::ManageAccess.operations().contains(&op));
+        assert!(bcss::services::manage_access::service().has_operation(op));
         assert_eq!(r.soap_action(), ssdn::SOAP_ACTION);
     }
     assert_eq!(list.action(), Action::List);

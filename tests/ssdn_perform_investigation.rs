@@ -5,7 +5,7 @@ mod ssdn_support;
 
 use bcss::Error;
 use bcss::services::perform_investigation::PerformInvestigationRequest;
-use bcss::services::{Outcome, ServiceKind, ServiceRequest};
+use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
 use bcss::ssdn::person::LegalAddress;
 use bcss::ssdn::{Gender, Origin};
@@ -28,7 +28,10 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 #[test]
 fn ok_reply_with_family_citizens_and_address_history() {
     let request = all(ANNA);
-    assert_eq!(request.service(), ServiceKind::PerformInvestigation);
+    assert_eq!(
+        request.service(),
+        bcss::services::perform_investigation::service()
+    );
     let d = request.decode(200, &fixture(SERVICE, "ok"), &Limits::default());
     assert_eq!(d.outcome, Outcome::Ok);
     assert_eq!(d.stamp.ticket.as_deref(), Some("PIFICT0001OK"));

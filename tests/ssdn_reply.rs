@@ -4,7 +4,7 @@
 mod ssdn_support;
 
 use bcss::Error;
-use bcss::services::{Outcome, ServiceKind};
+use bcss::services::Outcome;
 use bcss::soap::Limits;
 use bcss::ssdn::{self, ResultStatus, SsdnError};
 use bcss::xml::Element;
@@ -53,7 +53,7 @@ fn escaped(doc: &str) -> Vec<u8> {
 /// Decode with a payload reader that only checks the reply element.
 fn decode(bytes: &[u8]) -> bcss::services::Decoded<String> {
     ssdn::decode_reply(
-        ServiceKind::IdentifyPerson,
+        bcss::services::identify_person::service(),
         200,
         bytes,
         &Limits::default(),

@@ -189,6 +189,28 @@ async fn an_untrusted_server_certificate_fails_with_unknown_issuer() {
     assert!(reason.contains("unknown issuer"), "{reason}");
 }
 
+#[cfg(not(feature = "pkcs12"))]
+#[test]
+fn without_the_pkcs12_feature_a_pkcs12_certificate_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p12.pass"), "p12-Fict1ve-secret").unwrap();
+    let err = HttpTransport::builder()
+        .client_certificate(ClientCertificate::Pkcs12 {
+            path: dir.path().join("client.p12"),
+            password: PasswordSource::File(dir.path().join("p12.pass")),
+        })
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, TransportError::Config(_))
+            && text.contains("feature `pkcs12`")
+            && text.contains("PEM"),
+        "{text}"
+    );
+}
+
+#[cfg(feature = "pkcs12")]
 #[tokio::test]
 async fn pkcs12_client_certificate() {
     let setup = Setup::new();

@@ -7,7 +7,6 @@ mod transport_support;
 use base64::Engine as _;
 use bcss::Environment;
 use bcss::ids::Cbe;
-use bcss::services::ServiceKind;
 use bcss::transport::http::{HttpTransport, PasswordSource};
 use bcss::transport::{Transport, TransportRequest};
 use transport_support::{Reply, start};
@@ -33,7 +32,7 @@ async fn password_from_environment_variable() {
     let response = transport
         .send(TransportRequest {
             environment: Environment::Test,
-            service: ServiceKind::TestConnection,
+            service: bcss::services::test_connection::service(),
             operation: "sendTestMessage",
             endpoint: &url,
             soap_action: "",

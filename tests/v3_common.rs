@@ -205,6 +205,72 @@ fn hostile_replies_are_errors() {
     }
 }
 
+/// `n` attributes (`a0="x"`...) or, with `xmlns`, `n` namespace declarations.
+fn many_attributes(n: usize, xmlns: bool) -> String {
+    (0..n)
+        .map(|i| {
+            if xmlns {
+                format!(" xmlns:p{i}=\"urn:p{i}\"")
+            } else {
+                format!(" a{i}=\"x\"")
+            }
+        })
+        .collect()
+}
+
+/// RUSTSEC-2026-0194 and -0195 reached through a reply: 100,000 attributes, or 100,000
+/// namespace declarations, on `informationCustomer`. Both are refused by the per-element
+/// caps, before anything is kept or resolved (the cost is linear: each attribute is
+/// looked at once, up to the cap).
+#[test]
+fn a_hundred_thousand_attributes_or_namespace_declarations_are_refused() {
+    let ok = String::from_utf8(fixture("RetrieveTIGroups", "ok_marc")).unwrap();
+    for xmlns in [false, true] {
+        let hostile = ok.replacen(
+            "<informationCustomer>",
+            &format!("<informationCustomer{}>", many_attributes(100_000, xmlns)),
+            1,
+        );
+        assert!(hostile.len() > 1_000_000);
+        for (outcome, e) in each_service(hostile.as_bytes(), &Limits::default()) {
+            assert!(
+                matches!(outcome, Outcome::Undecodable { .. }),
+                "{outcome:?}"
+            );
+            match (xmlns, &e) {
+                (
+                    false,
+                    bcss::Error::Soap(SoapError::Xml(XmlError::TooManyAttributes {
+                        limit: 64,
+                        ..
+                    })),
+                ) => {}
+                (
+                    true,
+                    bcss::Error::Soap(SoapError::Xml(XmlError::TooManyNamespaces {
+                        limit: 32,
+                        ..
+                    })),
+                ) => {}
+                _ => panic!("{e:?}"),
+            }
+        }
+    }
+    // Up to the caps, the same reply decodes.
+    for (n, xmlns) in [(64, false), (32, true)] {
+        let busy = ok.replacen(
+            "<informationCustomer>",
+            &format!("<informationCustomer{}>", many_attributes(n, xmlns)),
+            1,
+        );
+        let d =
+            RetrieveTi::new(ssin(MARC))
+                .unwrap()
+                .decode(200, busy.as_bytes(), &Limits::default());
+        assert!(d.result.is_ok(), "{:?}", d.result.err());
+    }
+}
+
 #[test]
 fn an_error_page_is_reported_with_its_http_status() {
     let html = b"<html><head><title>503 Service Unavailable</title></head><body><hr></body></html>";

@@ -7,7 +7,7 @@ use bcss::services::health_care_insurance::{
     DesiredData, HciOperation, HealthCareInsurance, InsuranceReply, Period, ReferenceDate, Right,
     SfdfL891,
 };
-use bcss::services::{Decoded, Outcome, RequestError, ServiceKind, ServiceRequest};
+use bcss::services::{Decoded, Outcome, RequestError, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
 use bcss::v3::{Severity, StatusCode, V3Error};
 use chrono::NaiveDate;
@@ -46,7 +46,10 @@ fn request_encoding() {
         desired,
     )
     .unwrap();
-    assert_eq!(r.service(), ServiceKind::HealthCareInsurance);
+    assert_eq!(
+        r.service(),
+        bcss::services::health_care_insurance::service()
+    );
     assert_eq!(r.operation(), "consultMAF");
     assert_eq!(r.subjects(), vec![ssin(ANNA)]);
     let text =
@@ -61,8 +64,8 @@ fn request_encoding() {
     assert!(text.contains("<temporalCriteria><today>true</today></temporalCriteria>"));
     for op in HciOperation::ALL {
         assert!(
-            ServiceKind::HealthCareInsurance
-                .operations()
+            bcss::services::health_care_insurance::service()
+                .operation_names()
                 .contains(&op.name())
         );
         assert_eq!(

@@ -6,7 +6,7 @@ mod v3_support;
 use bcss::services::retrieve_ti_groups::{
     CodeLabel, Gender, Language, Place, RetrieveTi, RetrieveTiReply, RnDate,
 };
-use bcss::services::{Decoded, Outcome, ServiceKind, ServiceRequest};
+use bcss::services::{Decoded, Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
 use bcss::v3::{Severity, StatusCode, StatusValue, V3Error};
 use chrono::NaiveDate;
@@ -41,7 +41,7 @@ fn request_encoding() {
         .unwrap()
         .language(Language::Nl)
         .with_history(true);
-    assert_eq!(r.service(), ServiceKind::RetrieveTIGroups);
+    assert_eq!(r.service(), bcss::services::retrieve_ti_groups::service());
     assert_eq!(r.operation(), "retrieveTI");
     assert_eq!(r.subjects(), vec![ssin(ANNA)]);
     let text = String::from_utf8(r.encode(&header("PCSA:SOCIAL_INQUIRY")).unwrap()).unwrap();
@@ -115,7 +115,7 @@ fn marc_current_data() {
     );
     let name = p.current_name().unwrap();
     assert_eq!(name.last_name(), "FICTIF");
-    assert_eq!(name.first_names_joined(), "Marc Albert");
+    assert_eq!(name.first_names_joined(), "Marc Émile");
     assert!(name.first_names[0].used && !name.first_names[1].used);
     let birth = p.birth.as_ref().unwrap();
     assert_eq!(

@@ -3,7 +3,7 @@
 mod v3_support;
 
 use bcss::services::test_connection::TestConnection;
-use bcss::services::{Outcome, ServiceKind, ServiceRequest};
+use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
 use bcss::v3::{Severity, StatusCode, V3Error};
 use v3_support::{fixture, header};
@@ -22,11 +22,11 @@ fn decode(
 #[test]
 fn request_is_the_echo_only() {
     let r = ping();
-    assert_eq!(r.service(), ServiceKind::TestConnection);
+    assert_eq!(r.service(), bcss::services::test_connection::service());
     assert_eq!(r.operation(), "sendTestMessage");
     assert!(
-        ServiceKind::TestConnection
-            .operations()
+        bcss::services::test_connection::service()
+            .operation_names()
             .contains(&r.operation())
     );
     assert!(r.subjects().is_empty());

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use uuid::Uuid;
 
@@ -15,7 +14,8 @@ use super::AuditError;
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, AuditError> {
     let pem = std::fs::read_to_string(path)
         .map_err(|e| AuditError::io(path, "read the journal signing key", e))?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|_| {
+    let pem = zeroize::Zeroizing::new(pem);
+    crate::keys::parse_signing_key(&pem).ok_or_else(|| {
         AuditError::Config(format!(
             "{} is not an Ed25519 private key in PKCS#8 PEM form",
             path.display()
@@ -28,20 +28,12 @@ pub fn load_signing_key(path: &Path) -> Result<SigningKey, AuditError> {
 pub fn load_verifying_key(path: &Path) -> Result<VerifyingKey, AuditError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| AuditError::io(path, "read the journal public key", e))?;
-    let bad = || {
+    crate::keys::parse_verifying_key(&text).ok_or_else(|| {
         AuditError::Config(format!(
             "{} is not an Ed25519 public key (PEM SubjectPublicKeyInfo, or 64 hex digits)",
             path.display()
         ))
-    };
-    if text.contains("-----BEGIN") {
-        return VerifyingKey::from_public_key_pem(&text).map_err(|_| bad());
-    }
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(bad)?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
+    })
 }
 
 /// The message a checkpoint (or a witnessed head) signs: the journal, the sequence number

@@ -9,8 +9,7 @@ use crate::audit::FileJournal;
 use crate::config::{Config, TransportKind};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
-use crate::manifest::Guard;
-use crate::services::ServiceKind;
+use crate::manifest::{Guard, ManifestError};
 use crate::soap::Limits;
 use crate::transport::Transport;
 use crate::transport::http::{ClientCertificate, HttpTransport, PasswordSource};
@@ -35,10 +34,20 @@ impl ConfiguredClient {
 }
 
 impl Client {
-    /// Build a client from a configuration: load the manifest (an invalid one refuses to
-    /// start, with every error), open the journal, and set up the transport.
+    /// Build a client from a configuration: load the manifest and check its signature
+    /// against `[manifest] signers` (an invalid manifest, or one whose signature does not
+    /// satisfy `require_signature`, refuses to start, saying why), open the journal, and
+    /// set up the transport.
     pub async fn from_config(config: &Config) -> Result<ConfiguredClient, Error> {
-        let guard = Arc::new(Guard::load(config.resolve(&config.manifest))?);
+        let catalogue = config
+            .service_catalogue()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let trust = config.manifest_trust().map_err(ManifestError::from)?;
+        let guard = Arc::new(Guard::load_trusted_with(
+            config.manifest_file(),
+            trust,
+            catalogue.clone(),
+        )?);
         let transport = transport_from(config)?;
         let mut endpoints = Endpoints::defaults();
         if let Some(base) = &config.transport.base_url {
@@ -47,8 +56,9 @@ impl Client {
                 .map_err(|e| Error::Config(e.to_string()))?;
         }
         for (name, url) in &config.endpoints {
-            let service = ServiceKind::from_name(name)
-                .ok_or_else(|| Error::Config(format!("[endpoints] unknown service {name:?}")))?;
+            let service = catalogue
+                .lookup(name)
+                .map_err(|e| Error::Config(format!("[endpoints]: {e}")))?;
             endpoints = endpoints
                 .with_service_url(config.environment, service, url)
                 .map_err(|e| Error::Config(e.to_string()))?;

@@ -258,10 +258,11 @@ impl Client {
         // 1. The guard.
         let facts = Facts {
             environment: inner.environment,
-            service,
+            service: service.name(),
             operation,
             purpose: &ctx.purpose,
             program: inner.program.as_ref(),
+            access_purpose: request.access_purpose(),
         };
         let grant: Grant = match inner.guard.decide(&facts, decided_at) {
             Decision::Grant(grant) => grant,
@@ -326,12 +327,14 @@ impl Client {
         };
         let endpoint = inner
             .endpoints
-            .resolve(inner.environment, service)
+            .resolve(inner.environment, &service)
             .map_err(|e| Error::Config(e.to_string()))?;
         how.endpoint = Some(endpoint.clone());
-        let soap_action =
-            crate::endpoints::Endpoints::soap_action(service, operation).ok_or_else(|| {
-                Error::Config(format!("{service} has no operation {operation:?} in wsdl/"))
+        let soap_action = crate::endpoints::Endpoints::soap_action(&service, operation)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{service} has no operation {operation:?} in the service catalogue"
+                ))
             })?;
         if service.family() == crate::services::Family::Ssdn && inner.contact_email.is_none() {
             return Err(Error::Config(format!(
@@ -377,7 +380,7 @@ impl Client {
             .transport
             .send(TransportRequest {
                 environment: inner.environment,
-                service,
+                service: &service,
                 operation,
                 endpoint: &endpoint,
                 soap_action,

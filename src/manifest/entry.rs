@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::DeliberationRef;
 use crate::environment::Environment;
 use crate::ids::ProgramId;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 /// Who signed the request for authorisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -104,10 +104,10 @@ pub struct Entry {
     pub id: String,
     /// The one environment it covers.
     pub environment: Environment,
-    /// The service.
-    pub service: ServiceKind,
+    /// The service (its catalogue entry; serialised as its name).
+    pub service: Service,
     /// The operations it covers; `None` means every operation of the service.
-    pub operations: Option<Vec<&'static str>>,
+    pub operations: Option<Vec<String>>,
     /// The authorised purpose (the legalContext that common-v3 services send).
     pub purpose: String,
     /// The program number BCSS granted.
@@ -122,6 +122,10 @@ pub struct Entry {
     pub granted_by: GrantedBy,
     /// A free note.
     pub note: Option<String>,
+    /// ManageAccess only: the BCSS purpose codes (the request's `Purpose`) the entry
+    /// covers, in file order. Required for entries that cover `register` or `unregister`;
+    /// `None` elsewhere.
+    pub access_purposes: Option<Vec<u32>>,
     /// The 1-based line of the entry's `[[authorization]]` header.
     pub line: usize,
     pub(crate) not_before: DateTime<Utc>,
@@ -142,8 +146,31 @@ impl Entry {
     /// Whether the entry covers `operation`.
     pub fn covers_operation(&self, operation: &str) -> bool {
         match &self.operations {
-            None => self.service.operations().contains(&operation),
-            Some(ops) => ops.contains(&operation),
+            None => self.service.has_operation(operation),
+            Some(ops) => ops.iter().any(|o| o == operation),
+        }
+    }
+
+    /// Whether the entry grants a request carrying the BCSS purpose code `code` for
+    /// `operation`. A code is granted only when `access_purposes` lists it; no code is
+    /// granted only for an operation that does not require one (ManageAccess `list`).
+    pub fn covers_access_purpose(&self, operation: &str, code: Option<u32>) -> bool {
+        match (code, &self.access_purposes) {
+            (Some(code), Some(codes)) => codes.contains(&code),
+            (Some(_), None) => false,
+            (None, _) => !requires_access_purpose(&self.service, operation),
+        }
+    }
+
+    /// The access purposes, for display: `1, 7`, or `none`.
+    pub fn access_purposes_label(&self) -> String {
+        match &self.access_purposes {
+            None => "none".to_string(),
+            Some(codes) => codes
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 
@@ -165,6 +192,18 @@ impl Entry {
             Some(ops) => ops.join(","),
         }
     }
+}
+
+/// Whether a request for `operation` of `service` must carry a BCSS purpose code that the
+/// manifest names (`access_purposes`): ManageAccess `register` and `unregister`, whose
+/// XSD makes `Purpose` mandatory (OCMW_CPAS ManageAccessRequest.xsd).
+pub fn requires_access_purpose(service: &Service, operation: &str) -> bool {
+    has_access_purposes(service) && matches!(operation, "register" | "unregister")
+}
+
+/// Whether entries of `service` may name `access_purposes`.
+pub(crate) fn has_access_purposes(service: &Service) -> bool {
+    service.name() == crate::services::manage_access::NAME
 }
 
 #[cfg(test)]

@@ -6,6 +6,10 @@
 //! - [`Policy`] is a valid manifest, indexed by environment, service, operation and
 //!   purpose; [`Policy::decide`] explains the order of the checks.
 //! - [`Guard`] holds the policy in force and swaps it whole on reload.
+//! - [`ManifestTrust`] says which keys may sign the manifest and whether a signature is
+//!   required; the signature is a detached `FILE.sig` ([`SignatureFile`]), and every
+//!   loaded [`Policy`] names the exact bytes it came from ([`ManifestRef`]).
+//! - [`diff`] tells an advisor, field by field, what a new version of the manifest changes.
 //!
 //! # The format
 //!
@@ -19,15 +23,18 @@
 //! [[authorization]]
 //! id = "identify-acpt"          # unique
 //! environment = "acceptance"    # exactly one of test, acceptance, production
-//! service = "IdentifyPerson"    # a ServiceKind name
+//! service = "IdentifyPerson"    # a service of the catalogue (built-in or configured)
 //! operations = ["identifyPerson"]   # optional: default every operation of the service
-//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly
+//! purpose = "PCSA:SOCIAL_INQUIRY"   # the legalContext; matched exactly; one of the
+//!                                   # service's values when its schema has a closed list
 //! program = "00912345678"       # 11 digits, as a string
 //! deliberation = "13/084"       # YY/NNN or "not-applicable"; required in production
 //! valid_from = 2025-01-01       # a UTC day, or an RFC 3339 datetime with offset
 //! valid_until = 2025-12-31      # inclusive: through 23:59:59.999999999 UTC that day
 //! granted_by = "security-advisor"   # leading-official, deputy or security-advisor
 //! note = "free text"            # optional
+//! # access_purposes = [1, 7]    # ManageAccess only: the BCSS purpose codes covered;
+//! #                             # required when the entry covers register or unregister
 //! ```
 //!
 //! The complete commented example is `fixtures/manifests/example-authorizations.toml`.
@@ -38,35 +45,46 @@ use serde::Serialize;
 
 use crate::environment::Environment;
 use crate::ids::{Cbe, Deliberation, ProgramId};
-use crate::services::ServiceKind;
 
 mod diagnostic;
+mod diff;
 mod entry;
 mod guard;
 mod load;
 mod policy;
+mod provenance;
+mod signature;
+mod trust;
 mod validate;
 
+pub(crate) use diagnostic::suggestion;
 pub use diagnostic::{Diagnostic, Severity};
+pub use diff::{Change, ManifestDiff, diff};
 pub use entry::{Bound, Entry, GrantedBy};
 pub use guard::{Guard, ReloadReport};
-pub use load::read_manifest;
+pub use load::{check_signature, read_manifest, sign_manifest, sign_manifest_with};
 pub use policy::Policy;
-pub use validate::{MAX_MANIFEST_BYTES, validate};
+pub use provenance::{ManifestRef, ManifestSigner, SignatureStatus};
+pub use signature::{SIGNATURE_FORMAT, SignatureError, SignatureFile, signature_path};
+pub use trust::ManifestTrust;
+pub use validate::{MAX_MANIFEST_BYTES, validate, validate_with};
 
 /// The facts of one call, as the guard sees them.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     /// The environment the client is configured for.
     pub environment: Environment,
-    /// The service called.
-    pub service: ServiceKind,
+    /// The service called, by its catalogue name.
+    pub service: &'a str,
     /// The operation called.
     pub operation: &'a str,
     /// The purpose the caller stated.
     pub purpose: &'a str,
     /// The program number the client is configured with, if any.
     pub program: Option<&'a ProgramId>,
+    /// The BCSS purpose code the request carries (ManageAccess `Purpose`), if any. A code
+    /// is granted only by an entry whose `access_purposes` lists it.
+    pub access_purpose: Option<u32>,
 }
 
 /// A deliberation number, or the explicit statement that none applies.
@@ -123,6 +141,9 @@ pub enum DenialReason {
     WrongEnvironment,
     /// The purpose is not authorised.
     PurposeNotAuthorized,
+    /// The BCSS purpose code of a ManageAccess request is not one the entry lists in
+    /// `access_purposes`.
+    AccessPurposeNotAuthorized,
     /// The client's program number is not the one granted.
     ProgramMismatch,
     /// The entry is not valid yet.
@@ -140,6 +161,7 @@ impl DenialReason {
             DenialReason::NoAuthorization => "no_authorization",
             DenialReason::WrongEnvironment => "wrong_environment",
             DenialReason::PurposeNotAuthorized => "purpose_not_authorized",
+            DenialReason::AccessPurposeNotAuthorized => "access_purpose_not_authorized",
             DenialReason::ProgramMismatch => "program_mismatch",
             DenialReason::NotYetValid => "not_yet_valid",
             DenialReason::Expired => "expired",
@@ -188,4 +210,8 @@ pub enum ManifestError {
     /// A reload was asked of a guard that was not loaded from a file.
     #[error("this guard was not loaded from a file, so it has nothing to reload")]
     NoSource,
+    /// The manifest's signature does not let it load: missing while required, made with
+    /// a key that is not a configured signer, broken, or for other bytes.
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
 }

@@ -14,15 +14,19 @@
 //!    [`DenialReason::NoAuthorization`] (the operation is not authorised).
 //! 4. **purpose**: those whose purpose is exactly the stated one (case-sensitive). None:
 //!    [`DenialReason::PurposeNotAuthorized`].
-//! 5. **program**: when the client states a program number, those that grant it. None:
+//! 5. **access purpose**: those whose `access_purposes` list the BCSS purpose code the
+//!    request carries (ManageAccess `Purpose`); a request without a code passes only for
+//!    an operation that needs none (`list`). None:
+//!    [`DenialReason::AccessPurposeNotAuthorized`].
+//! 6. **program**: when the client states a program number, those that grant it. None:
 //!    [`DenialReason::ProgramMismatch`].
-//! 6. **validity**: those valid at the instant. The first of them, in file order, is the
+//! 7. **validity**: those valid at the instant. The first of them, in file order, is the
 //!    [`Grant`]. None: [`DenialReason::NotYetValid`] if one of them starts later (nearest:
 //!    the one that starts first), otherwise [`DenialReason::Expired`] (nearest: the one
 //!    that ended last).
 //!
-//! Filters 1 to 4 are index lookups (by service, by environment and service, by operation
-//! and by purpose); filters 5 and 6 walk only the entries that share the environment,
+//! Filters 1 to 4 are index lookups (by service name, then environment, operation and
+//! purpose); filters 5 to 7 walk only the entries that share the environment,
 //! service, operation and purpose, so a decision does not depend on the manifest's size.
 
 use std::collections::HashMap;
@@ -31,49 +35,45 @@ use chrono::{DateTime, Utc};
 
 use super::diagnostic::Diagnostic;
 use super::entry::{Bound, Entry};
+use super::provenance::{ManifestRef, SignatureStatus};
 use super::{Decision, Denial, DenialReason, Facts, Grant, Organization};
 use crate::environment::Environment;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 /// A valid manifest: the organisation, the entries in file order, the warnings found when
-/// it was validated, and an index by environment, service, operation and purpose.
+/// it was validated, and an index by service, environment, operation and purpose.
 #[derive(Debug, Clone)]
 pub struct Policy {
     source: String,
+    manifest_ref: ManifestRef,
+    signature: SignatureStatus,
     organization: Organization,
     entries: Vec<Entry>,
     warnings: Vec<Diagnostic>,
-    /// One slot per service, by [`service_slot`].
-    by_service: Vec<Option<ServiceIndex>>,
-    /// One slot per environment and service, by [`env_service_slot`].
-    by_env_service: Vec<Option<Bucket>>,
+    /// By service name.
+    by_service: HashMap<Box<str>, ServiceIndex>,
 }
 
-/// The position of a service in [`ServiceKind::ALL`].
-fn service_slot(service: ServiceKind) -> usize {
-    ServiceKind::ALL
-        .iter()
-        .position(|s| *s == service)
-        .unwrap_or(0)
-}
-
-/// The position of an environment and service pair.
-fn env_service_slot(env: Environment, service: ServiceKind) -> usize {
-    let env = match env {
+/// The position of an environment in [`Environment::ALL`].
+fn env_slot(env: Environment) -> usize {
+    match env {
         Environment::Test => 0,
         Environment::Acceptance => 1,
         Environment::Production => 2,
-    };
-    env * ServiceKind::ALL.len() + service_slot(service)
+    }
 }
 
 /// Every entry of one service, whatever the environment.
 #[derive(Debug, Clone)]
 struct ServiceIndex {
+    /// The service, as the entries name it (for its operations).
+    service: Service,
     /// The first entry in file order.
     first: usize,
     /// The environments it has entries in, in [`Environment::ALL`] order.
     environments: Vec<Environment>,
+    /// One bucket per environment, by [`env_slot`].
+    by_env: [Option<Bucket>; 3],
 }
 
 /// The entries of one service in one environment.
@@ -81,7 +81,7 @@ struct ServiceIndex {
 struct Bucket {
     /// The first entry in file order.
     first: usize,
-    /// One per operation of the service, in [`ServiceKind::operations`] order.
+    /// One per operation of the service, in the order of [`Service::operations`].
     operations: Vec<OperationIndex>,
 }
 
@@ -100,29 +100,32 @@ impl Policy {
     /// Build the index over entries that have been validated.
     pub(crate) fn build(
         source: String,
+        bytes: &[u8],
         organization: Organization,
         entries: Vec<Entry>,
         warnings: Vec<Diagnostic>,
     ) -> Policy {
-        let services = ServiceKind::ALL.len();
-        let mut by_service: Vec<Option<ServiceIndex>> = vec![None; services];
-        let mut by_env_service: Vec<Option<Bucket>> = vec![None; services * 3];
+        let mut by_service: HashMap<Box<str>, ServiceIndex> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
-            let s = by_service[service_slot(e.service)].get_or_insert_with(|| ServiceIndex {
-                first: i,
-                environments: Vec::new(),
-            });
+            let s = by_service
+                .entry(e.service.name().into())
+                .or_insert_with(|| ServiceIndex {
+                    service: e.service.clone(),
+                    first: i,
+                    environments: Vec::new(),
+                    by_env: [None, None, None],
+                });
             if !s.environments.contains(&e.environment) {
                 s.environments.push(e.environment);
                 s.environments.sort();
             }
-            let bucket = by_env_service[env_service_slot(e.environment, e.service)]
-                .get_or_insert_with(|| Bucket {
-                    first: i,
-                    operations: vec![OperationIndex::default(); e.service.operations().len()],
-                });
-            for (op, slot) in e.service.operations().iter().zip(&mut bucket.operations) {
-                if e.covers_operation(op) {
+            let operations = s.service.operations();
+            let bucket = s.by_env[env_slot(e.environment)].get_or_insert_with(|| Bucket {
+                first: i,
+                operations: vec![OperationIndex::default(); operations.len()],
+            });
+            for (op, slot) in operations.iter().zip(&mut bucket.operations) {
+                if e.covers_operation(&op.name) {
                     slot.first.get_or_insert(i);
                     slot.by_purpose
                         .entry(e.purpose.as_str().into())
@@ -133,17 +136,37 @@ impl Policy {
         }
         Policy {
             source,
+            manifest_ref: ManifestRef::unsigned(bytes),
+            signature: SignatureStatus::Unsigned,
             organization,
             entries,
             warnings,
             by_service,
-            by_env_service,
         }
     }
 
     /// The file name the manifest was loaded from.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The manifest this policy was built from: the SHA-256 of its exact bytes and, when
+    /// it was loaded with a signature, the signer. Decision records name it.
+    pub fn manifest_ref(&self) -> &ManifestRef {
+        &self.manifest_ref
+    }
+
+    /// The signature it was loaded with.
+    pub fn signature(&self) -> &SignatureStatus {
+        &self.signature
+    }
+
+    /// Record the signature the manifest's bytes were checked with.
+    pub(crate) fn with_signature(mut self, status: SignatureStatus) -> Policy {
+        self.manifest_ref.signer = status.signer().map(|s| s.key_fingerprint.clone());
+        self.manifest_ref.signed_by = status.signer().map(|s| format!("{} ({})", s.name, s.role));
+        self.signature = status;
+        self
     }
 
     /// The organisation.
@@ -179,7 +202,7 @@ impl Policy {
         let service = facts.service;
         let env = facts.environment;
         // 1. The service, in any environment.
-        let Some(by_service) = self.by_service[service_slot(service)].as_ref() else {
+        let Some(by_service) = self.by_service.get(service) else {
             return Err(Denial {
                 reason: DenialReason::NoAuthorization,
                 nearest_entry: None,
@@ -190,7 +213,7 @@ impl Policy {
             });
         };
         // 2. The environment.
-        let Some(bucket) = self.by_env_service[env_service_slot(env, service)].as_ref() else {
+        let Some(bucket) = by_service.by_env[env_slot(env)].as_ref() else {
             let nearest = &self.entries[by_service.first];
             let envs: Vec<&str> = by_service.environments.iter().map(|e| e.as_str()).collect();
             return Err(self.deny(
@@ -205,10 +228,8 @@ impl Policy {
             ));
         };
         // 3. The operation.
-        let position = service
-            .operations()
-            .iter()
-            .position(|o| *o == facts.operation);
+        let operations = by_service.service.operations();
+        let position = operations.iter().position(|o| o.name == facts.operation);
         let op_index = position.and_then(|p| bucket.operations.get(p));
         let Some((op_index, first)) = op_index.and_then(|o| o.first.map(|f| (o, f))) else {
             let nearest = &self.entries[bucket.first];
@@ -216,7 +237,7 @@ impl Policy {
                 format!(
                     "'{}' is not an operation of {service} (its operations: {})",
                     facts.operation,
-                    service.operations().join(", ")
+                    by_service.service.operation_names().join(", ")
                 )
             } else {
                 format!(
@@ -243,11 +264,16 @@ impl Policy {
                 ),
             ));
         };
-        // 5 and 6. The program number and the validity dates.
+        // 5, 6 and 7. The BCSS purpose code, the program number and the validity dates.
+        let mut access_matched: Option<&Entry> = None;
         let mut program_matched = false;
         let mut starts_first: Option<&Entry> = None;
         let mut ended_last: Option<&Entry> = None;
         for e in candidates.iter().filter_map(|i| self.entries.get(*i)) {
+            if !e.covers_access_purpose(facts.operation, facts.access_purpose) {
+                continue;
+            }
+            access_matched.get_or_insert(e);
             if facts.program.is_some_and(|p| *p != e.program) {
                 continue;
             }
@@ -263,8 +289,15 @@ impl Policy {
                 ended_last = Some(e);
             }
         }
-        if !program_matched {
+        let Some(nearest) = access_matched else {
             let nearest = &self.entries[candidates[0]];
+            return Err(self.deny(
+                DenialReason::AccessPurposeNotAuthorized,
+                nearest,
+                access_purpose_message(nearest, facts),
+            ));
+        };
+        if !program_matched {
             let client = facts.program.map(|p| p.as_str()).unwrap_or_default();
             return Err(self.deny(
                 DenialReason::ProgramMismatch,
@@ -315,6 +348,34 @@ impl Policy {
             nearest_entry: Some(nearest.id.clone()),
             message,
         }
+    }
+}
+
+fn access_purpose_message(nearest: &Entry, facts: &Facts<'_>) -> String {
+    let call = format!(
+        "{}.{} in {}",
+        facts.service, facts.operation, facts.environment
+    );
+    match (facts.access_purpose, &nearest.access_purposes) {
+        (Some(code), Some(_)) => format!(
+            "entry '{}' authorises {call} for BCSS purpose code(s) {}, not {code}; use an \
+             authorised purpose code, or {ADVISOR} to add {code} to the entry's \
+             access_purposes",
+            nearest.id,
+            nearest.access_purposes_label()
+        ),
+        (Some(code), None) => format!(
+            "entry '{}' authorises {call} but names no BCSS purpose codes (access_purposes), \
+             so a request carrying purpose code {code} is refused; leave the purpose code \
+             out, or {ADVISOR} to add it to the entry's access_purposes",
+            nearest.id
+        ),
+        (None, _) => format!(
+            "{call} must carry the BCSS purpose code it registers for, and entry '{}' \
+             covers code(s) {}; state the purpose code",
+            nearest.id,
+            nearest.access_purposes_label()
+        ),
     }
 }
 

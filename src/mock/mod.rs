@@ -6,14 +6,22 @@
 //!   address unless [`MockConfig::allow_non_loopback`] is set.
 //! - **Same paths** as BCSS: the SSDN connector
 //!   (`/connectors/webservice/KSZBCSSWebServiceConnectorPort`) and the common-v3
-//!   `/SOA4520/...` endpoints ([`routes`]). A request is dispatched by path and
+//!   `/SOA4520/...` endpoints ([`mod@routes`]). A request is dispatched by path and
 //!   SOAPAction, then matched to a fixture as the replay transport does
 //!   ([`crate::fixture::matching`]).
 //! - **Simulation** per fixture: a slow reply, an HTTP error status, MSG00001
 //!   (temporarily unavailable), a SOAP fault, a body cut short or a connection dropped
 //!   mid-body ([`crate::fixture::Behaviour`]).
-//! - An **unknown request** gets a SOAP fault (HTTP 500) whose `faultstring` names the
-//!   closest fixture and the first difference (SSINs masked).
+//! - **One environment first**: when the same request was recorded in several
+//!   environments, the fixture of [`MockConfig::environment`] is served (without one,
+//!   the first in file order).
+//! - An **unknown request** gets a SOAP fault (HTTP 500) with the fault code
+//!   [`NO_FIXTURE_FAULT_CODE`] and the header `X-Bcss-Mock: no-fixture`
+//!   ([`NO_FIXTURE_HEADER`]), whose `faultstring` names the closest fixture and the first
+//!   difference (SSINs masked).
+//!   The HTTP transport turns it into [`TransportError::NoFixture`], never a BCSS fault.
+//!
+//! [`TransportError::NoFixture`]: crate::transport::TransportError::NoFixture
 //! - **Bounded**: request bodies above [`MockConfig::max_request_bytes`] get HTTP 413;
 //!   headers must arrive within 30 s; at most [`MAX_CONNECTIONS`] connections at once.
 //! - **Stoppable**: the server runs in one task that owns every connection;
@@ -48,15 +56,17 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::environment::Environment;
 use crate::fixture::{
     FixtureError, FixtureSet, Query, ServedReply, TruncateMode, no_fixture_fault,
 };
-use crate::services::ServiceKind;
+use crate::services::Service;
 use crate::xml::Limits;
 
 pub mod routes;
 
-pub use routes::{Route, path_of};
+pub use crate::fixture::{NO_FIXTURE_FAULT_CODE, NO_FIXTURE_HEADER, NO_FIXTURE_HEADER_VALUE};
+pub use routes::{Route, path_of, routes, routes_of};
 
 /// The default cap on a request body: 4 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
@@ -77,6 +87,7 @@ pub struct MockConfig {
     allow_non_loopback: bool,
     max_request_bytes: usize,
     simulate_delays: bool,
+    environment: Option<Environment>,
 }
 
 impl MockConfig {
@@ -88,6 +99,7 @@ impl MockConfig {
             allow_non_loopback: false,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             simulate_delays: true,
+            environment: None,
         }
     }
 
@@ -119,6 +131,20 @@ impl MockConfig {
     pub fn simulate_delays(mut self, yes: bool) -> MockConfig {
         self.simulate_delays = yes;
         self
+    }
+
+    /// Serve the fixtures recorded in this environment first: when the same request was
+    /// recorded in test and in acceptance, the mock answers as that environment did
+    /// (default: none preferred, the first fixture in file order answers). Fixtures of
+    /// other environments still answer the requests this one has no fixture for.
+    pub fn environment(mut self, environment: Option<Environment>) -> MockConfig {
+        self.environment = environment;
+        self
+    }
+
+    /// The fixtures served.
+    pub fn fixtures(&self) -> &FixtureSet {
+        &self.fixtures
     }
 }
 
@@ -171,6 +197,7 @@ struct State {
     routes: Vec<Route>,
     max_request_bytes: usize,
     simulate_delays: bool,
+    environment: Option<Environment>,
     limits: Limits,
     counters: Counters,
 }
@@ -204,6 +231,7 @@ impl MockServer {
             routes: routes::routes(),
             max_request_bytes: config.max_request_bytes,
             simulate_delays: config.simulate_delays,
+            environment: config.environment,
             limits: Limits::default(),
             counters: Counters::default(),
         });
@@ -240,13 +268,18 @@ impl MockHandle {
     }
 
     /// The full URL of a service's endpoint on the mock.
-    pub fn url(&self, service: ServiceKind) -> String {
+    pub fn url(&self, service: &Service) -> String {
         format!("{}{}", self.base_url(), path_of(service))
     }
 
     /// How many fixtures are served.
     pub fn fixture_count(&self) -> usize {
         self.state.fixtures.len()
+    }
+
+    /// The environment whose fixtures are served first, if one is.
+    pub fn environment(&self) -> Option<Environment> {
+        self.state.environment
     }
 
     /// What the mock did so far.
@@ -461,7 +494,7 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
     let query = Query {
         services: &route.services,
         operation,
-        environment: None,
+        environment: state.environment,
         body: &body,
     };
     match state.fixtures.find(&query, &state.limits) {
@@ -477,10 +510,15 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
         Err(no_match) => {
             counters.unmatched.fetch_add(1, Ordering::Relaxed);
             tracing::info!(reason = %no_match.message, "mock: no fixture matches");
-            soap_response(
+            let mut r = soap_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 no_fixture_fault(&no_match.message, no_match.closest_name()),
-            )
+            );
+            r.headers_mut().insert(
+                NO_FIXTURE_HEADER,
+                HeaderValue::from_static(NO_FIXTURE_HEADER_VALUE),
+            );
+            r
         }
     }
 }

@@ -1,51 +1,45 @@
 //! Which fixtures a request to the mock may match: by path (the same paths as the real
-//! environments) and SOAPAction.
+//! environments) and SOAPAction, from the service catalogue.
 
-use crate::endpoints::Endpoints;
 use crate::environment::Environment;
-use crate::services::{Family, ServiceKind};
+use crate::services::{Catalogue, Family, Service};
 
 /// A path the mock serves, and the services behind it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// The URL path, such as `/SOA4520/RetrieveTIGroupsService/v2/retrieveTI`.
     pub path: String,
-    /// The services reachable there: the three SSDN services share the connector.
-    pub services: Vec<ServiceKind>,
+    /// The services reachable there: the SSDN services share the connector.
+    pub services: Vec<Service>,
 }
 
-/// Paths used when the endpoint table has none (it always has, from `wsdl/`).
-fn fallback_path(service: ServiceKind) -> &'static str {
-    match service {
-        ServiceKind::IdentifyPerson
-        | ServiceKind::ManageAccess
-        | ServiceKind::PerformInvestigation => {
-            "/connectors/webservice/KSZBCSSWebServiceConnectorPort"
-        }
-        ServiceKind::TestConnection => "/SOA4520/TestConnectionServiceService/sendTestMessage",
-        ServiceKind::RetrieveTIGroups => "/SOA4520/RetrieveTIGroupsService/v2/retrieveTI",
-        ServiceKind::HealthCareInsurance => "/SOA4520/HealthCareInsuranceService/consult_01",
-    }
-}
-
-/// The path of `service` in the real environments (the test environment's endpoint).
-pub fn path_of(service: ServiceKind) -> String {
-    Endpoints::default_url(Environment::Test, service)
-        .and_then(|u| reqwest::Url::parse(u).ok())
+/// The path of `service` in the real environments: its test endpoint's path (or, when its
+/// catalogue entry has no test endpoint, another environment's; `/<name>` when it has
+/// none).
+pub fn path_of(service: &Service) -> String {
+    Environment::ALL
+        .iter()
+        .filter_map(|env| service.default_endpoint(*env))
+        .find_map(|u| reqwest::Url::parse(u).ok())
         .map(|u| u.path().to_string())
-        .unwrap_or_else(|| fallback_path(service).to_string())
+        .unwrap_or_else(|| format!("/{}", service.name()))
 }
 
-/// Every route, SSDN connector first.
+/// Every route of the built-in catalogue, SSDN connector first.
 pub fn routes() -> Vec<Route> {
+    routes_of(Catalogue::builtin())
+}
+
+/// Every route of `catalogue`, in its order (services that share a path share a route).
+pub fn routes_of(catalogue: &Catalogue) -> Vec<Route> {
     let mut routes: Vec<Route> = Vec::new();
-    for service in ServiceKind::ALL {
+    for service in catalogue {
         let path = path_of(service);
         match routes.iter_mut().find(|r| r.path == path) {
-            Some(r) => r.services.push(service),
+            Some(r) => r.services.push(service.clone()),
             None => routes.push(Route {
                 path,
-                services: vec![service],
+                services: vec![service.clone()],
             }),
         }
     }
@@ -55,24 +49,22 @@ pub fn routes() -> Vec<Route> {
 /// The operation a SOAPAction names for one of `services`: `Ok(None)` when the action
 /// does not decide it (no action, or the SSDN connector's one `sendXML`), an error naming
 /// the expected actions when it names none of them.
-pub fn operation_of(
-    services: &[ServiceKind],
+pub fn operation_of<'s>(
+    services: &'s [Service],
     soap_action: Option<&str>,
-) -> Result<Option<&'static str>, String> {
+) -> Result<Option<&'s str>, String> {
     let action = match soap_action.map(|a| a.trim().trim_matches('"')) {
         None | Some("") => return Ok(None),
         Some(a) => a,
     };
-    let mut expected = Vec::new();
-    for &service in services {
-        for &op in service.operations() {
-            let Some(known) = Endpoints::soap_action(service, op) else {
-                continue;
-            };
+    let mut expected: Vec<&str> = Vec::new();
+    for service in services {
+        for op in service.operations() {
+            let known = op.soap_action.as_str();
             if known == action {
                 return Ok(match service.family() {
                     Family::Ssdn => None,
-                    Family::V3 => Some(op),
+                    Family::V3 => Some(op.name.as_str()),
                 });
             }
             if !expected.contains(&known) {
@@ -109,7 +101,7 @@ mod tests {
 
     #[test]
     fn soap_actions_pick_the_operation() {
-        let hci = [ServiceKind::HealthCareInsurance];
+        let hci = [crate::services::health_care_insurance::service().clone()];
         assert_eq!(
             operation_of(
                 &hci,
@@ -123,7 +115,10 @@ mod tests {
                 .unwrap_err()
                 .contains("consultMAF")
         );
-        let ssdn = [ServiceKind::IdentifyPerson, ServiceKind::ManageAccess];
+        let ssdn = [
+            crate::services::identify_person::service().clone(),
+            crate::services::manage_access::service().clone(),
+        ];
         assert_eq!(
             operation_of(
                 &ssdn,

@@ -1,9 +1,15 @@
 //! The typed BCSS services, one file each, and what every service request shares.
 //!
+//! Every service, typed or not, is an entry of the [`catalogue`]; each typed service
+//! declares its descriptor in its own file (`descriptor()`, and `service()` for its
+//! handle).
+//!
 //! A request type implements [`ServiceRequest`]: it knows its service, operation and
 //! subjects (the SSINs it is about), encodes itself into a SOAP envelope given the
 //! [`RequestHeader`] that the client builds from the guard's grant, and decodes the reply
 //! into a typed response.
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,6 +18,7 @@ use uuid::Uuid;
 use crate::ids::{Cbe, ProgramId, Ssin};
 use crate::soap::Limits;
 
+pub mod catalogue;
 pub mod health_care_insurance;
 pub mod identify_person;
 pub mod manage_access;
@@ -19,117 +26,10 @@ pub mod perform_investigation;
 pub mod retrieve_ti_groups;
 pub mod test_connection;
 
-/// The generation of BCSS message a service uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Family {
-    /// Classic SSDN services, sent as text through the connector's `sendXML`.
-    Ssdn,
-    /// Newer "common v3" services, one endpoint each.
-    V3,
-}
-
-/// Every service this client knows. The manifest's `service` names are [`ServiceKind::name`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum ServiceKind {
-    /// SSDN `OCMWCPASIdentifyPerson`.
-    IdentifyPerson,
-    /// SSDN `OCMWCPASManageAccess` (a write: never resent blindly).
-    ManageAccess,
-    /// SSDN `OCMWCPASPerformInvestigation`.
-    PerformInvestigation,
-    /// TestConnectionService v1.
-    TestConnection,
-    /// RetrieveTIGroupsService v2 (National Register).
-    RetrieveTIGroups,
-    /// HealthCareInsuranceService v1.
-    HealthCareInsurance,
-}
-
-impl ServiceKind {
-    /// All services.
-    pub const ALL: [ServiceKind; 6] = [
-        ServiceKind::IdentifyPerson,
-        ServiceKind::ManageAccess,
-        ServiceKind::PerformInvestigation,
-        ServiceKind::TestConnection,
-        ServiceKind::RetrieveTIGroups,
-        ServiceKind::HealthCareInsurance,
-    ];
-
-    /// The name used in manifests, configuration, fixtures and the journal.
-    pub fn name(self) -> &'static str {
-        match self {
-            ServiceKind::IdentifyPerson => "IdentifyPerson",
-            ServiceKind::ManageAccess => "ManageAccess",
-            ServiceKind::PerformInvestigation => "PerformInvestigation",
-            ServiceKind::TestConnection => "TestConnection",
-            ServiceKind::RetrieveTIGroups => "RetrieveTIGroups",
-            ServiceKind::HealthCareInsurance => "HealthCareInsurance",
-        }
-    }
-
-    /// Look a service up by [`ServiceKind::name`] (case-sensitive).
-    pub fn from_name(name: &str) -> Option<ServiceKind> {
-        ServiceKind::ALL.into_iter().find(|s| s.name() == name)
-    }
-
-    /// The message generation.
-    pub fn family(self) -> Family {
-        match self {
-            ServiceKind::IdentifyPerson
-            | ServiceKind::ManageAccess
-            | ServiceKind::PerformInvestigation => Family::Ssdn,
-            _ => Family::V3,
-        }
-    }
-
-    /// The operations of the service. A manifest entry without `operations` covers all.
-    ///
-    /// SSDN services travel through the one `sendXML` operation; their operations here
-    /// are the business actions (ManageAccess's `register`, `unregister`, `list`), so that
-    /// a manifest can authorise reading the register without authorising writes to it.
-    pub fn operations(self) -> &'static [&'static str] {
-        match self {
-            ServiceKind::IdentifyPerson => &["identifyPerson"],
-            ServiceKind::ManageAccess => &["register", "unregister", "list"],
-            ServiceKind::PerformInvestigation => &["performInvestigation"],
-            ServiceKind::TestConnection => &["sendTestMessage"],
-            ServiceKind::RetrieveTIGroups => &["retrieveTI"],
-            ServiceKind::HealthCareInsurance => &[
-                "getInsuranceOrganizationInformations",
-                "consultMAF",
-                "consultHolderCode",
-            ],
-        }
-    }
-
-    /// The SSDN `ServiceId`, for SSDN services.
-    pub fn ssdn_service_id(self) -> Option<&'static str> {
-        match self {
-            ServiceKind::IdentifyPerson => Some("OCMWCPASIdentifyPerson"),
-            ServiceKind::ManageAccess => Some("OCMWCPASManageAccess"),
-            ServiceKind::PerformInvestigation => Some("OCMWCPASPerformInvestigation"),
-            _ => None,
-        }
-    }
-
-    /// The message version: the SSDN `Version` (8 characters, a date), or the common-v3
-    /// interface version (`v1`, `v2`).
-    pub fn version(self) -> &'static str {
-        match self {
-            ServiceKind::IdentifyPerson | ServiceKind::ManageAccess => "20050930",
-            ServiceKind::PerformInvestigation => "20080604",
-            ServiceKind::TestConnection | ServiceKind::HealthCareInsurance => "v1",
-            ServiceKind::RetrieveTIGroups => "v2",
-        }
-    }
-}
-
-impl std::fmt::Display for ServiceKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use catalogue::{
+    Catalogue, Family, LegalContextRule, OperationDescriptor, Service, ServiceDescriptor,
+    parse_services,
+};
 
 /// What the client puts in every request's header. Built from the configuration and the
 /// guard's grant: the grant supplies `program` and `legal_context`, so a request can never
@@ -280,7 +180,7 @@ pub enum RequestError {
     #[error("{service}: {field} is required")]
     Missing {
         /// The service.
-        service: &'static str,
+        service: Cow<'static, str>,
         /// The missing field.
         field: &'static str,
     },
@@ -288,7 +188,7 @@ pub enum RequestError {
     #[error("{service}: {message}")]
     Invalid {
         /// The service.
-        service: &'static str,
+        service: Cow<'static, str>,
         /// What is wrong and how to fix it.
         message: String,
     },
@@ -299,14 +199,21 @@ pub trait ServiceRequest: Send + Sync {
     /// The typed response.
     type Response: Send + Serialize + std::fmt::Debug;
 
-    /// The service.
-    fn service(&self) -> ServiceKind;
+    /// The service (its catalogue entry).
+    fn service(&self) -> Service;
 
-    /// The operation, one of [`ServiceKind::operations`].
+    /// The operation, one of the service's [`Service::operations`].
     fn operation(&self) -> &'static str;
 
     /// The people the request is about (WHAT), recorded in the journal.
     fn subjects(&self) -> Vec<Ssin>;
+
+    /// The BCSS purpose code the request carries (ManageAccess `Purpose`), which the
+    /// guard checks against the entry's `access_purposes`. `None` for requests that carry
+    /// none.
+    fn access_purpose(&self) -> Option<u32> {
+        None
+    }
 
     /// The complete SOAP envelope to send.
     fn encode(&self, header: &RequestHeader) -> Result<Vec<u8>, crate::Error>;
@@ -314,19 +221,4 @@ pub trait ServiceRequest: Send + Sync {
     /// Decode the reply body (the HTTP status is given because SOAP 1.1 faults come
     /// with HTTP 500).
     fn decode(&self, http_status: u16, body: &[u8], limits: &Limits) -> Decoded<Self::Response>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn catalog_names_round_trip() {
-        for s in ServiceKind::ALL {
-            assert_eq!(ServiceKind::from_name(s.name()), Some(s));
-            assert!(!s.operations().is_empty());
-            assert_eq!(s.ssdn_service_id().is_some(), s.family() == Family::Ssdn);
-        }
-        assert_eq!(ServiceKind::from_name("identifyperson"), None);
-    }
 }

@@ -21,10 +21,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Decoded, RequestError, RequestHeader, ServiceKind, ServiceRequest};
+use super::catalogue::builtin;
+use super::{Decoded, RequestError, RequestHeader, Service, ServiceDescriptor, ServiceRequest};
 use crate::ids::Ssin;
 use crate::soap::Limits;
 use crate::ssdn::person::{Citizen, ManagerLocation, StandardAddress};
@@ -35,7 +38,41 @@ use crate::xml::Element;
 /// The PerformInvestigation namespace.
 pub const NAMESPACE: &str = "http://www.ksz-bcss.fgov.be/XSD/SSDN/OCMW_CPAS/PerformInvestigation";
 
-const SERVICE: &str = "PerformInvestigation";
+/// The service's name in the catalogue, manifests and the journal.
+pub const NAME: &str = "PerformInvestigation";
+
+const SERVICE: &str = NAME;
+
+/// The SSDN `ServiceId`.
+pub const SERVICE_ID: &str = "OCMWCPASPerformInvestigation";
+
+/// The SSDN `Version`.
+pub const VERSION: &str = "20080604";
+
+/// PerformInvestigation's catalogue entry: one operation about one person.
+pub fn descriptor() -> ServiceDescriptor {
+    builtin::ssdn(
+        NAME,
+        SERVICE_ID,
+        VERSION,
+        NAMESPACE,
+        &[builtin::Op {
+            name: "performInvestigation",
+            request: "PerformInvestigationRequest",
+            response: "PerformInvestigationReply",
+            fault: None,
+            write: false,
+            subjects: &["SocialSecurityUser"],
+        }],
+    )
+}
+
+static SERVICE_HANDLE: LazyLock<Service> = LazyLock::new(|| builtin::service(descriptor()));
+
+/// PerformInvestigation's handle in the catalogue.
+pub fn service() -> &'static Service {
+    &SERVICE_HANDLE
+}
 
 /// The data groups to ask for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -124,12 +161,12 @@ impl PerformInvestigationBuilder {
     pub fn build(self) -> Result<PerformInvestigationRequest, RequestError> {
         match (self.all, self.groups.any()) {
             (true, true) => Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: "all_groups() already asks for every group: name groups or ask for all"
                     .to_string(),
             }),
             (false, false) => Err(RequestError::Missing {
-                service: SERVICE,
+                service: SERVICE.into(),
                 field: "DataGroups (name the groups, or ask for all_groups())",
             }),
             (true, false) => Ok(PerformInvestigationRequest {
@@ -349,8 +386,8 @@ pub fn read_reply(payload: Option<&Element>) -> Result<PerformInvestigationRespo
 impl ServiceRequest for PerformInvestigationRequest {
     type Response = PerformInvestigationResponse;
 
-    fn service(&self) -> ServiceKind {
-        ServiceKind::PerformInvestigation
+    fn service(&self) -> Service {
+        service().clone()
     }
 
     fn operation(&self) -> &'static str {
@@ -362,17 +399,11 @@ impl ServiceRequest for PerformInvestigationRequest {
     }
 
     fn encode(&self, header: &RequestHeader) -> Result<Vec<u8>, crate::Error> {
-        ssdn::encode_request(header, ServiceKind::PerformInvestigation, self.payload())
+        ssdn::encode_request(header, service(), self.payload())
     }
 
     fn decode(&self, http_status: u16, body: &[u8], limits: &Limits) -> Decoded<Self::Response> {
-        ssdn::decode_reply(
-            ServiceKind::PerformInvestigation,
-            http_status,
-            body,
-            limits,
-            read_reply,
-        )
+        ssdn::decode_reply(service(), http_status, body, limits, read_reply)
     }
 }
 

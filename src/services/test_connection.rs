@@ -13,10 +13,16 @@
 //! assert!(ping.subjects().is_empty());
 //! ```
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 use crate::ids::Ssin;
-use crate::services::{Decoded, RequestError, RequestHeader, ServiceKind, ServiceRequest};
+use crate::services::catalogue::builtin;
+use crate::services::{
+    Decoded, LegalContextRule, RequestError, RequestHeader, Service, ServiceDescriptor,
+    ServiceRequest,
+};
 use crate::soap::{self, Limits};
 use crate::v3::{self, Expect, V3Error};
 use crate::xml::Element;
@@ -24,7 +30,37 @@ use crate::xml::Element;
 /// The interface namespace of the request and reply elements.
 pub const NAMESPACE: &str = "http://kszbcss.fgov.be/intf/TestConnectionServiceService/v1";
 
-const SERVICE: &str = "TestConnection";
+/// The service's name in the catalogue, manifests and the journal.
+pub const NAME: &str = "TestConnection";
+
+const SERVICE: &str = NAME;
+
+/// TestConnection's catalogue entry: `sendTestMessage`, without `informationCustomer` or
+/// `legalContext` (TestConnectionServiceV1.xsd), about nobody.
+pub fn descriptor() -> ServiceDescriptor {
+    builtin::v3(
+        NAME,
+        NAMESPACE,
+        "v1",
+        false,
+        LegalContextRule::None,
+        &[builtin::Op {
+            name: "sendTestMessage",
+            request: "sendTestMessageRequest",
+            response: "sendTestMessageResponse",
+            fault: None,
+            write: false,
+            subjects: &[],
+        }],
+    )
+}
+
+static SERVICE_HANDLE: LazyLock<Service> = LazyLock::new(|| builtin::service(descriptor()));
+
+/// TestConnection's handle in the catalogue.
+pub fn service() -> &'static Service {
+    &SERVICE_HANDLE
+}
 
 /// The longest echo accepted (the message is a connection test, not a payload).
 pub const MAX_ECHO_CHARS: usize = 4096;
@@ -49,14 +85,14 @@ impl TestConnection {
         let echo = echo.into();
         if echo.trim().is_empty() {
             return Err(RequestError::Missing {
-                service: SERVICE,
+                service: SERVICE.into(),
                 field: "echo",
             });
         }
         let chars = echo.chars().count();
         if chars > MAX_ECHO_CHARS {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: format!("echo has {chars} characters; at most {MAX_ECHO_CHARS}"),
             });
         }
@@ -91,8 +127,8 @@ pub struct TestConnectionReply {
 impl ServiceRequest for TestConnection {
     type Response = TestConnectionReply;
 
-    fn service(&self) -> ServiceKind {
-        ServiceKind::TestConnection
+    fn service(&self) -> Service {
+        service().clone()
     }
 
     fn operation(&self) -> &'static str {

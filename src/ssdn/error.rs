@@ -79,7 +79,7 @@ pub enum SsdnError {
     #[error("SSDN reply is from service {found}, expected {expected}")]
     UnexpectedService {
         /// The `ServiceId` called.
-        expected: &'static str,
+        expected: String,
         /// The `ServiceId`(s) found.
         found: String,
     },

@@ -4,6 +4,7 @@
 //! in the wrong namespace counts as missing. Unknown extra elements are ignored. Text is
 //! whitespace-collapsed, as the schemas' `xs:whiteSpace value="collapse"` says.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -23,6 +24,22 @@ pub(crate) struct In<'a> {
 
 /// Trim and collapse runs of whitespace to one space.
 pub(crate) fn collapse(s: &str) -> String {
+    collapsed(s).into_owned()
+}
+
+/// [`collapse`], borrowing when `s` is collapsed already (the usual case).
+fn collapsed(s: &str) -> Cow<'_, str> {
+    let t = s.trim();
+    let mut previous_space = false;
+    let clean = t.bytes().all(|b| {
+        let doubled = b == b' ' && previous_space;
+        let ok = !(doubled || matches!(b, b'\t' | b'\n' | b'\r' | 0x0B | 0x0C));
+        previous_space = b == b' ';
+        ok
+    });
+    if clean && (t.is_ascii() || t.chars().all(|c| c.is_ascii() || !c.is_whitespace())) {
+        return Cow::Borrowed(t);
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
@@ -30,7 +47,7 @@ pub(crate) fn collapse(s: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
 }
 
 impl<'a> In<'a> {
@@ -86,9 +103,17 @@ impl<'a> In<'a> {
 
     /// The collapsed text of child `name`, when present and not empty.
     pub fn text(&self, name: &str) -> Option<String> {
-        self.child(name)
-            .map(|c| c.own_text())
-            .filter(|t| !t.is_empty())
+        self.value(name).map(Cow::into_owned)
+    }
+
+    /// [`In::text`], borrowed when nothing had to be collapsed.
+    fn value(&self, name: &str) -> Option<Cow<'a, str>> {
+        let child = self.e.child_ns(self.ns, name)?;
+        let text = match child.text() {
+            Cow::Borrowed(t) => collapsed(t),
+            Cow::Owned(t) => Cow::Owned(collapse(&t)),
+        };
+        (!text.is_empty()).then_some(text)
     }
 
     /// The collapsed text of child `name`, which the schema requires.
@@ -112,7 +137,7 @@ impl<'a> In<'a> {
 
     /// Child `name` as a number, when present.
     pub fn number<T: FromStr>(&self, name: &str) -> Result<Option<T>, SsdnError> {
-        match self.text(name) {
+        match self.value(name) {
             None => Ok(None),
             Some(t) => t
                 .parse::<T>()
@@ -131,7 +156,9 @@ impl<'a> In<'a> {
     /// Child `name` as an SSIN, which the schema requires. The value is not repeated in
     /// the error: it is personal data.
     pub fn ssin(&self, name: &str) -> Result<Ssin, SsdnError> {
-        let t = self.req_text(name)?;
+        let t = self.value(name).ok_or_else(|| SsdnError::Missing {
+            element: self.path(name),
+        })?;
         Ssin::new(&t).map_err(|e| self.invalid(name, format!("not a valid SSIN ({e})")))
     }
 
@@ -143,12 +170,12 @@ impl<'a> In<'a> {
         }
     }
 
-    /// Child `name` as a possibly incomplete date, when present.
+    /// Child `name` as a possibly incomplete date, when present (month and day may lack
+    /// their leading zero).
     pub fn incomplete_date(&self, name: &str) -> Result<Option<IncompleteDate>, SsdnError> {
-        match self.text(name) {
+        match self.value(name) {
             None => Ok(None),
-            Some(t) => t
-                .parse::<IncompleteDate>()
+            Some(t) => IncompleteDate::parse_received(&t)
                 .map(Some)
                 .map_err(|e| self.invalid(name, e.reason)),
         }
@@ -175,7 +202,7 @@ impl<'a> In<'a> {
 
     /// Child `name` as a gender code, when present.
     pub fn gender(&self, name: &str) -> Result<Option<Gender>, SsdnError> {
-        match self.text(name) {
+        match self.value(name) {
             None => Ok(None),
             Some(t) => Gender::from_code(&t)
                 .map(Some)
@@ -185,7 +212,7 @@ impl<'a> In<'a> {
 
     /// Child `name` as a boolean, when present.
     pub fn boolean(&self, name: &str) -> Result<Option<bool>, SsdnError> {
-        match self.text(name).as_deref() {
+        match self.value(name).as_deref() {
             None => Ok(None),
             Some("true" | "1") => Ok(Some(true)),
             Some("false" | "0") => Ok(Some(false)),
@@ -203,14 +230,38 @@ impl<'a> In<'a> {
     pub fn modification_date(&self) -> Result<Option<IncompleteDate>, SsdnError> {
         match self.attr("modificationDate") {
             None => Ok(None),
-            Some(v) => {
-                v.parse()
-                    .map(Some)
-                    .map_err(|e: super::types::InvalidDate| SsdnError::Invalid {
-                        element: format!("{}/@modificationDate", self.e.name),
-                        reason: e.reason.to_string(),
-                    })
-            }
+            Some(v) => IncompleteDate::parse_received(&v).map(Some).map_err(
+                |e: super::types::InvalidDate| SsdnError::Invalid {
+                    element: format!("{}/@modificationDate", self.e.name),
+                    reason: e.reason.to_string(),
+                },
+            ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapsing_borrows_what_is_collapsed_already() {
+        assert!(matches!(
+            collapsed(" Marc Émile "),
+            Cow::Borrowed("Marc Émile")
+        ));
+        for (raw, expected) in [
+            ("Marc   Émile", "Marc Émile"),
+            ("a\tb", "a b"),
+            ("a\nb", "a b"),
+            ("a\u{a0}b", "a b"),
+            ("a\u{b}b", "a b"),
+            ("\n  x  \n", "x"),
+        ] {
+            let out = collapsed(raw);
+            assert_eq!(out, expected, "{raw:?}");
+            assert_eq!(collapse(raw), expected);
+        }
+        assert_eq!(collapsed("   "), "");
     }
 }

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use super::error::{GENERIC_REASON_CODES, SsdnError, details_mean_no_data};
 use super::read::In;
 use super::{COMMON_NS, CONNECTOR_NS, SERVICE_NS};
-use crate::services::{BcssStamp, Decoded, Outcome, ServiceKind, ServiceReply, Warning};
+use crate::services::{BcssStamp, Decoded, Outcome, Service, ServiceReply, Warning};
 use crate::soap::{self, Body, Limits, SoapError, qualified_name};
 use crate::xml::{self, Element};
 
@@ -222,8 +222,8 @@ fn xml_string_text(body: &Element) -> Result<String, SsdnError> {
 
 /// Parse the SSDN document found in `xmlString`, within `limits`.
 pub fn parse_reply_document(document: &str, limits: &Limits) -> Result<SsdnReply, SsdnError> {
-    let root =
-        xml::parse(document.trim_start().as_bytes(), limits).map_err(SsdnError::InnerDocument)?;
+    let mut root =
+        xml::parse_str(document.trim_start(), limits).map_err(SsdnError::InnerDocument)?;
     if root.name != "SSDNReply" || root.namespace.as_deref() != Some(SERVICE_NS) {
         return Err(SsdnError::UnexpectedRoot {
             found: qualified_name(&root),
@@ -239,23 +239,52 @@ pub fn parse_reply_document(document: &str, limits: &Limits) -> Result<SsdnReply
         time_receive: text("TimeReceive"),
         time_reply: text("TimeResponse"),
     };
-    let mut service_replies = Vec::new();
-    for part in reply.all("ServiceReply") {
-        let payload = part
-            .e
-            .elements()
-            .find(|e| !matches!(e.namespace.as_deref(), Some(SERVICE_NS) | Some(COMMON_NS)))
-            .cloned();
-        service_replies.push(ServiceReplyPart {
-            summary: result_summary(&part)?,
-            service_id: part.req_text("ServiceId")?,
-            version: part.req_text("Version")?,
-            payload,
+    let reference = text("Reference");
+    // Read every ServiceReply, noting where its payload is; the payloads are then moved
+    // out of the tree, not copied.
+    let mut parts = Vec::new();
+    for (at, node) in root.children.iter().enumerate() {
+        let xml::Node::Element(e) = node else {
+            continue;
+        };
+        if e.name != "ServiceReply" || e.namespace.as_deref() != Some(SERVICE_NS) {
+            continue;
+        }
+        let part = In::new(e, SERVICE_NS);
+        let payload_at = e.children.iter().position(|n| {
+            matches!(n, xml::Node::Element(c)
+                if !matches!(c.namespace.as_deref(), Some(SERVICE_NS) | Some(COMMON_NS)))
         });
+        parts.push((
+            at,
+            payload_at,
+            result_summary(&part)?,
+            part.req_text("ServiceId")?,
+            part.req_text("Version")?,
+        ));
     }
+    let service_replies = parts
+        .into_iter()
+        .map(|(at, payload_at, summary, service_id, version)| {
+            let slot = match (root.children.get_mut(at), payload_at) {
+                (Some(xml::Node::Element(part)), Some(i)) => part.children.get_mut(i),
+                _ => None,
+            };
+            let payload = match slot.map(|n| std::mem::replace(n, xml::Node::Text(String::new()))) {
+                Some(xml::Node::Element(payload)) => Some(payload),
+                _ => None,
+            };
+            ServiceReplyPart {
+                summary,
+                service_id,
+                version,
+                payload,
+            }
+        })
+        .collect();
     Ok(SsdnReply {
         summary,
-        reference: text("Reference"),
+        reference,
         stamp,
         service_replies,
     })
@@ -366,7 +395,7 @@ fn outcome_code(
 ///
 /// See the [module documentation](super) for the mapping of `ResultSummary` to results.
 pub fn decode_reply<T>(
-    service: ServiceKind,
+    service: &Service,
     http_status: u16,
     body: &[u8],
     limits: &Limits,
@@ -398,7 +427,7 @@ pub fn decode_reply<T>(
             .map(|p| p.service_id.as_str())
             .collect();
         let error = SsdnError::UnexpectedService {
-            expected,
+            expected: expected.to_string(),
             found: found.join(", "),
         };
         return failed(stamp, error.into());

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{CONNECTOR_NS, SERVICE_NS};
-use crate::services::{RequestError, RequestHeader, ServiceKind};
+use crate::services::{RequestError, RequestHeader, Service};
 use crate::soap;
 use crate::xml::Element;
 
@@ -21,18 +21,19 @@ pub fn format_time_request(t: DateTime<Utc>) -> String {
 /// The `SSDNRequest` document for one service request: the `RequestContext` from
 /// `header` (`UserID` = the program number, `Email`, `OrgUnit` = the CBE number, `MatrixID`
 /// = the sector, `MatrixSubID` when set; `Message/Reference` = our ticket, `TimeRequest`),
-/// then the `ServiceRequest` with the service's `ServiceId`, `Version` and `payload`.
+/// then the `ServiceRequest` with the service's `ServiceId` and `Version` (from its
+/// catalogue entry) and `payload`.
 ///
 /// Refused when `service` is not an SSDN service or the e-mail address cannot be valid
 /// (`t_EmailAddress`: at most 100 characters, something on both sides of an `@`).
 pub fn request_document(
     header: &RequestHeader,
-    service: ServiceKind,
+    service: &Service,
     payload: Element,
 ) -> Result<Element, RequestError> {
-    let Some(service_id) = service.ssdn_service_id() else {
+    let Some(ids) = service.ssdn() else {
         return Err(RequestError::Invalid {
-            service: service.name(),
+            service: service.name().to_string().into(),
             message: "not an SSDN service: it has no SSDN ServiceId".to_string(),
         });
     };
@@ -43,7 +44,7 @@ pub fn request_document(
             .is_some_and(|(user, host)| !user.trim().is_empty() && !host.trim().is_empty());
     if !email_ok {
         return Err(RequestError::Invalid {
-            service: service.name(),
+            service: service.name().to_string().into(),
             message: format!(
                 "the contact e-mail {email:?} is not an address BCSS accepts \
                  (at most 100 characters, with an @)"
@@ -63,8 +64,8 @@ pub fn request_document(
         .with_child(user)
         .with_child(message);
     let request = Element::ns(SERVICE_NS, "ServiceRequest")
-        .with_leaf("ServiceId", service_id)
-        .with_leaf("Version", service.version())
+        .with_leaf("ServiceId", ids.service_id.as_str())
+        .with_leaf("Version", ids.version.as_str())
         .with_child(payload);
     Ok(Element::ns(SERVICE_NS, "SSDNRequest")
         .with_child(context)
@@ -77,7 +78,7 @@ pub fn request_document(
 /// the connector's WSDL puts directly in the SOAP body (document/literal, no wrapper).
 pub fn encode_request(
     header: &RequestHeader,
-    service: ServiceKind,
+    service: &Service,
     payload: Element,
 ) -> Result<Vec<u8>, crate::Error> {
     let document = request_document(header, service, payload)?;
@@ -91,6 +92,7 @@ pub fn encode_request(
 mod tests {
     use super::*;
     use crate::ids::{Cbe, ProgramId};
+    use crate::services::{identify_person, manage_access, test_connection};
     use crate::xml::{self, Limits};
     use chrono::TimeZone;
 
@@ -110,7 +112,7 @@ mod tests {
     #[test]
     fn document_shape() {
         let payload = Element::ns("urn:p", "P").with_leaf("X", "a<b");
-        let doc = request_document(&header(), ServiceKind::IdentifyPerson, payload).unwrap();
+        let doc = request_document(&header(), identify_person::service(), payload).unwrap();
         let user = doc.find(&["RequestContext", "AuthorizedUser"]).unwrap();
         assert_eq!(user.child_text("UserID").as_deref(), Some("00912345673"));
         assert_eq!(user.child_text("OrgUnit").as_deref(), Some("0212344876"));
@@ -142,7 +144,7 @@ mod tests {
         let mut h = header();
         h.sub_sector = Some(3);
         let payload = Element::ns("urn:p", "P").with_leaf("X", "a<b & c");
-        let bytes = encode_request(&h, ServiceKind::ManageAccess, payload).unwrap();
+        let bytes = encode_request(&h, manage_access::service(), payload).unwrap();
         let raw = String::from_utf8(bytes.clone()).unwrap();
         assert!(raw.contains("&lt;SSDNRequest"), "{raw}");
         let body = match soap::read(&bytes, &Limits::default()).unwrap() {
@@ -170,13 +172,13 @@ mod tests {
     #[test]
     fn refusals() {
         let p = || Element::ns("urn:p", "P");
-        let err = request_document(&header(), ServiceKind::TestConnection, p()).unwrap_err();
+        let err = request_document(&header(), test_connection::service(), p()).unwrap_err();
         assert!(matches!(
             err,
             RequestError::Invalid {
-                service: "TestConnection",
+                ref service,
                 ..
-            }
+            } if service == "TestConnection"
         ));
         for bad in [
             "",
@@ -187,7 +189,7 @@ mod tests {
         ] {
             let mut h = header();
             h.email = bad.to_string();
-            let err = request_document(&h, ServiceKind::IdentifyPerson, p()).unwrap_err();
+            let err = request_document(&h, identify_person::service(), p()).unwrap_err();
             assert!(err.to_string().contains("e-mail"), "{bad}: {err}");
         }
     }

@@ -144,6 +144,36 @@ impl FromStr for IncompleteDate {
     }
 }
 
+impl IncompleteDate {
+    /// Read a date as a reply may write it: like [`FromStr`], but the month and day may
+    /// lack their leading zero (`1968-7-1`, `1950-0-0`), as their meaning does not depend
+    /// on it. The year still has four digits. What is sent is always written in full.
+    pub(crate) fn parse_received(s: &str) -> Result<Self, InvalidDate> {
+        let t = s.trim();
+        let fail = |reason| InvalidDate {
+            input: t.chars().take(40).collect(),
+            reason,
+        };
+        let mut parts = t.split('-');
+        let (Some(year), Some(month), Some(day), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(fail(
+                "the format is yyyy-mm-dd (00 for an unknown month or day)",
+            ));
+        };
+        let digits = |part: &str, max: usize| {
+            (1..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+        };
+        if year.len() != 4 || !digits(year, 4) || !digits(month, 2) || !digits(day, 2) {
+            return Err(fail("the format is yyyy-mm-dd, digits only"));
+        }
+        let number = |part: &str| part.parse::<u16>().map_err(|_| fail("not a number"));
+        let (month, day) = (number(month)?, number(day)?);
+        IncompleteDate::new(number(year)?, month as u8, day as u8)
+    }
+}
+
 impl fmt::Display for IncompleteDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -255,6 +285,31 @@ mod tests {
         assert_eq!(IncompleteDate::from(d.to_naive_date().unwrap()), d);
         let y = IncompleteDate::year_only(1950).unwrap();
         assert_eq!((y.month(), y.day(), y.to_naive_date()), (None, None, None));
+    }
+
+    #[test]
+    fn received_dates_may_lack_leading_zeros() {
+        for (input, expected) in [
+            ("1968-7-1", "1968-07-01"),
+            (" 1968-07-1\n", "1968-07-01"),
+            ("1950-0-0", "1950-00-00"),
+            ("1950-00-00", "1950-00-00"),
+        ] {
+            let d = IncompleteDate::parse_received(input).unwrap();
+            assert_eq!(d.to_string(), expected, "{input}");
+        }
+        for bad in [
+            "68-7-1",
+            "1968-007-01",
+            "1968-7-",
+            "1968-7-1-2",
+            "1968-13-1",
+            "1968-0-5",
+            "1968-+7-1",
+            "1968 - 7 - 1",
+        ] {
+            assert!(IncompleteDate::parse_received(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

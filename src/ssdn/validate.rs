@@ -18,7 +18,7 @@ pub(crate) fn card_number(
         .collect();
     if digits.len() != len || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(RequestError::Invalid {
-            service,
+            service: service.into(),
             message: format!("{field} must be {len} digits"),
         });
     }
@@ -34,13 +34,16 @@ pub(crate) fn name(
 ) -> Result<String, RequestError> {
     if value.chars().any(|c| c.is_control() && !c.is_whitespace()) {
         return Err(RequestError::Invalid {
-            service,
+            service: service.into(),
             message: format!("{field} contains control characters"),
         });
     }
     let collapsed = super::read::collapse(value);
     if collapsed.is_empty() {
-        return Err(RequestError::Missing { service, field });
+        return Err(RequestError::Missing {
+            service: service.into(),
+            field,
+        });
     }
     Ok(collapsed)
 }

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::environment::Environment;
-use crate::services::ServiceKind;
+use crate::services::Service;
 
 pub mod http;
 pub mod replay;
@@ -24,7 +24,7 @@ pub struct TransportRequest<'a> {
     /// The environment the call is for.
     pub environment: Environment,
     /// The service called.
-    pub service: ServiceKind,
+    pub service: &'a Service,
     /// The operation called.
     pub operation: &'a str,
     /// The resolved endpoint URL.
@@ -46,7 +46,8 @@ pub struct TransportResponse {
     pub status: u16,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
-    /// The body, at most `max_reply_bytes` long.
+    /// The body, at most `max_reply_bytes` long, with any gzip or deflate
+    /// `Content-Encoding` undone (the cap applies after decompression too).
     pub body: Vec<u8>,
 }
 
@@ -86,12 +87,14 @@ pub enum TransportError {
     },
     /// The connect or whole-call timeout elapsed.
     #[error(
-        "{endpoint} did not answer within {seconds} s ({phase}); an unregistered source IP also shows as a time-out"
+        "{endpoint} did not answer within {seconds} s ({phase}){}",
+        timeout_hint(phase)
     )]
     Timeout {
         /// The endpoint.
         endpoint: String,
-        /// `connect` or `call`.
+        /// `connect` (no connection), `call` (connected, no reply headers yet) or
+        /// `reply` (the status and headers arrived, the body did not finish in time).
         phase: &'static str,
         /// The timeout that elapsed.
         seconds: u64,
@@ -104,6 +107,18 @@ pub enum TransportError {
         /// The cap.
         limit: usize,
     },
+    /// The reply's `Content-Encoding` could not be undone: a coding other than gzip and
+    /// deflate (bcss asks for `identity`, so only a proxy should compress), or a body
+    /// that is not valid in its coding.
+    #[error("reply from {endpoint} has Content-Encoding {encoding:?}: {reason}")]
+    ContentEncoding {
+        /// The endpoint.
+        endpoint: String,
+        /// The coding, as the header names it.
+        encoding: String,
+        /// Why it could not be undone.
+        reason: String,
+    },
     /// Any other I/O or protocol failure.
     #[error("HTTP exchange with {endpoint} failed: {reason}")]
     Http {
@@ -112,10 +127,23 @@ pub enum TransportError {
         /// Why.
         reason: String,
     },
-    /// A replay transport found no fixture for the request. It never falls through to the
-    /// network.
+    /// A replay transport found no fixture for the request (it never falls through to the
+    /// network), or the mock BCSS answered that it has none (its `X-Bcss-Mock: no-fixture`
+    /// reply). The message names the closest fixture and the first difference, SSINs
+    /// masked.
     #[error("no fixture matches this request: {0}")]
     NoFixture(String),
+}
+
+/// What a time-out in `phase` suggests. Once the reply's headers have arrived, the
+/// server has accepted the call: an unregistered source IP is ruled out.
+fn timeout_hint(phase: &str) -> &'static str {
+    match phase {
+        "reply" => {
+            ": the status and headers arrived, then the body stalled (a slow server or network)"
+        }
+        _ => "; an unregistered source IP also shows as a time-out",
+    }
 }
 
 /// Sends a SOAP envelope and returns the reply.

@@ -242,10 +242,10 @@ impl ReplayTransport {
         &self,
         request: &TransportRequest<'_>,
     ) -> Result<(Arc<Fixture>, Option<Substitutions>), NoMatch> {
-        let services = [request.service];
+        let services = std::slice::from_ref(request.service);
         let find = |body: &[u8]| {
             let query = Query {
-                services: &services,
+                services,
                 operation: Some(request.operation),
                 environment: Some(request.environment),
                 body,

@@ -37,14 +37,14 @@ pub fn timestamp(header: &RequestHeader) -> String {
 pub fn check_legal_context(service: &'static str, value: &str) -> Result<(), RequestError> {
     if value.trim().is_empty() {
         return Err(RequestError::Missing {
-            service,
+            service: service.into(),
             field: "legalContext (the purpose of the grant)",
         });
     }
     let chars = value.chars().count();
     if chars > LEGAL_CONTEXT_MAX {
         return Err(RequestError::Invalid {
-            service,
+            service: service.into(),
             message: format!(
                 "legalContext has {chars} characters; BCSS accepts at most {LEGAL_CONTEXT_MAX}"
             ),
@@ -52,7 +52,7 @@ pub fn check_legal_context(service: &'static str, value: &str) -> Result<(), Req
     }
     if value.chars().any(char::is_control) {
         return Err(RequestError::Invalid {
-            service,
+            service: service.into(),
             message: "legalContext contains control characters".to_string(),
         });
     }
@@ -64,7 +64,7 @@ pub fn check_legal_context(service: &'static str, value: &str) -> Result<(), Req
 pub fn check_ssin(service: &'static str, ssin: &Ssin) -> Result<(), RequestError> {
     if ssin.kind() == SsinKind::NationalRegister && &ssin.reveal()[6..9] == "000" {
         return Err(RequestError::Invalid {
-            service,
+            service: service.into(),
             message: format!(
                 "SSIN {ssin} has serial number 000, which no National Register number has"
             ),
@@ -81,7 +81,7 @@ pub fn check_text(service: &'static str, field: &str, value: &str) -> Result<(),
         .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
         return Err(RequestError::Invalid {
-            service,
+            service: service.into(),
             message: format!(
                 "{field} contains the control character U+{:04X}",
                 u32::from(c)

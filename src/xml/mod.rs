@@ -2,8 +2,11 @@
 //!
 //! Parsing takes any bytes and returns an [`Element`] or an [`XmlError`]; it never panics,
 //! refuses DTDs and entity declarations (so no entity expansion, no external fetch), and
-//! is bounded by [`Limits`]: input size, nesting depth and node count. Namespaces are
-//! resolved, so callers match on (namespace, local name) and prefixes do not matter.
+//! is bounded by [`Limits`]: input size, nesting depth, node count, attributes and
+//! namespace declarations per element. Its cost is linear in the input's size. Namespaces
+//! are resolved, so callers match on (namespace, local name) and prefixes do not matter.
+//! Documents in UTF-16 or a declared single-byte encoding are transcoded to UTF-8 first
+//! ([`parse`]).
 //!
 //! Writing uses the same tree: build an [`Element`] and call [`Element::to_xml`]. Text and
 //! attribute values are escaped; namespace declarations are written where needed.
@@ -17,8 +20,16 @@ pub struct Limits {
     pub max_bytes: usize,
     /// The deepest element nesting accepted (default 128).
     pub max_depth: usize,
-    /// The most elements, attributes and text nodes in one document (default 1,000,000).
+    /// The most elements, attributes, namespace declarations and text nodes in one
+    /// document (default 1,000,000).
     pub max_nodes: usize,
+    /// The most attributes on one element, namespace declarations not included
+    /// (default 64; BCSS's schemas use at most a handful).
+    pub max_attributes: usize,
+    /// The most namespace declarations (`xmlns`, `xmlns:p`) on one element (default 32);
+    /// at most [`IN_SCOPE_FACTOR`] times as many may be in scope at once, which bounds
+    /// the cost of resolving each name.
+    pub max_namespace_declarations: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +38,8 @@ impl Default for Limits {
             max_bytes: 16 * 1024 * 1024,
             max_depth: 128,
             max_nodes: 1_000_000,
+            max_attributes: 64,
+            max_namespace_declarations: 32,
         }
     }
 }
@@ -57,6 +70,27 @@ pub enum XmlError {
         /// The cap.
         limit: usize,
     },
+    /// An element with more attributes than [`Limits::max_attributes`].
+    #[error("an element has more than {limit} attributes (at byte {position})")]
+    TooManyAttributes {
+        /// The cap.
+        limit: usize,
+        /// Where the element starts.
+        position: u64,
+    },
+    /// An element with more namespace declarations than
+    /// [`Limits::max_namespace_declarations`], or more than [`IN_SCOPE_FACTOR`] times as
+    /// many in scope.
+    #[error(
+        "too many namespace declarations: more than {limit} on one element, or {} in scope (at byte {position})",
+        limit.saturating_mul(IN_SCOPE_FACTOR)
+    )]
+    TooManyNamespaces {
+        /// The per-element cap.
+        limit: usize,
+        /// Where the element starts.
+        position: u64,
+    },
     /// A DOCTYPE declaration: refused, so no entity can be declared or expanded.
     #[error("DOCTYPE declarations are refused (at byte {position})")]
     Doctype {
@@ -71,11 +105,28 @@ pub enum XmlError {
         /// Where.
         position: u64,
     },
-    /// The bytes are not valid UTF-8.
+    /// The bytes are not valid UTF-8 (the document declares no other encoding).
     #[error("invalid UTF-8 near byte {position}")]
     Encoding {
         /// Where.
         position: u64,
+    },
+    /// The bytes are not valid in the encoding the document declares or starts with.
+    #[error("bytes that are not valid {encoding} near byte {position}")]
+    Charset {
+        /// The encoding, by its WHATWG name (`UTF-16LE`, `windows-1252`...).
+        encoding: String,
+        /// Where, in the original bytes.
+        position: u64,
+    },
+    /// The document declares (or starts with the byte-order mark of) an encoding this
+    /// reader does not know.
+    #[error(
+        "unsupported character encoding {label:?}; expected UTF-8, UTF-16 or a single-byte encoding such as ISO-8859-1"
+    )]
+    UnsupportedEncoding {
+        /// The encoding as declared (at most 40 characters).
+        label: String,
     },
     /// A prefix that no namespace declaration binds.
     #[error("unbound namespace prefix {prefix:?} (at byte {position})")]
@@ -295,14 +346,25 @@ impl Element {
 
     /// The element's text with surrounding whitespace removed.
     pub fn trimmed_text(&self) -> String {
-        self.text().trim().to_string()
+        self.trimmed().into_owned()
+    }
+
+    /// The element's text with surrounding whitespace removed, borrowed when it is one
+    /// text node (the usual case: nothing is copied).
+    pub fn trimmed(&self) -> Cow<'_, str> {
+        match self.text() {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+        }
     }
 
     /// The trimmed text of the child with this local name, when present and not empty.
     pub fn child_text(&self, local: &str) -> Option<String> {
         self.child(local)
-            .map(Element::trimmed_text)
+            .map(Element::trimmed)
             .filter(|t| !t.is_empty())
+            .map(Cow::into_owned)
     }
 
     /// An unqualified attribute's value (or a qualified one, by local name).
@@ -314,10 +376,11 @@ impl Element {
     }
 }
 
+mod charset;
 mod parse;
 mod write;
 
-pub use parse::parse;
+pub use parse::{IN_SCOPE_FACTOR, parse, parse_str};
 pub use write::{escape_attr, escape_text};
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, Tr
 use bcss::Error;
 use bcss::ids::Ssin;
 use bcss::services::{
-    BcssStamp, Decoded, Outcome, RequestHeader, ServiceKind, ServiceReply, ServiceRequest,
+    BcssStamp, Decoded, Outcome, RequestHeader, Service, ServiceReply, ServiceRequest,
 };
 use bcss::soap::Limits;
 use bcss::xml::Element;
@@ -19,7 +19,7 @@ use bcss::xml::Element;
 /// A minimal request standing in for a service: it encodes what the header gives it so
 /// the test can see what the grant supplied.
 pub struct Probe {
-    pub service: ServiceKind,
+    pub service: &'static Service,
     pub operation: &'static str,
     pub subject: Ssin,
 }
@@ -27,8 +27,8 @@ pub struct Probe {
 impl ServiceRequest for Probe {
     type Response = String;
 
-    fn service(&self) -> ServiceKind {
-        self.service
+    fn service(&self) -> Service {
+        self.service.clone()
     }
 
     fn operation(&self) -> &'static str {
@@ -176,7 +176,7 @@ granted_by = "security-advisor"
 id = "hci-acpt"
 environment = "acceptance"
 service = "HealthCareInsurance"
-purpose = "PCSA:SOCIAL_INQUIRY"
+purpose = "social inquiry and financial help"
 program = "00912345673"
 deliberation = "not-applicable"
 valid_from = 2026-01-01

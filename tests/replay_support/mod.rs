@@ -23,7 +23,7 @@ use bcss::services::manage_access::{ManageAccessRequest, Register};
 use bcss::services::perform_investigation::PerformInvestigationRequest;
 use bcss::services::retrieve_ti_groups::{Language, RetrieveTi};
 use bcss::services::test_connection::TestConnection;
-use bcss::services::{Outcome, RequestHeader, ServiceKind, ServiceRequest};
+use bcss::services::{Catalogue, Outcome, RequestHeader, Service, ServiceRequest};
 use bcss::soap::Limits;
 use bcss::{Environment, xml};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -57,6 +57,12 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The text of a reply file under `fixtures/replies/`.
+pub fn reply_file(path: &str) -> String {
+    let path = root().join("fixtures/replies").join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// `fixtures/exchanges/`: the shipped fixtures.
 pub fn exchanges_dir() -> PathBuf {
     root().join("fixtures/exchanges")
@@ -75,6 +81,52 @@ pub fn header(legal_context: &str) -> RequestHeader {
         email: "it@cpas-fictiveville.example".to_string(),
         legal_context: legal_context.to_string(),
     }
+}
+
+/// A manifest that authorises every shipped scenario in the test environment, with the
+/// purposes the scenarios state.
+pub fn manifest() -> String {
+    let mut text = String::from(
+        "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n",
+    );
+    for service in Catalogue::builtin() {
+        let purpose = match service.name() {
+            "RetrieveTIGroups" => TI_PURPOSE,
+            "HealthCareInsurance" => HCI_PURPOSE,
+            _ => SSDN_PURPOSE,
+        };
+        // The shipped ManageAccess exchanges register and list for purpose code 1.
+        let codes = match service.name() {
+            "ManageAccess" => "access_purposes = [1]\n",
+            _ => "",
+        };
+        text.push_str(&format!(
+            "\n[[authorization]]\nid = \"{service}-test\"\nenvironment = \"test\"\nservice = \"{service}\"\npurpose = \"{purpose}\"\nprogram = \"00912345673\"\n{codes}valid_from = 2025-01-01\nvalid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n"
+        ));
+    }
+    text
+}
+
+/// A client of the test environment, authorised by [`manifest`], that sends through
+/// `transport` to `endpoints` and journals into `journal`.
+pub fn client(
+    transport: std::sync::Arc<dyn bcss::transport::Transport>,
+    endpoints: Endpoints,
+    journal: std::sync::Arc<bcss::audit::FileJournal>,
+) -> bcss::client::Client {
+    bcss::client::Client::builder()
+        .environment(Environment::Test)
+        .organization(Cbe::new("0212344876").unwrap())
+        .application("bcss-tests", "1")
+        .contact_email("it@cpas-fictiveville.example")
+        .guard(std::sync::Arc::new(
+            bcss::manifest::Guard::from_str(&manifest(), "authorizations.toml").unwrap(),
+        ))
+        .journal(journal)
+        .transport(transport)
+        .endpoints(endpoints)
+        .build()
+        .unwrap()
 }
 
 /// A typed request of any service.
@@ -102,8 +154,10 @@ macro_rules! each {
 }
 
 impl Req {
-    pub fn service(&self) -> ServiceKind {
-        each!(self, r => r.service())
+    /// The request's service, as the built-in catalogue holds it.
+    pub fn service(&self) -> &'static Service {
+        let name = each!(self, r => r.service()).name().to_string();
+        Catalogue::builtin().get(&name).unwrap()
     }
 
     pub fn operation(&self) -> &'static str {
@@ -271,7 +325,7 @@ impl Scenario {
         self
     }
 
-    pub fn service(&self) -> ServiceKind {
+    pub fn service(&self) -> &'static Service {
         self.request.service()
     }
 
@@ -299,7 +353,7 @@ impl Scenario {
         Fixture {
             name: self.name(),
             path: None,
-            service: self.service(),
+            service: self.service().clone(),
             operation: self.request.operation().to_string(),
             environment: Environment::Test,
             recorded_at: recorded_at(),

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bcss::Environment;
-use bcss::services::ServiceKind;
 use bcss::transport::http::HttpTransport;
 use bcss::transport::{Transport, TransportError, TransportRequest, TransportResponse};
 use rcgen::{
@@ -32,7 +31,7 @@ pub const REPLY: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoa
 pub fn request(endpoint: &str, max_reply_bytes: usize) -> TransportRequest<'_> {
     TransportRequest {
         environment: Environment::Test,
-        service: ServiceKind::TestConnection,
+        service: bcss::services::test_connection::service(),
         operation: "sendTestMessage",
         endpoint,
         soap_action: ACTION,

@@ -12,16 +12,16 @@ use std::process::ExitCode;
 use bcss::client::{Actor, CallContext, Client, ConfiguredClient};
 use bcss::config::Config;
 use bcss::ids::Ssin;
-use bcss::services::ServiceKind;
-use bcss::services::ServiceRequest;
+use bcss::manifest::SignatureStatus;
 use bcss::services::health_care_insurance::{
-    DesiredData, HciOperation, HealthCareInsurance, ReferenceDate,
+    self, DesiredData, HciOperation, HealthCareInsurance, ReferenceDate,
 };
-use bcss::services::identify_person::{IdentifyPersonRequest, PersonData, PhoneticCriteria};
-use bcss::services::manage_access::{ManageAccessRequest, ProofPersonData, Register};
-use bcss::services::perform_investigation::{DataGroups, PerformInvestigationRequest};
-use bcss::services::retrieve_ti_groups::{Language, RetrieveTi};
-use bcss::services::test_connection::TestConnection;
+use bcss::services::identify_person::{self, IdentifyPersonRequest, PersonData, PhoneticCriteria};
+use bcss::services::manage_access::{self, ManageAccessRequest, ProofPersonData, Register};
+use bcss::services::perform_investigation::{self, DataGroups, PerformInvestigationRequest};
+use bcss::services::retrieve_ti_groups::{self, Language, RetrieveTi};
+use bcss::services::test_connection::{self, TestConnection};
+use bcss::services::{Catalogue, ServiceRequest};
 use bcss::ssdn::Gender;
 use chrono::NaiveDate;
 
@@ -170,13 +170,13 @@ fn u(e: impl std::fmt::Display) -> Usage {
     Usage(e.to_string())
 }
 
-fn need<'a>(value: &'a Option<String>, flag: &str, service: ServiceKind) -> Result<&'a str, Usage> {
+fn need<'a>(value: &'a Option<String>, flag: &str, service: &str) -> Result<&'a str, Usage> {
     value
         .as_deref()
         .ok_or_else(|| Usage(format!("{service} needs --{flag}")))
 }
 
-fn ssin_of(args: &RequestArgs, service: ServiceKind) -> Result<Ssin, Usage> {
+fn ssin_of(args: &RequestArgs, service: &str) -> Result<Ssin, Usage> {
     Ssin::new(need(&args.ssin, "ssin", service)?).map_err(u)
 }
 
@@ -192,7 +192,7 @@ fn gender(value: &str) -> Result<Gender, Usage> {
 }
 
 fn identify(args: &RequestArgs) -> Result<IdentifyPersonRequest, Usage> {
-    let service = ServiceKind::IdentifyPerson;
+    let service = identify_person::NAME;
     let mut b = IdentifyPersonRequest::builder();
     let by_ssin = args.ssin.is_some();
     if by_ssin {
@@ -252,7 +252,7 @@ fn identify(args: &RequestArgs) -> Result<IdentifyPersonRequest, Usage> {
 }
 
 fn manage(operation: &str, args: &RequestArgs) -> Result<ManageAccessRequest, Usage> {
-    let ssin = ssin_of(args, ServiceKind::ManageAccess)?;
+    let ssin = ssin_of(args, manage_access::NAME)?;
     let mut b = match operation {
         "register" => ManageAccessRequest::register(ssin),
         "unregister" => ManageAccessRequest::unregister(ssin),
@@ -296,8 +296,7 @@ fn manage(operation: &str, args: &RequestArgs) -> Result<ManageAccessRequest, Us
 }
 
 fn investigate(args: &RequestArgs) -> Result<PerformInvestigationRequest, Usage> {
-    let mut b =
-        PerformInvestigationRequest::builder(ssin_of(args, ServiceKind::PerformInvestigation)?);
+    let mut b = PerformInvestigationRequest::builder(ssin_of(args, perform_investigation::NAME)?);
     let mut groups = DataGroups::default();
     for g in &args.groups {
         match g.as_str() {
@@ -366,27 +365,29 @@ fn desired(op: HciOperation, names: &[String]) -> Result<DesiredData, Usage> {
 }
 
 fn build(service: &str, operation: &str, args: &RequestArgs) -> Result<AnyRequest, Usage> {
-    let kind = ServiceKind::from_name(service).ok_or_else(|| {
-        let known: Vec<&str> = ServiceKind::ALL.iter().map(|s| s.name()).collect();
+    let catalogue = Catalogue::builtin();
+    let found = catalogue.get(service).ok_or_else(|| {
         Usage(format!(
             "unknown service {service:?}; expected one of {}",
-            known.join(", ")
+            catalogue.names().join(", ")
         ))
     })?;
-    if !kind.operations().contains(&operation) {
+    if !found.has_operation(operation) {
         return Err(Usage(format!(
-            "{kind} has no operation {operation:?}; expected one of {}",
-            kind.operations().join(", ")
+            "{found} has no operation {operation:?}; expected one of {}",
+            found.operation_names().join(", ")
         )));
     }
+    let kind = found.name();
+    // The typed services' own flags build their typed requests.
     Ok(match kind {
-        ServiceKind::IdentifyPerson => AnyRequest::Identify(identify(args)?),
-        ServiceKind::ManageAccess => AnyRequest::Manage(manage(operation, args)?),
-        ServiceKind::PerformInvestigation => AnyRequest::Investigate(investigate(args)?),
-        ServiceKind::TestConnection => {
+        identify_person::NAME => AnyRequest::Identify(identify(args)?),
+        manage_access::NAME => AnyRequest::Manage(manage(operation, args)?),
+        perform_investigation::NAME => AnyRequest::Investigate(investigate(args)?),
+        test_connection::NAME => {
             AnyRequest::Test(TestConnection::new(need(&args.echo, "echo", kind)?).map_err(u)?)
         }
-        ServiceKind::RetrieveTIGroups => {
+        retrieve_ti_groups::NAME => {
             let mut r = RetrieveTi::new(ssin_of(args, kind)?)
                 .map_err(u)?
                 .with_history(args.history);
@@ -398,7 +399,7 @@ fn build(service: &str, operation: &str, args: &RequestArgs) -> Result<AnyReques
             }
             AnyRequest::Ti(r)
         }
-        ServiceKind::HealthCareInsurance => {
+        health_care_insurance::NAME => {
             let op = HciOperation::from_name(operation)
                 .ok_or_else(|| Usage(format!("unknown operation {operation:?}")))?;
             let reference = args.date.map_or(ReferenceDate::Today, ReferenceDate::Date);
@@ -411,6 +412,11 @@ fn build(service: &str, operation: &str, args: &RequestArgs) -> Result<AnyReques
                 )
                 .map_err(u)?,
             )
+        }
+        other => {
+            return Err(Usage(format!(
+                "{other} has no typed request in this command line"
+            )));
         }
     })
 }
@@ -451,7 +457,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, Usage> {
 
 async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
     let config = Config::load(config).map_err(u)?;
-    Client::from_config(&config).await.map_err(u)
+    let configured = Client::from_config(&config).await.map_err(u)?;
+    // Once per load: say when nothing proves the manifest was approved.
+    if let Some(policy) = configured.client.guard().policy()
+        && !matches!(policy.signature(), SignatureStatus::Verified(_))
+    {
+        eprintln!(
+            "bcss: warning: manifest {} loaded {} (SHA-256 {})",
+            policy.source(),
+            policy.signature(),
+            policy.manifest_ref().sha256
+        );
+    }
+    Ok(configured)
 }
 
 /// Run the call, close the journal, print; the exit code says how it went.
@@ -518,7 +536,7 @@ fn test_connection_purpose(client: &Client) -> Result<String, Usage> {
         .entries()
         .iter()
         .filter(|e| {
-            e.service == ServiceKind::TestConnection && e.environment == client.environment()
+            e.service.name() == test_connection::NAME && e.environment == client.environment()
         })
         .map(|e| e.purpose.as_str())
         .collect();

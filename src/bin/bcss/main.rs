@@ -4,6 +4,7 @@ mod audit_cmd;
 mod call_cmd;
 mod manifest_cmd;
 mod mock_cmd;
+mod services_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,11 @@ enum Command {
         #[command(subcommand)]
         cmd: manifest_cmd::ManifestCommand,
     },
+    /// List the service catalogue, or import a service from BCSS's WSDL files.
+    Services {
+        #[command(subcommand)]
+        cmd: services_cmd::ServicesCommand,
+    },
     /// Call a service through the guard and the journal; print the typed reply as JSON.
     Call(call_cmd::CallArgs),
     /// Call TestConnection's sendTestMessage echo.
@@ -41,6 +47,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Audit { cmd } => audit_cmd::run(cmd),
         Command::Manifest { cmd } => manifest_cmd::run(cmd),
+        Command::Services { cmd } => services_cmd::run(cmd),
         Command::Call(args) => call_cmd::run(args),
         Command::TestConnection(args) => call_cmd::run_test_connection(args),
         Command::Mock(args) => mock_cmd::run(args),

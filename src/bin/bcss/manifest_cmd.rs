@@ -1,18 +1,33 @@
-//! `bcss manifest`: check, explain and list an authorisation manifest.
+//! `bcss manifest`: check, explain, list, diff and sign an authorisation manifest, and
+//! make the signer's key pair.
 //!
 //! Exit codes:
-//! - `check`: 0 valid (warnings allowed), 1 invalid or unreadable.
+//! - `check`: 0 valid (warnings allowed) with an acceptable signature, 1 invalid,
+//!   unreadable, or a signature that does not let it load.
 //! - `explain`: 0 allow, 1 deny, 2 usage error or invalid manifest.
-//! - `list`: 0 listed, 1 invalid or unreadable manifest, 2 usage error.
+//! - `list`: 0 listed, 1 invalid or unreadable manifest or a refused signature, 2 usage
+//!   error.
+//! - `diff`: 0 no change, 1 changes, 2 an invalid or unreadable manifest.
+//! - `sign`: 0 signed, 1 the manifest is invalid, 2 any other error.
+//! - `keygen`: 0 written, 1 a key file exists already, 2 any other error.
+//!
+//! `check`, `explain`, `list`, `diff` and `sign` take `--config bcss.toml` to know the
+//! services it configures (`[[service]]`).
+
+mod diff;
+mod signing;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::Environment;
 use bcss::ids::ProgramId;
-use bcss::manifest::{Decision, Entry, Facts, Policy, read_manifest, validate};
-use bcss::services::ServiceKind;
+use bcss::manifest::{Decision, Entry, Facts, GrantedBy, Policy, read_manifest, validate_with};
+use bcss::services::Catalogue;
 use chrono::{DateTime, Utc};
+use signing::TrustArgs;
+
+use crate::services_cmd::catalogue_of;
 
 /// Entries that expire within this many days are flagged by `list`.
 const SOON_DAYS: i64 = 30;
@@ -26,6 +41,8 @@ pub enum ManifestCommand {
     Check {
         /// The manifest file.
         file: PathBuf,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
     /// Tell whether the manifest allows one call, and why.
     ///
@@ -43,6 +60,47 @@ pub enum ManifestCommand {
         /// Count the days from this instant (RFC 3339) instead of now.
         #[arg(long, value_parser = parse_instant)]
         at: Option<DateTime<Utc>>,
+        #[command(flatten)]
+        trust: TrustArgs,
+    },
+    /// Print what NEW changes from OLD, entry by entry and field by field.
+    ///
+    /// For the advisor who reviews a change before signing it. Exit 0 when nothing
+    /// differs, 1 when something does, 2 when either manifest is invalid.
+    Diff {
+        /// The manifest in force.
+        old: PathBuf,
+        /// The proposed manifest.
+        new: PathBuf,
+        /// A bcss.toml whose configured services ([[service]]) the manifests may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Sign a manifest: write FILE.sig beside it (Ed25519 over its exact bytes).
+    ///
+    /// The manifest is validated first; an invalid one is not signed.
+    Sign {
+        /// The manifest file.
+        file: PathBuf,
+        /// The signer's private key (PKCS#8 PEM, from bcss manifest keygen).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// The signer's name.
+        #[arg(long, value_name = "NAME")]
+        signer: String,
+        /// The signer's role: leading-official, deputy or security-advisor.
+        #[arg(long, value_parser = signing::parse_role)]
+        role: GrantedBy,
+        /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Make a signer's Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
+    ///
+    /// Never overwrites an existing key file.
+    Keygen {
+        /// The files' name, with its folder if any (keys/advisor).
+        name: PathBuf,
     },
 }
 
@@ -55,8 +113,8 @@ pub struct ExplainArgs {
     #[arg(long)]
     env: Environment,
     /// The service, by its manifest name (e.g. IdentifyPerson).
-    #[arg(long, value_parser = parse_service)]
-    service: ServiceKind,
+    #[arg(long)]
+    service: String,
     /// The operation; may be left out when the service has only one.
     #[arg(long)]
     operation: Option<String>,
@@ -66,19 +124,15 @@ pub struct ExplainArgs {
     /// The program number the client is configured with.
     #[arg(long)]
     program: Option<ProgramId>,
+    /// ManageAccess: the BCSS purpose code the request carries.
+    #[arg(long, value_name = "CODE")]
+    access_purpose: Option<u32>,
     /// The instant of the call (RFC 3339); default now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<DateTime<Utc>>,
-}
-
-fn parse_service(s: &str) -> Result<ServiceKind, String> {
-    ServiceKind::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "unknown service '{s}'; known services: {}",
-            names.join(", ")
-        )
-    })
+    /// A bcss.toml whose configured services ([[service]]) the manifest may name.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -89,15 +143,50 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Run a `bcss manifest` subcommand.
 pub fn run(cmd: ManifestCommand) -> ExitCode {
-    match cmd {
-        ManifestCommand::Check { file } => check(&file),
-        ManifestCommand::Explain(args) => explain(&args),
-        ManifestCommand::List { file, env, at } => list(&file, env, at.unwrap_or_else(Utc::now)),
-    }
+    // The catalogue of the configuration given, or the command's exit code when it cannot
+    // be read (printed on stdout for check, which prints everything there).
+    let catalogue = |config: Option<&Path>, code: u8, stdout: bool| {
+        catalogue_of(config).map_err(|e| {
+            if stdout {
+                println!("{e}");
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(code)
+        })
+    };
+    let result = match cmd {
+        ManifestCommand::Check { file, trust } => {
+            catalogue(trust.config(), 1, true).map(|c| check(&file, &trust, &c))
+        }
+        ManifestCommand::Explain(args) => {
+            catalogue(args.config.as_deref(), 2, false).map(|c| explain(&args, &c))
+        }
+        ManifestCommand::List {
+            file,
+            env,
+            at,
+            trust,
+        } => catalogue(trust.config(), 2, false)
+            .map(|c| list(&file, &c, env, at.unwrap_or_else(Utc::now), &trust)),
+        ManifestCommand::Diff { old, new, config } => {
+            catalogue(config.as_deref(), 2, false).map(|c| diff::run(&old, &new, &c))
+        }
+        ManifestCommand::Sign {
+            file,
+            key,
+            signer,
+            role,
+            config,
+        } => catalogue(config.as_deref(), 2, false)
+            .map(|c| signing::sign(&file, &c, &key, &signer, role)),
+        ManifestCommand::Keygen { name } => Ok(signing::keygen(&name)),
+    };
+    result.unwrap_or_else(|code| code)
 }
 
 /// Read and validate, printing every diagnostic to stderr on failure.
-fn load(file: &Path) -> Option<Policy> {
+pub(crate) fn load(file: &Path, catalogue: &Catalogue) -> Option<Policy> {
     let text = match read_manifest(file) {
         Ok(text) => text,
         Err(e) => {
@@ -105,7 +194,7 @@ fn load(file: &Path) -> Option<Policy> {
             return None;
         }
     };
-    match validate(&text, &file.display().to_string()) {
+    match validate_with(&text, &file.display().to_string(), catalogue) {
         Ok(policy) => Some(policy),
         Err(diagnostics) => {
             for d in &diagnostics {
@@ -116,7 +205,7 @@ fn load(file: &Path) -> Option<Policy> {
     }
 }
 
-fn check(file: &Path) -> ExitCode {
+fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
     let name = file.display().to_string();
     let text = match read_manifest(file) {
         Ok(text) => text,
@@ -125,7 +214,7 @@ fn check(file: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match validate(&text, &name) {
+    match validate_with(&text, &name, catalogue) {
         Ok(policy) => {
             for w in policy.warnings() {
                 println!("{w}");
@@ -149,7 +238,16 @@ fn check(file: &Path) -> ExitCode {
                 count(Environment::Acceptance),
                 count(Environment::Production),
             );
-            ExitCode::SUCCESS
+            match signing::signature_line(file, trust) {
+                Ok(line) => {
+                    println!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(line) => {
+                    println!("{line}");
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(diagnostics) => {
             for d in &diagnostics {
@@ -165,14 +263,21 @@ fn check(file: &Path) -> ExitCode {
     }
 }
 
-fn explain(args: &ExplainArgs) -> ExitCode {
-    let operations = args.service.operations();
-    let operation = match (&args.operation, operations) {
+fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
+    let Some(service) = catalogue.get(&args.service) else {
+        eprintln!(
+            "error: unknown service '{}'; known services: {}",
+            args.service,
+            catalogue.names().join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let operations = service.operation_names();
+    let operation = match (&args.operation, operations.as_slice()) {
         (Some(op), _) if operations.contains(&op.as_str()) => op.as_str(),
         (Some(op), _) => {
             eprintln!(
-                "error: '{op}' is not an operation of {} (its operations: {})",
-                args.service,
+                "error: '{op}' is not an operation of {service} (its operations: {})",
                 operations.join(", ")
             );
             return ExitCode::from(2);
@@ -180,22 +285,22 @@ fn explain(args: &ExplainArgs) -> ExitCode {
         (None, [only]) => only,
         (None, _) => {
             eprintln!(
-                "error: {} has several operations ({}): give --operation",
-                args.service,
+                "error: {service} has several operations ({}): give --operation",
                 operations.join(", ")
             );
             return ExitCode::from(2);
         }
     };
-    let Some(policy) = load(&args.file) else {
+    let Some(policy) = load(&args.file, catalogue) else {
         return ExitCode::from(2);
     };
     let facts = Facts {
         environment: args.env,
-        service: args.service,
+        service: service.name(),
         operation,
         purpose: &args.purpose,
         program: args.program.as_ref(),
+        access_purpose: args.access_purpose,
     };
     match policy.decide(&facts, args.at.unwrap_or_else(Utc::now)) {
         Decision::Grant(g) => {
@@ -226,16 +331,24 @@ fn flag(e: &Entry, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
-    let Some(policy) = load(file) else {
+fn list(
+    file: &Path,
+    catalogue: &Catalogue,
+    env: Option<Environment>,
+    now: DateTime<Utc>,
+    trust: &TrustArgs,
+) -> ExitCode {
+    let Some(policy) = load(file, catalogue) else {
         return ExitCode::from(1);
     };
+    let signature = signing::signature_line(file, trust);
     let header = [
         "ID",
         "ENV",
         "SERVICE",
         "OPERATIONS",
         "PURPOSE",
+        "ACCESS PURPOSES",
         "PROGRAM",
         "DELIBERATION",
         "VALID FROM",
@@ -243,7 +356,7 @@ fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
         "DAYS LEFT",
         "FLAG",
     ];
-    let rows: Vec<[String; 11]> = policy
+    let rows: Vec<[String; 12]> = policy
         .entries()
         .iter()
         .filter(|e| env.is_none_or(|env| e.environment == env))
@@ -254,6 +367,13 @@ fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
                 e.service.to_string(),
                 e.operations_label(),
                 e.purpose.clone(),
+                e.access_purposes
+                    .as_ref()
+                    .map(|codes| {
+                        let codes: Vec<String> = codes.iter().map(u32::to_string).collect();
+                        codes.join(",")
+                    })
+                    .unwrap_or_default(),
                 e.program.to_string(),
                 e.deliberation.to_string(),
                 e.valid_from.to_string(),
@@ -287,13 +407,18 @@ fn list(file: &Path, env: Option<Environment>, now: DateTime<Utc>) -> ExitCode {
         env.map(|e| format!(" in {e}")).unwrap_or_default(),
         now.format("%Y-%m-%d")
     );
+    let (Ok(line) | Err(line)) = &signature;
+    println!("{line}");
     print_row(&header);
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         print_row(&cells);
     }
-    let soon = rows.iter().filter(|r| r[10] == "EXPIRES SOON").count();
-    let expired = rows.iter().filter(|r| r[10] == "EXPIRED").count();
+    let soon = rows.iter().filter(|r| r[11] == "EXPIRES SOON").count();
+    let expired = rows.iter().filter(|r| r[11] == "EXPIRED").count();
     println!("{soon} expire(s) within {SOON_DAYS} days; {expired} expired");
+    if signature.is_err() {
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }

@@ -1,13 +1,17 @@
-//! `bcss mock`: serve recorded fixtures as a local BCSS until interrupted. Thin: the
-//! server is `bcss::mock`.
+//! `bcss mock`: serve recorded fixtures as a local BCSS until interrupted, or list the
+//! cast they hold. Thin: the server is `bcss::mock`, the cast `bcss::fixture::cast`.
 //!
-//! Exit codes: 0 stopped by Ctrl-C (or SIGTERM); 2 the mock could not start (fixtures
-//! invalid, address refused or taken).
+//! Exit codes: 0 stopped by Ctrl-C (or SIGTERM), or the list printed; 2 the mock could
+//! not start (fixtures invalid, address refused or taken).
 
+use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use bcss::Environment;
+use bcss::fixture::cast::Cast;
+use bcss::fixture::{Behaviour, Fixture, FixtureSet};
 use bcss::mock::{MockConfig, MockServer, routes};
 
 /// `bcss mock`
@@ -27,6 +31,15 @@ pub struct MockArgs {
     /// Answer at once, ignoring the fixtures' simulated delays.
     #[arg(long)]
     pub no_delays: bool,
+    /// Serve the fixtures recorded in this environment first (test, acceptance or
+    /// production) when the same request was recorded in several; without it, the first
+    /// fixture in file order answers.
+    #[arg(long, value_name = "ENV")]
+    pub environment: Option<Environment>,
+    /// Print the cast (person with masked SSIN and name, service, operation, scenario of
+    /// every fixture) and where the fixtures disagree about someone, then exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
 async fn stopped() {
@@ -51,12 +64,19 @@ pub fn run(args: MockArgs) -> ExitCode {
         Ok(c) => c
             .listen(args.listen)
             .allow_non_loopback(args.allow_non_loopback)
-            .simulate_delays(!args.no_delays),
+            .simulate_delays(!args.no_delays)
+            .environment(args.environment),
         Err(e) => {
             eprintln!("bcss mock: {e}");
             return ExitCode::from(2);
         }
     };
+    if args.list {
+        // A closed pipe (`| head`) ends the listing quietly.
+        let _ = list(config.fixtures(), &args.fixtures, args.environment);
+        return ExitCode::SUCCESS;
+    }
+    let serving = serving(config.fixtures(), args.environment);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -83,6 +103,7 @@ pub fn run(args: MockArgs) -> ExitCode {
             args.fixtures.display(),
             mock.base_url()
         );
+        println!("{serving}");
         for route in routes::routes() {
             let names: Vec<&str> = route.services.iter().map(|s| s.name()).collect();
             println!(
@@ -102,4 +123,134 @@ pub fn run(args: MockArgs) -> ExitCode {
         );
         ExitCode::SUCCESS
     })
+}
+
+/// The line that says which environment's fixtures answer.
+fn serving(set: &FixtureSet, environment: Option<Environment>) -> String {
+    let count = |env: Environment| set.iter().filter(|f| f.environment == env).count();
+    let recorded: Vec<String> = Environment::ALL
+        .into_iter()
+        .filter(|e| count(*e) > 0)
+        .map(|e| format!("{} in {e}", count(e)))
+        .collect();
+    let recorded = if recorded.is_empty() {
+        "none recorded".to_string()
+    } else {
+        format!("recorded {}", recorded.join(", "))
+    };
+    match environment {
+        Some(env) => format!(
+            "serving the {env} fixtures first ({recorded}); a request {env} has no fixture for is answered from another environment's"
+        ),
+        None => format!(
+            "serving fixtures of every environment ({recorded}); when a request was recorded in several, the first file answers (--environment ENV prefers one)"
+        ),
+    }
+}
+
+/// What a fixture shows, in a few words: its file name, the outcome it declares and
+/// what it simulates.
+fn scenario(f: &Fixture) -> String {
+    let stem = f.name.rsplit('/').next().unwrap_or(&f.name);
+    let mut tags = Vec::new();
+    if let Some(outcome) = f.expected_outcome {
+        tags.push(outcome.as_str().to_string());
+    }
+    match &f.simulate.behaviour {
+        Behaviour::HttpStatus(code) => tags.push(format!("HTTP {code}")),
+        Behaviour::Unavailable => tags.push("MSG00001".to_string()),
+        Behaviour::SoapFault { .. } => tags.push("SOAP fault".to_string()),
+        Behaviour::Truncated { after, .. } => tags.push(format!("cut after {after} bytes")),
+        _ => {}
+    }
+    if let Some(delay) = f.simulate.delay {
+        tags.push(format!("{} ms", delay.as_millis()));
+    }
+    let tags = if tags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", tags.join(", "))
+    };
+    if f.description.is_empty() {
+        format!("{stem}{tags}")
+    } else {
+        format!("{stem}{tags}: {}", f.description)
+    }
+}
+
+/// `bcss mock --list`: one line per fixture, by person, then where the fixtures disagree.
+fn list(set: &FixtureSet, dir: &Path, environment: Option<Environment>) -> std::io::Result<()> {
+    let cast = Cast::of(set);
+    let mut rows: Vec<(String, String, String, String, String)> = cast
+        .roles()
+        .iter()
+        .map(|role| {
+            let f = &role.fixture;
+            let person = if role.people.is_empty() {
+                "-".to_string()
+            } else {
+                role.people
+                    .iter()
+                    .map(|p| match cast.name(p) {
+                        Some(name) => format!("{p} {name}"),
+                        None => p.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            (
+                person,
+                f.service.name().to_string(),
+                f.operation.clone(),
+                f.environment.to_string(),
+                scenario(f),
+            )
+        })
+        .collect();
+    rows.sort();
+    let width = |pick: fn(&(String, String, String, String, String)) -> &String, title: &str| {
+        rows.iter()
+            .map(|r| pick(r).chars().count())
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let w = [
+        width(|r| &r.0, "PERSON"),
+        width(|r| &r.1, "SERVICE"),
+        width(|r| &r.2, "OPERATION"),
+        width(|r| &r.3, "ENV"),
+    ];
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} fixtures in {}, about {} people; {}",
+        set.len(),
+        dir.display(),
+        cast.people(),
+        serving(set, environment)
+    )?;
+    let pad = |s: &str, n: usize| format!("{s}{}", " ".repeat(n.saturating_sub(s.chars().count())));
+    writeln!(
+        out,
+        "{}  {}  {}  {}  SCENARIO",
+        pad("PERSON", w[0]),
+        pad("SERVICE", w[1]),
+        pad("OPERATION", w[2]),
+        pad("ENV", w[3])
+    )?;
+    for (person, service, operation, env, scenario) in &rows {
+        writeln!(
+            out,
+            "{}  {}  {}  {}  {scenario}",
+            pad(person, w[0]),
+            pad(service, w[1]),
+            pad(operation, w[2]),
+            pad(env, w[3])
+        )?;
+    }
+    for conflict in cast.conflicts() {
+        writeln!(out, "warning: {conflict}")?;
+    }
+    Ok(())
 }

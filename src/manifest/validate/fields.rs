@@ -8,26 +8,27 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use toml::de::{DeString, DeTable, DeValue};
 use toml::value::{Datetime, Offset};
 
-use super::{Value, required, string, text};
+use super::{Value, required, string, text, unsigned};
 use crate::environment::Environment;
 use crate::ids::{Deliberation, ProgramId, ssin_checks};
 use crate::manifest::DeliberationRef;
 use crate::manifest::diagnostic::{Reporter, suggestion};
-use crate::manifest::entry::{Bound, GrantedBy};
-use crate::services::{Family, ServiceKind};
+use crate::manifest::entry::{Bound, GrantedBy, has_access_purposes, requires_access_purpose};
+use crate::services::{Catalogue, LegalContextRule, Service};
 
 const ENVIRONMENTS: &[&str] = &["test", "acceptance", "production"];
 const GRANTED_BY: &[&str] = &["leading-official", "deputy", "security-advisor"];
 const NOT_APPLICABLE: &str = "not-applicable";
-/// The longest legalContext a common-v3 request may carry.
-const MAX_LEGAL_CONTEXT: usize = 64;
-
-/// A service this client knows, by [`ServiceKind::name`].
-pub(super) fn check_service(v: &Value<'_>, rep: &mut Reporter<'_>) -> Option<ServiceKind> {
+/// A service of the catalogue, by name.
+pub(super) fn check_service(
+    v: &Value<'_>,
+    catalogue: &Catalogue,
+    rep: &mut Reporter<'_>,
+) -> Option<Service> {
     let s = string(v, "service", rep)?;
-    let found = ServiceKind::from_name(s);
+    let found = catalogue.get(s).cloned();
     if found.is_none() {
-        let names: Vec<&str> = ServiceKind::ALL.iter().map(|s| s.name()).collect();
+        let names = catalogue.names();
         rep.error(
             &v.span(),
             format!(
@@ -40,26 +41,52 @@ pub(super) fn check_service(v: &Value<'_>, rep: &mut Reporter<'_>) -> Option<Ser
     found
 }
 
-/// The purpose: sent as the legalContext by common-v3 services, so at most 64 characters
-/// for them.
+/// The purpose: sent as the legalContext by the services whose requests carry one, so it
+/// must be a value the service's schema accepts: at most 64 characters of free text, or
+/// one of the service's closed list ([`LegalContextRule`]).
 pub(super) fn check_purpose<'t>(
     v: &'t Value<'_>,
-    service: Option<ServiceKind>,
+    service: Option<&Service>,
     rep: &mut Reporter<'_>,
 ) -> Option<&'t str> {
     let p = text(v, "purpose", rep)?;
-    let length = p.chars().count();
-    if service.is_some_and(|s| s.family() == Family::V3) && length > MAX_LEGAL_CONTEXT {
-        rep.error(
-            &v.span(),
-            format!(
-                "'purpose' is sent as the legalContext, at most {MAX_LEGAL_CONTEXT} \
-                 characters; this one has {length}"
-            ),
-        );
-        return None;
+    let Some(service) = service else {
+        return Some(p);
+    };
+    match service.legal_context() {
+        LegalContextRule::None => Some(p),
+        LegalContextRule::Free { max_chars } => {
+            let length = p.chars().count();
+            if length > *max_chars {
+                rep.error(
+                    &v.span(),
+                    format!(
+                        "'purpose' is sent as the legalContext, at most {max_chars} \
+                         characters; this one has {length}"
+                    ),
+                );
+                return None;
+            }
+            Some(p)
+        }
+        LegalContextRule::Closed(values) => {
+            if values.iter().any(|allowed| allowed == p) {
+                return Some(p);
+            }
+            let candidates: Vec<&str> = values.iter().map(String::as_str).collect();
+            let quoted: Vec<String> = values.iter().map(|a| format!("'{a}'")).collect();
+            rep.error(
+                &v.span(),
+                format!(
+                    "'purpose' is sent as the legalContext of {service}, whose schema allows \
+                     only these values, not '{p}'{}: {}",
+                    suggestion(p, &candidates),
+                    quoted.join(", ")
+                ),
+            );
+            None
+        }
     }
-    Some(p)
 }
 
 pub(super) fn check_granted_by(v: &Value<'_>, rep: &mut Reporter<'_>) -> Option<GrantedBy> {
@@ -152,9 +179,9 @@ pub(super) fn check_environment(v: &Value<'_>, rep: &mut Reporter<'_>) -> Option
 
 pub(super) fn check_operations(
     v: &Value<'_>,
-    service: Option<ServiceKind>,
+    service: Option<&Service>,
     rep: &mut Reporter<'_>,
-) -> Option<Option<Vec<&'static str>>> {
+) -> Option<Option<Vec<String>>> {
     let DeValue::Array(items) = v.get_ref() else {
         rep.error(
             &v.span(),
@@ -173,7 +200,7 @@ pub(super) fn check_operations(
         );
         return None;
     }
-    let mut ops: Vec<&'static str> = Vec::new();
+    let mut ops: Vec<String> = Vec::new();
     let mut ok = true;
     for item in items.iter() {
         let Some(name) = string(item, "operations", rep) else {
@@ -185,25 +212,99 @@ pub(super) fn check_operations(
             ok = false;
             continue;
         };
-        match service.operations().iter().find(|o| **o == name) {
-            Some(op) if ops.contains(op) => {
+        let known = service.operation_names();
+        match known.iter().find(|o| **o == name) {
+            Some(_) if ops.iter().any(|o| o == name) => {
                 rep.warning(&item.span(), format!("operation '{name}' is listed twice"));
             }
-            Some(op) => ops.push(op),
+            Some(op) => ops.push((*op).to_string()),
             None => {
                 ok = false;
                 rep.error(
                     &item.span(),
                     format!(
                         "'{name}' is not an operation of {service}{} (its operations: {})",
-                        suggestion(name, service.operations()),
-                        service.operations().join(", ")
+                        suggestion(name, &known),
+                        known.join(", ")
                     ),
                 );
             }
         }
     }
     ok.then_some(Some(ops))
+}
+
+/// `access_purposes`: the BCSS purpose codes a ManageAccess entry covers. Only on
+/// ManageAccess entries; required when the entry covers `register` or `unregister`.
+pub(super) fn check_access_purposes(
+    v: Option<&Value<'_>>,
+    service: &Service,
+    operations: Option<&[String]>,
+    header: &Range<usize>,
+    ctx: &str,
+    rep: &mut Reporter<'_>,
+) -> Option<Option<Vec<u32>>> {
+    let covered: Vec<&str> = match operations {
+        Some(ops) => ops.iter().map(String::as_str).collect(),
+        None => service.operation_names(),
+    }
+    .into_iter()
+    .filter(|op| requires_access_purpose(service, op))
+    .collect();
+    let Some(v) = v else {
+        if covered.is_empty() {
+            return Some(None);
+        }
+        rep.error(
+            header,
+            format!(
+                "{ctx}: an entry that covers {service} {} needs 'access_purposes': the BCSS \
+                 purpose codes it may {} for, e.g. access_purposes = [1]",
+                covered.join(" and "),
+                covered.join(" or ")
+            ),
+        );
+        return None;
+    };
+    if !has_access_purposes(service) {
+        rep.error(
+            &v.span(),
+            format!(
+                "'access_purposes' applies only to ManageAccess entries (the BCSS purpose \
+                 codes a registration covers), not to {service}"
+            ),
+        );
+        return None;
+    }
+    let DeValue::Array(items) = v.get_ref() else {
+        rep.error(
+            &v.span(),
+            format!(
+                "'access_purposes' must be an array of purpose codes ([1, 7]), not {}",
+                v.get_ref().type_str()
+            ),
+        );
+        return None;
+    };
+    if items.is_empty() {
+        rep.error(
+            &v.span(),
+            "'access_purposes' is empty: list the BCSS purpose codes the entry covers",
+        );
+        return None;
+    }
+    let mut codes: Vec<u32> = Vec::new();
+    let mut ok = true;
+    for item in items.iter() {
+        match unsigned(item, "access_purposes", rep) {
+            Some(code) if codes.contains(&code) => {
+                rep.warning(&item.span(), format!("purpose code {code} is listed twice"));
+            }
+            Some(code) => codes.push(code),
+            None => ok = false,
+        }
+    }
+    ok.then_some(Some(codes))
 }
 
 pub(super) fn check_program(v: &Value<'_>, rep: &mut Reporter<'_>) -> Option<ProgramId> {

@@ -16,12 +16,13 @@ use super::diagnostic::{Diagnostic, Reporter, suggestion};
 use super::entry::Entry;
 use super::policy::Policy;
 use crate::ids::Cbe;
+use crate::services::Catalogue;
 
 mod fields;
 
 use fields::{
-    check_bound, check_deliberation, check_environment, check_granted_by, check_id,
-    check_operations, check_program, check_purpose, check_service,
+    check_access_purposes, check_bound, check_deliberation, check_environment, check_granted_by,
+    check_id, check_operations, check_program, check_purpose, check_service,
 };
 
 /// The largest manifest accepted, in bytes.
@@ -41,15 +42,29 @@ const ENTRY_KEYS: &[&str] = &[
     "valid_until",
     "granted_by",
     "note",
+    "access_purposes",
 ];
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-/// Validate a manifest's text. `file_name` is used in the diagnostics.
+/// Validate a manifest's text against the built-in catalogue. `file_name` is used in the
+/// diagnostics.
 ///
 /// Returns the indexed [`Policy`] (with its warnings), or every error and warning found,
 /// in source order.
 pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> {
+    validate_with(text, file_name, Catalogue::builtin())
+}
+
+/// Validate a manifest's text against `catalogue` (the built-in services and the
+/// configured ones): an entry naming a service or operation the catalogue does not know,
+/// or a purpose outside the service's closed list of legalContext values, is an error at
+/// its `FILE:line:col`.
+pub fn validate_with(
+    text: &str,
+    file_name: &str,
+    catalogue: &Catalogue,
+) -> Result<Policy, Vec<Diagnostic>> {
     let mut rep = Reporter::new(file_name, text);
     if text.len() > MAX_MANIFEST_BYTES {
         rep.error(
@@ -70,7 +85,7 @@ pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> 
         return Err(rep.finish().0);
     }
     let root = root.into_inner();
-    let validated = check_document(&root, &mut rep);
+    let validated = check_document(&root, catalogue, &mut rep);
     if rep.has_errors() {
         let (mut errors, warnings) = rep.finish();
         errors.extend(warnings);
@@ -82,6 +97,7 @@ pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> 
             let (_, warnings) = rep.finish();
             Ok(Policy::build(
                 file_name.to_string(),
+                text.as_bytes(),
                 organization,
                 entries,
                 warnings,
@@ -96,6 +112,7 @@ pub fn validate(text: &str, file_name: &str) -> Result<Policy, Vec<Diagnostic>> 
 
 fn check_document(
     root: &DeTable<'_>,
+    catalogue: &Catalogue,
     rep: &mut Reporter<'_>,
 ) -> Option<(Organization, Vec<Entry>)> {
     check_keys(root, TOP_KEYS, "at the top level", rep);
@@ -130,7 +147,8 @@ fn check_document(
                 for item in items.iter() {
                     match item.get_ref() {
                         DeValue::Table(t) => {
-                            if let Some(e) = check_entry(t, &item.span(), &mut ids, rep) {
+                            if let Some(e) = check_entry(t, &item.span(), &mut ids, catalogue, rep)
+                            {
                                 entries.push(e);
                             }
                         }
@@ -280,6 +298,7 @@ fn check_entry(
     t: &DeTable<'_>,
     header: &Range<usize>,
     ids: &mut HashMap<String, usize>,
+    catalogue: &Catalogue,
     rep: &mut Reporter<'_>,
 ) -> Option<Entry> {
     check_keys(t, ENTRY_KEYS, "in [[authorization]]", rep);
@@ -293,13 +312,14 @@ fn check_entry(
     let ctx = ctx.as_str();
     let environment =
         required(t, "environment", header, ctx, rep).and_then(|v| check_environment(v, rep));
-    let service = required(t, "service", header, ctx, rep).and_then(|v| check_service(v, rep));
+    let service =
+        required(t, "service", header, ctx, rep).and_then(|v| check_service(v, catalogue, rep));
     let operations = match t.get("operations") {
         None => Some(None),
-        Some(v) => check_operations(v, service, rep),
+        Some(v) => check_operations(v, service.as_ref(), rep),
     };
-    let purpose =
-        required(t, "purpose", header, ctx, rep).and_then(|v| check_purpose(v, service, rep));
+    let purpose = required(t, "purpose", header, ctx, rep)
+        .and_then(|v| check_purpose(v, service.as_ref(), rep));
     let program = required(t, "program", header, ctx, rep).and_then(|v| check_program(v, rep));
     let deliberation = check_deliberation(t.get("deliberation"), environment, header, ctx, rep);
     let valid_from = required(t, "valid_from", header, ctx, rep)
@@ -322,6 +342,18 @@ fn check_entry(
         None => Some(None),
         Some(v) => string(v, "note", rep).map(|s| Some(s.to_string())),
     };
+    let access_purposes = match (&service, &operations) {
+        (Some(service), Some(operations)) => check_access_purposes(
+            t.get("access_purposes"),
+            service,
+            operations.as_deref(),
+            header,
+            ctx,
+            rep,
+        ),
+        // The service or the operations are wrong (already reported).
+        _ => None,
+    };
     let (valid_from, _) = valid_from?;
     let (valid_until, _) = valid_until?;
     if !dates_in_order {
@@ -340,6 +372,7 @@ fn check_entry(
         valid_until,
         granted_by: granted_by?,
         note: note?,
+        access_purposes: access_purposes?,
         line,
         not_before: valid_from.first_instant(),
         not_after: valid_until.last_instant(),

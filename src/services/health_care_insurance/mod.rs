@@ -23,11 +23,17 @@
 //! assert_eq!(request.operation(), "consultMAF");
 //! ```
 
+use std::sync::LazyLock;
+
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::ids::Ssin;
-use crate::services::{Decoded, RequestError, RequestHeader, ServiceKind, ServiceRequest};
+use crate::services::catalogue::builtin;
+use crate::services::{
+    Decoded, LegalContextRule, RequestError, RequestHeader, Service, ServiceDescriptor,
+    ServiceRequest,
+};
 use crate::soap::{self, Limits};
 use crate::v3::{self, Expect, V3Error};
 use crate::xml::Element;
@@ -42,7 +48,38 @@ pub use result::{
 /// The interface namespace of the request and reply elements.
 pub const NAMESPACE: &str = "http://kszbcss.fgov.be/intf/HealthCareInsuranceService/v1";
 
-const SERVICE: &str = "HealthCareInsurance";
+/// The service's name in the catalogue, manifests and the journal.
+pub const NAME: &str = "HealthCareInsurance";
+
+const SERVICE: &str = NAME;
+
+/// HealthCareInsurance's catalogue entry: three operations about the person in
+/// `criterion/ssin`, whose `legalContext` is one of [`LEGAL_CONTEXTS`].
+pub fn descriptor() -> ServiceDescriptor {
+    let operations = HciOperation::ALL.map(|op| builtin::Op {
+        name: op.name(),
+        request: op.request_element(),
+        response: op.response_element(),
+        fault: None,
+        write: false,
+        subjects: &["criterion/ssin"],
+    });
+    builtin::v3(
+        NAME,
+        NAMESPACE,
+        "v1",
+        true,
+        LegalContextRule::Closed(LEGAL_CONTEXTS.iter().map(|v| (*v).to_string()).collect()),
+        &operations,
+    )
+}
+
+static SERVICE_HANDLE: LazyLock<Service> = LazyLock::new(|| builtin::service(descriptor()));
+
+/// HealthCareInsurance's handle in the catalogue.
+pub fn service() -> &'static Service {
+    &SERVICE_HANDLE
+}
 
 /// The `legalContext` values HealthCareInsuranceTypesV1.xsd accepts
 /// (`InsuranceLegalContextType`). A CPAS typically uses
@@ -79,7 +116,7 @@ impl HciOperation {
         HciOperation::ConsultHolderCode,
     ];
 
-    /// The operation's name, one of [`ServiceKind::operations`].
+    /// The operation's name, one of the catalogue entry's operations.
     pub fn name(self) -> &'static str {
         match self {
             HciOperation::GetInsuranceOrganizationInformations => {
@@ -223,7 +260,7 @@ impl HealthCareInsurance {
         v3::check_ssin(SERVICE, &ssin)?;
         if desired.is_empty() {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: "desiredData selects nothing; set at least one flag".to_string(),
             });
         }
@@ -231,7 +268,7 @@ impl HealthCareInsurance {
             && !(EARLIEST_YEAR..=9999).contains(&d.year())
         {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: format!("reference date {d} is outside {EARLIEST_YEAR}-9999"),
             });
         }
@@ -268,7 +305,7 @@ impl HealthCareInsurance {
     pub fn body(&self, header: &RequestHeader) -> Result<Element, crate::Error> {
         if !LEGAL_CONTEXTS.contains(&header.legal_context.as_str()) {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: format!(
                     "legalContext {:?} is not one this service accepts; use one of: {}",
                     header.legal_context,
@@ -353,8 +390,8 @@ fn read_reply(request: &HealthCareInsurance, root: &Element) -> Result<Insurance
 impl ServiceRequest for HealthCareInsurance {
     type Response = InsuranceReply;
 
-    fn service(&self) -> ServiceKind {
-        ServiceKind::HealthCareInsurance
+    fn service(&self) -> Service {
+        service().clone()
     }
 
     fn operation(&self) -> &'static str {
@@ -383,7 +420,7 @@ mod tests {
     #[test]
     fn operations_match_the_catalog() {
         let names: Vec<_> = HciOperation::ALL.iter().map(|o| o.name()).collect();
-        assert_eq!(names, ServiceKind::HealthCareInsurance.operations());
+        assert_eq!(names, service().operation_names());
         for op in HciOperation::ALL {
             assert_eq!(HciOperation::from_name(op.name()), Some(op));
         }

@@ -35,7 +35,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::{Decoded, RequestError, RequestHeader, ServiceKind, ServiceRequest};
+use std::sync::LazyLock;
+
+use super::catalogue::builtin;
+use super::{Decoded, RequestError, RequestHeader, Service, ServiceDescriptor, ServiceRequest};
 use crate::ids::Ssin;
 use crate::soap::Limits;
 use crate::ssdn::{self, Gender, IncompleteDate, validate};
@@ -49,7 +52,42 @@ pub use reply::{
 /// The IdentifyPerson namespace.
 pub const NAMESPACE: &str = "http://www.ksz-bcss.fgov.be/XSD/SSDN/OCMW_CPAS/IdentifyPerson";
 
-const SERVICE: &str = "IdentifyPerson";
+/// The service's name in the catalogue, manifests and the journal.
+pub const NAME: &str = "IdentifyPerson";
+
+const SERVICE: &str = NAME;
+
+/// The SSDN `ServiceId`.
+pub const SERVICE_ID: &str = "OCMWCPASIdentifyPerson";
+
+/// The SSDN `Version`.
+pub const VERSION: &str = "20050930";
+
+/// IdentifyPerson's catalogue entry: one operation, `identifyPerson`, whose subject is
+/// the searched SSIN (a phonetic search has none).
+pub fn descriptor() -> ServiceDescriptor {
+    builtin::ssdn(
+        NAME,
+        SERVICE_ID,
+        VERSION,
+        NAMESPACE,
+        &[builtin::Op {
+            name: "identifyPerson",
+            request: "IdentifyPersonRequest",
+            response: "IdentifyPersonReply",
+            fault: None,
+            write: false,
+            subjects: &["SearchCriteria/SSIN"],
+        }],
+    )
+}
+
+static SERVICE_HANDLE: LazyLock<Service> = LazyLock::new(|| builtin::service(descriptor()));
+
+/// IdentifyPerson's handle in the catalogue.
+pub fn service() -> &'static Service {
+    &SERVICE_HANDLE
+}
 
 /// Criteria for a phonetic search.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +157,7 @@ impl PhoneticCriteria {
     fn checked(self) -> Result<Self, RequestError> {
         if !self.birth_date.is_complete() && self.tolerance.is_none() {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: format!(
                     "the birth date {} is incomplete: give a tolerance (in {})",
                     self.birth_date,
@@ -133,7 +171,7 @@ impl PhoneticCriteria {
         }
         if let Some(m) = self.maximum.filter(|m| !(1..=80).contains(m)) {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: format!("maximum must be from 1 to 80, got {m}"),
             });
         }
@@ -295,13 +333,13 @@ impl IdentifyPersonBuilder {
         let search = match (self.ssin, self.phonetic) {
             (Some(_), Some(_)) => {
                 return Err(RequestError::Invalid {
-                    service: SERVICE,
+                    service: SERVICE.into(),
                     message: "give either an SSIN or phonetic criteria, not both".to_string(),
                 });
             }
             (None, None) => {
                 return Err(RequestError::Missing {
-                    service: SERVICE,
+                    service: SERVICE.into(),
                     field: "an SSIN or phonetic criteria",
                 });
             }
@@ -317,7 +355,7 @@ impl IdentifyPersonBuilder {
         }
         if matches!(search, Search::Phonetic(_)) {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: "verification data applies to an SSIN search only".to_string(),
             });
         }
@@ -402,8 +440,8 @@ impl IdentifyPersonRequest {
 impl ServiceRequest for IdentifyPersonRequest {
     type Response = IdentifyPersonResponse;
 
-    fn service(&self) -> ServiceKind {
-        ServiceKind::IdentifyPerson
+    fn service(&self) -> Service {
+        service().clone()
     }
 
     fn operation(&self) -> &'static str {
@@ -418,17 +456,11 @@ impl ServiceRequest for IdentifyPersonRequest {
     }
 
     fn encode(&self, header: &RequestHeader) -> Result<Vec<u8>, crate::Error> {
-        ssdn::encode_request(header, ServiceKind::IdentifyPerson, self.payload())
+        ssdn::encode_request(header, service(), self.payload())
     }
 
     fn decode(&self, http_status: u16, body: &[u8], limits: &Limits) -> Decoded<Self::Response> {
-        ssdn::decode_reply(
-            ServiceKind::IdentifyPerson,
-            http_status,
-            body,
-            limits,
-            read_reply,
-        )
+        ssdn::decode_reply(service(), http_status, body, limits, read_reply)
     }
 }
 

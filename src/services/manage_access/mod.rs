@@ -35,10 +35,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Decoded, RequestError, RequestHeader, ServiceKind, ServiceRequest};
+use super::catalogue::builtin;
+use super::{Decoded, RequestError, RequestHeader, Service, ServiceDescriptor, ServiceRequest};
 use crate::ids::Ssin;
 use crate::soap::Limits;
 use crate::ssdn::read::In;
@@ -51,7 +54,47 @@ pub use reply::{ManageAccessResponse, OriginalRequest, Registration, read_reply}
 /// The ManageAccess namespace.
 pub const NAMESPACE: &str = "http://www.ksz-bcss.fgov.be/XSD/SSDN/OCMW_CPAS/ManageAccess";
 
-const SERVICE: &str = "ManageAccess";
+/// The service's name in the catalogue, manifests and the journal.
+pub const NAME: &str = "ManageAccess";
+
+const SERVICE: &str = NAME;
+
+/// The SSDN `ServiceId`.
+pub const SERVICE_ID: &str = "OCMWCPASManageAccess";
+
+/// The SSDN `Version`.
+pub const VERSION: &str = "20050930";
+
+/// ManageAccess's catalogue entry: `register` and `unregister` are writes, `list` reads;
+/// all three send a `ManageAccessRequest` whose `Action` tells them apart.
+pub fn descriptor() -> ServiceDescriptor {
+    let op = |action: Action| builtin::Op {
+        name: action.operation(),
+        request: "ManageAccessRequest",
+        response: "ManageAccessReply",
+        fault: None,
+        write: action.is_write(),
+        subjects: &["SSIN"],
+    };
+    builtin::ssdn(
+        NAME,
+        SERVICE_ID,
+        VERSION,
+        NAMESPACE,
+        &[
+            op(Action::Register),
+            op(Action::Unregister),
+            op(Action::List),
+        ],
+    )
+}
+
+static SERVICE_HANDLE: LazyLock<Service> = LazyLock::new(|| builtin::service(descriptor()));
+
+/// ManageAccess's handle in the catalogue.
+pub fn service() -> &'static Service {
+    &SERVICE_HANDLE
+}
 
 /// What to do in the directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -81,6 +124,11 @@ impl Action {
             Action::Unregister => "unregister",
             Action::List => "list",
         }
+    }
+
+    /// Whether the action changes BCSS's register (`register`, `unregister`).
+    pub fn is_write(self) -> bool {
+        matches!(self, Action::Register | Action::Unregister)
     }
 
     fn parse(v: &str) -> Option<Action> {
@@ -204,7 +252,7 @@ impl ProofOfAuthentication {
             && self.person_data.is_none()
         {
             return Err(RequestError::Missing {
-                service: SERVICE,
+                service: SERVICE.into(),
                 field: "ProofOfAuthentication (a SIS card, an identity card or personal data)",
             });
         }
@@ -325,19 +373,19 @@ impl ManageAccessBuilder {
     /// other than LIST, no proof of authentication, a malformed card number or name.
     pub fn build(self) -> Result<ManageAccessRequest, RequestError> {
         let start = self.start.ok_or(RequestError::Missing {
-            service: SERVICE,
+            service: SERVICE.into(),
             field: "Period/StartDate",
         })?;
         if let Some(end) = self.end.filter(|end| *end < start) {
             return Err(RequestError::Invalid {
-                service: SERVICE,
+                service: SERVICE.into(),
                 message: format!("the period ends ({end}) before it starts ({start})"),
             });
         }
         if self.action != Action::List {
             if self.purpose.is_none() {
                 return Err(RequestError::Missing {
-                    service: SERVICE,
+                    service: SERVICE.into(),
                     field: "Purpose (to register or unregister)",
                 });
             }
@@ -348,7 +396,7 @@ impl ManageAccessBuilder {
             };
             if let Some(field) = list_only {
                 return Err(RequestError::Invalid {
-                    service: SERVICE,
+                    service: SERVICE.into(),
                     message: format!(
                         "{field} applies to LIST only, not to {}",
                         self.action.as_str()
@@ -428,8 +476,8 @@ impl ManageAccessRequest {
 impl ServiceRequest for ManageAccessRequest {
     type Response = ManageAccessResponse;
 
-    fn service(&self) -> ServiceKind {
-        ServiceKind::ManageAccess
+    fn service(&self) -> Service {
+        service().clone()
     }
 
     fn operation(&self) -> &'static str {
@@ -440,18 +488,16 @@ impl ServiceRequest for ManageAccessRequest {
         vec![self.ssin.clone()]
     }
 
+    fn access_purpose(&self) -> Option<u32> {
+        self.purpose
+    }
+
     fn encode(&self, header: &RequestHeader) -> Result<Vec<u8>, crate::Error> {
-        ssdn::encode_request(header, ServiceKind::ManageAccess, self.payload())
+        ssdn::encode_request(header, service(), self.payload())
     }
 
     fn decode(&self, http_status: u16, body: &[u8], limits: &Limits) -> Decoded<Self::Response> {
-        ssdn::decode_reply(
-            ServiceKind::ManageAccess,
-            http_status,
-            body,
-            limits,
-            read_reply,
-        )
+        ssdn::decode_reply(service(), http_status, body, limits, read_reply)
     }
 }
 

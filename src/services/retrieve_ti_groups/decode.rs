@@ -43,9 +43,12 @@ fn rn_all<'a>(e: &'a Element, name: &'a str) -> impl Iterator<Item = &'a Element
 }
 
 fn rn_text(e: &Element, name: &str) -> Option<String> {
-    rn(e, name)
-        .map(Element::trimmed_text)
-        .filter(|t| !t.is_empty())
+    rn_value(e, name).map(std::borrow::Cow::into_owned)
+}
+
+/// The trimmed text of child `name`, borrowed, when present and not empty.
+fn rn_value<'a>(e: &'a Element, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+    rn(e, name).map(Element::trimmed).filter(|t| !t.is_empty())
 }
 
 fn required<'a>(e: &'a Element, name: &str, path: &str) -> Result<&'a Element, V3Error> {
@@ -56,25 +59,35 @@ fn required_text(e: &Element, name: &str, path: &str) -> Result<String, V3Error>
     rn_text(e, name).ok_or_else(|| V3Error::malformed(path, format!("no {name}")))
 }
 
-fn two_digits(e: &Element, name: &str, path: &str) -> Result<Option<u8>, V3Error> {
-    match rn_text(e, name) {
-        None => Ok(None),
-        Some(t) if t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(
-            (t.as_bytes()[0] - b'0') * 10 + (t.as_bytes()[1] - b'0'),
-        )),
-        Some(t) => Err(V3Error::malformed(
+/// A numeric part of a date: `digits` digits exactly, or, when `unpadded` is true, one
+/// digit too (`<Month>5</Month>` is May: a month or day means the same with or without
+/// its leading zero). Surrounding whitespace is ignored. A one-digit `Century` or `Year`
+/// stays an error: its meaning depends on padding (`19` and `5` could be 1905 or 195).
+fn date_part(e: &Element, name: &str, path: &str, unpadded: bool) -> Result<Option<u8>, V3Error> {
+    let Some(t) = rn_value(e, name) else {
+        return Ok(None);
+    };
+    let digits = t.len() == 2 || (unpadded && t.len() == 1);
+    match t.parse::<u8>() {
+        Ok(n) if digits && t.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+        _ => Err(V3Error::malformed(
             format!("{path}/{name}"),
-            format!("{t:?} is not two digits"),
+            if unpadded {
+                format!("{t:?} is not a number of one or two digits")
+            } else {
+                format!("{t:?} is not two digits")
+            },
         )),
     }
 }
 
 /// Read a `DateType` (Century, Year, Month, Day; each optional, `00` for unknown).
+/// Month and day are accepted without their leading zero.
 pub(super) fn read_date(e: &Element, path: &str) -> Result<RnDate, V3Error> {
-    let century = two_digits(e, "Century", path)?;
-    let year = two_digits(e, "Year", path)?;
-    let month = two_digits(e, "Month", path)?.filter(|m| *m != 0);
-    let day = two_digits(e, "Day", path)?.filter(|d| *d != 0);
+    let century = date_part(e, "Century", path, false)?;
+    let year = date_part(e, "Year", path, false)?;
+    let month = date_part(e, "Month", path, true)?.filter(|m| *m != 0);
+    let day = date_part(e, "Day", path, true)?.filter(|d| *d != 0);
     if month.is_some_and(|m| m > 12) || day.is_some_and(|d| d > 31) {
         return Err(V3Error::malformed(path, "month or day out of range"));
     }
@@ -154,7 +167,8 @@ fn read_national_number(e: &Element) -> Result<NationalNumber, V3Error> {
     let number = required_text(inner, "NationalNumber", path)?;
     let ssin = Ssin::new(&number)
         .map_err(|err| V3Error::malformed("NationalNumber/NationalNumber", err.to_string()))?;
-    let gender = match required_text(inner, "Sex", path)?.as_str() {
+    let sex = rn_value(inner, "Sex").ok_or_else(|| V3Error::malformed(path, "no Sex"))?;
+    let gender = match sex.as_ref() {
         "1" => Gender::Male,
         "2" => Gender::Female,
         other => {
@@ -398,5 +412,17 @@ mod tests {
         assert!(date("<Century>19</Century><Year>5</Year>").is_err());
         assert!(date("<Month>13</Month>").is_err());
         assert!(date("<Day>x1</Day>").is_err());
+        assert!(date("<Day>+1</Day>").is_err());
+        assert!(date("<Month>005</Month>").is_err());
+        assert!(date("<Month>0 5</Month>").is_err());
+    }
+
+    #[test]
+    fn months_and_days_need_no_leading_zero() {
+        let d = date("<Century> 19 </Century><Year>\n68</Year><Month>5</Month><Day> 7\n</Day>")
+            .unwrap();
+        assert_eq!(d.to_date(), chrono::NaiveDate::from_ymd_opt(1968, 5, 7));
+        let d = date("<Century>19</Century><Year>50</Year><Month>0</Month><Day>0</Day>").unwrap();
+        assert_eq!((d.month, d.day), (None, None));
     }
 }

@@ -20,10 +20,15 @@
 //! assert_eq!(request.subjects(), vec![marc]);
 //! ```
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 use crate::ids::Ssin;
-use crate::services::{Decoded, RequestHeader, ServiceKind, ServiceRequest};
+use crate::services::catalogue::builtin;
+use crate::services::{
+    Decoded, LegalContextRule, RequestHeader, Service, ServiceDescriptor, ServiceRequest,
+};
 use crate::soap::{self, Limits};
 use crate::v3::{self, Expect, V3Error};
 use crate::xml::Element;
@@ -40,7 +45,37 @@ pub use register::{
 /// The interface namespace of the request and reply elements.
 pub const NAMESPACE: &str = "http://kszbcss.fgov.be/intf/RetrieveTIGroupsService/v2";
 
-const SERVICE: &str = "RetrieveTIGroups";
+/// The service's name in the catalogue, manifests and the journal.
+pub const NAME: &str = "RetrieveTIGroups";
+
+const SERVICE: &str = NAME;
+
+/// RetrieveTIGroups's catalogue entry: `retrieveTI`, with a free legalContext (mandatory
+/// since v2), about the person in `searchInformation/ssin`.
+pub fn descriptor() -> ServiceDescriptor {
+    builtin::v3(
+        NAME,
+        NAMESPACE,
+        "v2",
+        true,
+        LegalContextRule::free(),
+        &[builtin::Op {
+            name: "retrieveTI",
+            request: "retrieveTIGroupsRequest",
+            response: "retrieveTIGroupsResponse",
+            fault: Some("retrieveTIGroupsFault"),
+            write: false,
+            subjects: &["searchInformation/ssin"],
+        }],
+    )
+}
+
+static SERVICE_HANDLE: LazyLock<Service> = LazyLock::new(|| builtin::service(descriptor()));
+
+/// RetrieveTIGroups's handle in the catalogue.
+pub fn service() -> &'static Service {
+    &SERVICE_HANDLE
+}
 
 const EXPECT: Expect = Expect {
     namespace: NAMESPACE,
@@ -185,8 +220,8 @@ fn read_reply(request: &RetrieveTi, root: &Element) -> Result<RetrieveTiReply, V
 impl ServiceRequest for RetrieveTi {
     type Response = RetrieveTiReply;
 
-    fn service(&self) -> ServiceKind {
-        ServiceKind::RetrieveTIGroups
+    fn service(&self) -> Service {
+        service().clone()
     }
 
     fn operation(&self) -> &'static str {

@@ -11,13 +11,22 @@
 //! - **Bounded**: connect and whole-call timeouts ([`DEFAULT_CONNECT_TIMEOUT`],
 //!   [`DEFAULT_CALL_TIMEOUT`]); the reply is read chunk by chunk and abandoned as soon as
 //!   it passes [`TransportRequest::max_reply_bytes`].
+//! - **Uncompressed**: `Accept-Encoding: identity` is sent; a reply a proxy compressed
+//!   anyway (gzip, deflate) is decompressed, the cap applying to the decompressed bytes;
+//!   any other coding is a [`TransportError::ContentEncoding`] that names it.
+//! - **Time-outs that say where**: `connect`, `call` (no reply headers yet) or `reply`
+//!   (the headers arrived, the body did not finish), see [`TransportError::Timeout`].
 //! - **No surprises**: redirects are not followed; no proxy unless configured
 //!   ([`HttpTransportBuilder::proxy`]); secrets never appear in `Debug` or errors.
+//! - **The mock's "no fixture"**: a reply carrying the mock BCSS's
+//!   `X-Bcss-Mock: no-fixture` header is [`TransportError::NoFixture`] with the mock's
+//!   explanation, never a reply from BCSS.
 //!
 //! A transport must be used inside a Tokio runtime with its time driver enabled (as
 //! reqwest requires).
 
 mod builder;
+mod coding;
 mod endpoint;
 mod errors;
 mod secret;
@@ -27,7 +36,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{
+    ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue,
+};
+use tokio::time::{Instant, timeout_at};
 
 pub use builder::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, HttpTransportBuilder};
 pub use endpoint::check_endpoint;
@@ -95,10 +107,12 @@ impl HttpTransport {
         self.call_timeout
     }
 
+    /// Send and read the reply, by `deadline`.
     async fn exchange(
         &self,
         url: reqwest::Url,
         request: &TransportRequest<'_>,
+        deadline: Instant,
     ) -> Result<TransportResponse, TransportError> {
         let endpoint = request.endpoint;
         let soap_action = soap_action_header(request.soap_action).ok_or_else(|| TransportError::Http {
@@ -110,13 +124,22 @@ impl HttpTransport {
             .client
             .post(url)
             .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
+            .header(ACCEPT_ENCODING, "identity")
             .header("SOAPAction", soap_action)
             .body(request.body.to_vec());
         if let Some(authorization) = &self.authorization {
             call = call.header(AUTHORIZATION, authorization.clone());
         }
         let fail = |e: reqwest::Error| classify(&e, endpoint, self.connect_timeout);
-        let mut response = call.send().await.map_err(fail)?;
+        let timed_out = |phase| TransportError::Timeout {
+            endpoint: endpoint.to_owned(),
+            phase,
+            seconds: ceil_seconds(self.call_timeout),
+        };
+        let mut response = timeout_at(deadline, call.send())
+            .await
+            .map_err(|_| timed_out("call"))?
+            .map_err(fail)?;
 
         let too_large = || TransportError::ReplyTooLarge {
             endpoint: endpoint.to_owned(),
@@ -132,24 +155,100 @@ impl HttpTransport {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let no_fixture = response
+            .headers()
+            .get(crate::fixture::NO_FIXTURE_HEADER)
+            .is_some_and(|v| v.as_bytes() == crate::fixture::NO_FIXTURE_HEADER_VALUE.as_bytes());
+        let encoding = content_encoding(response.headers());
+        // An unsupported coding is refused before its body is read.
+        let codings = match &encoding {
+            None => Vec::new(),
+            Some(header) => coding::codings(header)
+                .map_err(|e| coding_error(e, endpoint, header, request.max_reply_bytes))?,
+        };
         let capacity = announced.map_or(INITIAL_BODY_CAPACITY as u64, |len| {
             len.min(INITIAL_BODY_CAPACITY as u64)
         });
         let mut body =
             Vec::with_capacity(usize::try_from(capacity).unwrap_or(INITIAL_BODY_CAPACITY));
-        while let Some(chunk) = response.chunk().await.map_err(fail)? {
+        while let Some(chunk) = timeout_at(deadline, response.chunk())
+            .await
+            .map_err(|_| timed_out("reply"))?
+            .map_err(fail)?
+        {
             if chunk.len() > request.max_reply_bytes.saturating_sub(body.len()) {
                 // Dropping `response` closes the connection: the rest is never read.
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
+        if !codings.is_empty() {
+            let compressed = body.len();
+            body = coding::decode(body, &codings, request.max_reply_bytes).map_err(|e| {
+                coding_error(
+                    e,
+                    endpoint,
+                    encoding.as_deref().unwrap_or_default(),
+                    request.max_reply_bytes,
+                )
+            })?;
+            tracing::debug!(compressed, bytes = body.len(), encoding = ?encoding, "reply decompressed");
+        }
         tracing::debug!(status, bytes = body.len(), "reply received");
+        if no_fixture {
+            // The mock BCSS has no fixture for this request: not an answer from BCSS.
+            return Err(TransportError::NoFixture(
+                crate::fixture::no_fixture_message(&body).unwrap_or_else(|| {
+                    format!("the mock BCSS at {endpoint} has no fixture for this request")
+                }),
+            ));
+        }
         Ok(TransportResponse {
             status,
             content_type,
             body,
         })
+    }
+}
+
+/// The `Content-Encoding` header(s), joined, when present.
+fn content_encoding(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(CONTENT_ENCODING)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("(not ASCII)"))
+        .collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
+fn coding_error(
+    e: coding::CodingError,
+    endpoint: &str,
+    header: &str,
+    limit: usize,
+) -> TransportError {
+    let (encoding, reason) = match e {
+        coding::CodingError::TooLarge => {
+            return TransportError::ReplyTooLarge {
+                endpoint: endpoint.to_owned(),
+                limit,
+            };
+        }
+        coding::CodingError::Unsupported(coding) => (
+            coding,
+            "not supported (bcss asks for identity and can undo gzip and deflate; \
+             check the proxy between bcss and BCSS)"
+                .to_owned(),
+        ),
+        coding::CodingError::Corrupt(why) => (
+            header.chars().take(40).collect(),
+            format!("the body is not valid in this coding ({why})"),
+        ),
+    };
+    TransportError::ContentEncoding {
+        endpoint: endpoint.to_owned(),
+        encoding,
+        reason,
     }
 }
 
@@ -161,14 +260,8 @@ impl Transport for HttpTransport {
         Box::pin(async move {
             // The policy is checked before anything touches the network.
             let url = check_endpoint(request.endpoint)?;
-            match tokio::time::timeout(self.call_timeout, self.exchange(url, &request)).await {
-                Ok(result) => result,
-                Err(_elapsed) => Err(TransportError::Timeout {
-                    endpoint: request.endpoint.to_owned(),
-                    phase: "call",
-                    seconds: ceil_seconds(self.call_timeout),
-                }),
-            }
+            let deadline = Instant::now() + self.call_timeout;
+            self.exchange(url, &request, deadline).await
         })
     }
 }

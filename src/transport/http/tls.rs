@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::secret::{PasswordSource, read_capped};
 use crate::transport::TransportError;
@@ -25,7 +25,9 @@ pub enum ClientCertificate {
         private_key: PathBuf,
     },
     /// A PKCS#12 (`.p12`, `.pfx`) file holding one private key and its certificate chain,
-    /// encrypted with a password (PBES2/AES or the legacy 3DES/RC2 schemes).
+    /// encrypted with a password (PBES2/AES or the legacy 3DES/RC2 schemes). Needs the
+    /// cargo feature `pkcs12` (on by default); without it, loading this is a
+    /// [`TransportError::Config`] that says to use PEM files.
     Pkcs12 {
         /// The PKCS#12 file.
         path: PathBuf,
@@ -192,6 +194,18 @@ fn describe_pem_error(e: &pem::Error) -> String {
     }
 }
 
+/// Without the `pkcs12` feature: a clear refusal, before any file or password is read.
+#[cfg(not(feature = "pkcs12"))]
+fn read_pkcs12(path: &Path, _password: &PasswordSource) -> Result<Identity, TransportError> {
+    Err(TransportError::Config(format!(
+        "client certificate (PKCS#12): {}: this build of bcss has no PKCS#12 support \
+         (cargo feature `pkcs12`); give the certificate chain and key as PEM files \
+         (client_certificate and client_key), or build bcss with the feature",
+        path.display()
+    )))
+}
+
+#[cfg(feature = "pkcs12")]
 fn read_pkcs12(path: &Path, password: &PasswordSource) -> Result<Identity, TransportError> {
     const WHAT: &str = "client certificate (PKCS#12)";
     let bytes = read_capped(path, WHAT)?;
@@ -233,6 +247,8 @@ fn read_pkcs12(path: &Path, password: &PasswordSource) -> Result<Identity, Trans
             .iter()
             .map(|c| CertificateDer::from(c.as_der().to_vec()))
             .collect(),
-        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec())),
+        key: PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+            chain.key().as_der().to_vec(),
+        )),
     })
 }
