@@ -33,6 +33,9 @@ use uuid::Uuid;
 use crate::environment::Environment;
 use crate::ids::Ssin;
 
+/// The manifest a decision was taken under (its digest and signer): the manifest module's
+/// own type, written as is in denial, intent and manifest-load records.
+pub use crate::manifest::ManifestRef;
 pub use journal_kinds::{
     CheckpointRecord, GenesisRecord, PruneRecord, PrunedSegment, TruncationRecord,
 };
@@ -106,19 +109,6 @@ pub struct How {
     /// drill): every record of such a client says so.
     #[serde(default)]
     pub drill: bool,
-}
-
-/// The manifest a decision was taken under.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ManifestRef {
-    /// SHA-256 of the manifest file's exact bytes, lowercase hex.
-    pub sha256: String,
-    /// The signing key's fingerprint (`SHA256:` + base64), when the manifest is signed.
-    #[serde(default)]
-    pub signer: Option<String>,
-    /// The signer's name and role, when the manifest is signed.
-    #[serde(default)]
-    pub signed_by: Option<String>,
 }
 
 /// Which attempt of a call this is (retries).
