@@ -72,6 +72,8 @@ pub struct HttpTransport {
     connect_timeout: Duration,
     call_timeout: Duration,
     proxy: Option<String>,
+    /// Endpoints that passed [`check_endpoint`], parsed (a client calls a few, often).
+    checked: endpoint::Checked,
 }
 
 impl fmt::Debug for HttpTransport {
@@ -259,7 +261,7 @@ impl Transport for HttpTransport {
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         Box::pin(async move {
             // The policy is checked before anything touches the network.
-            let url = check_endpoint(request.endpoint)?;
+            let url = self.checked.check(request.endpoint)?;
             let deadline = Instant::now() + self.call_timeout;
             self.exchange(url, &request, deadline).await
         })
