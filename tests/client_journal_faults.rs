@@ -10,12 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use bcss::audit::{FileJournal, FileJournalConfig};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
-use bcss::ids::Ssin;
 use bcss::manifest::Guard;
-use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
 use bcss::{Environment, Error};
 use chrono::{TimeZone, Utc};
-use pipeline_support::{MANIFEST, Probe};
+use pipeline_support::{MANIFEST, ok_reply, tx25};
 
 #[derive(Debug, Default)]
 struct CountingTransport {
@@ -25,14 +24,15 @@ struct CountingTransport {
 impl Transport for CountingTransport {
     fn send<'a>(
         &'a self,
-        request: TransportRequest<'a>,
+        request: &'a SendPermit<'_>,
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
-        self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
+        self.bytes.fetch_add(request.body().len(), Ordering::SeqCst);
+        let body = ok_reply(request.service(), request.operation());
         Box::pin(async {
             Ok(TransportResponse {
                 status: 200,
                 content_type: None,
-                body: b"<ok/>".to_vec(),
+                body,
             })
         })
     }
@@ -84,11 +84,7 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
         .build()
         .unwrap();
     let ctx = CallContext::new(Actor::new("agent-042"), "PCSA:SOCIAL_INQUIRY");
-    let request = Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: Ssin::new("68070100188").unwrap(),
-    };
+    let request = tx25();
     // Works while there is room.
     client.call(&ctx, &request).await.unwrap();
     let sent_before = transport.bytes.load(Ordering::SeqCst);

@@ -9,26 +9,15 @@ use std::sync::atomic::Ordering;
 use bcss::audit::Record;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
-use bcss::ids::{ProgramId, Ssin};
+use bcss::ids::ProgramId;
 use bcss::manifest::{DenialReason, Guard};
+use bcss::services::generic::GenericRequest;
 use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
-use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
+use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, identify, investigate, tx25};
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
-}
-
-fn marc() -> Ssin {
-    Ssin::new("68070100188").unwrap()
-}
-
-fn tx25() -> Probe {
-    Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: marc(),
-    }
 }
 
 struct Setup {
@@ -109,7 +98,6 @@ async fn granted_call_is_journaled_before_and_after_sending() {
         body.contains("<legalContext>PCSA:SOCIAL_INQUIRY</legalContext>"),
         "{body}"
     );
-    assert!(body.contains("<program>00912345673</program>"), "{body}");
     assert!(body.contains(&reply.ticket.to_string()));
 
     let records = s.journal.records();
@@ -130,6 +118,25 @@ async fn granted_call_is_journaled_before_and_after_sending() {
     assert_eq!(outcome.http_status, Some(200));
 }
 
+/// The grant supplies the program number an SSDN request carries as its UserID.
+#[tokio::test]
+async fn the_grant_supplies_the_program_number_of_an_ssdn_request() {
+    let s = setup(Environment::Test, at(2026, 6, 1));
+    let reply = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &investigate("68070100188"))
+        .await
+        .unwrap();
+    assert_eq!(reply.authorization_id, "investigate-test");
+    let seen = s.transport.seen.lock().unwrap().clone();
+    let body = String::from_utf8(seen[0].2.clone()).unwrap();
+    assert!(
+        body.contains("&lt;UserID&gt;00912345673&lt;/UserID&gt;"),
+        "{body}"
+    );
+    assert!(body.contains(&reply.ticket.to_string()), "{body}");
+}
+
 /// Every kind of unauthorised call returns its typed denial, is journaled, and sends
 /// nothing.
 #[tokio::test]
@@ -141,7 +148,7 @@ async fn every_denial_sends_zero_bytes() {
         program: Option<&'static str>,
         guard: Option<Guard>,
         purpose: &'static str,
-        request: Probe,
+        request: GenericRequest,
         expected: DenialReason,
     }
     let cases = vec![
@@ -172,11 +179,7 @@ async fn every_denial_sends_zero_bytes() {
             program: None,
             guard: None,
             purpose: "PCSA:SOCIAL_INQUIRY",
-            request: Probe {
-                service: bcss::services::identify_person::service(),
-                operation: "identifyPerson",
-                subject: marc(),
-            },
+            request: identify("68070100188"),
             expected: DenialReason::NoAuthorization,
         },
         Case {

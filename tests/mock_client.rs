@@ -2,6 +2,7 @@
 //! every shipped fixture's call is granted, sent, answered and journaled with the outcome
 //! the fixture declares; an unknown request comes back as the mock's explanation.
 
+mod pipeline_support;
 mod replay_support;
 
 use std::sync::Arc;

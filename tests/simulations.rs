@@ -3,6 +3,7 @@
 //! what the caller gets for a slow reply, an HTTP 5xx with and without a body, MSG00001
 //! (common v3 and SSDN), a SOAP fault, a body cut short and a dropped connection.
 
+mod pipeline_support;
 mod replay_support;
 
 use std::sync::Arc;

@@ -34,7 +34,7 @@ use crate::ids::{Cbe, ProgramId};
 use crate::manifest::{Decision, Facts, Grant, Guard};
 use crate::services::{BcssStamp, Outcome, RequestHeader, ServiceRequest, Warning};
 use crate::soap::Limits;
-use crate::transport::{Transport, TransportRequest};
+use crate::transport::{SendPermit, Transport};
 pub use builder::ClientBuilder;
 pub use configured::ConfiguredClient;
 
@@ -368,26 +368,28 @@ impl Client {
             write: false,
             attempt: None,
         };
-        inner
+        let appended = inner
             .journal
             .append(CallRecord::Intent(intent))
             .await
             .map_err(Error::JournalRefused)?;
+        // The one value that lets a transport send: built here only, once the intent
+        // holding these exact bytes is durable.
+        let permit = SendPermit::new(
+            inner.environment,
+            &service,
+            operation,
+            &endpoint,
+            soap_action,
+            &body,
+            inner.limits.max_bytes,
+            ticket,
+            appended,
+        );
 
         // 4. Send.
         let started = Instant::now();
-        let sent = inner
-            .transport
-            .send(TransportRequest {
-                environment: inner.environment,
-                service: &service,
-                operation,
-                endpoint: &endpoint,
-                soap_action,
-                body: &body,
-                max_reply_bytes: inner.limits.max_bytes,
-            })
-            .await;
+        let sent = inner.transport.send(&permit).await;
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let replied_at = inner.clock.now().unwrap_or_else(|_| Utc::now());
 

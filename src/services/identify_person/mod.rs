@@ -437,6 +437,8 @@ impl IdentifyPersonRequest {
     }
 }
 
+impl crate::services::Sealed for IdentifyPersonRequest {}
+
 impl ServiceRequest for IdentifyPersonRequest {
     type Response = IdentifyPersonResponse;
 
