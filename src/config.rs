@@ -34,6 +34,7 @@
 //! connect_timeout_seconds = 10
 //! timeout_seconds = 60
 //! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
+//! # drill = true                     # production only: allow a stand-in (journaled)
 //! ```
 //!
 //! Services beyond the built-in ones are `[[service]]` entries, here or in a file named by
@@ -139,6 +140,11 @@ pub struct TransportConfig {
     pub extra_root_ca: Option<PathBuf>,
     /// The fixtures folder, for `kind = "replay"`.
     pub fixtures: Option<PathBuf>,
+    /// A drill: let a production client reach a stand-in (the replay transport, a
+    /// loopback or plain `http://` endpoint such as `bcss mock`), which it otherwise
+    /// refuses; every journal record then says `drill`. Default false.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// The `[journal]` table.

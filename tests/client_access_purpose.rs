@@ -108,7 +108,7 @@ async fn a_register_with_an_unlisted_purpose_code_is_denied_journaled_and_sends_
         denial.message
     );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    let records = s.journal.records();
+    let records = s.journal.call_records();
     assert_eq!(records.len(), 1, "{records:?}");
     let Record::Denial(record) = &records[0] else {
         panic!("expected a denial record, got {records:?}");
@@ -128,7 +128,7 @@ async fn a_listed_purpose_code_is_granted_and_sent_as_is() {
     assert_eq!(seen.len(), 1);
     let body = String::from_utf8(seen[0].2.clone()).unwrap();
     assert!(body.contains("ma:Purpose&gt;7&lt;/ma:Purpose"), "{body}");
-    let records = s.journal.records();
+    let records = s.journal.call_records();
     let Record::Intent(intent) = &records[0] else {
         panic!("expected an intent first, got {records:?}");
     };
@@ -153,5 +153,5 @@ async fn a_list_carries_a_listed_code_or_none() {
         "{err:?}"
     );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    assert!(matches!(s.journal.records()[..], [Record::Denial(_)]));
+    assert!(matches!(s.journal.call_records()[..], [Record::Denial(_)]));
 }

@@ -33,10 +33,7 @@ fn setup_with(
     program: Option<&str>,
     failing_journal: bool,
 ) -> Setup {
-    let journal = Arc::new(MemoryJournal {
-        fail: failing_journal,
-        ..MemoryJournal::default()
-    });
+    let journal = Arc::new(MemoryJournal::default());
     let transport = CountingTransport::new(journal.clone());
     let mut builder = Client::builder()
         .environment(env)
@@ -49,8 +46,12 @@ fn setup_with(
     if let Some(p) = program {
         builder = builder.program(ProgramId::new(p).unwrap());
     }
+    let client = builder.build().unwrap();
+    // The journal fails once the client is built (it refuses to build on one that
+    // already fails: see below).
+    journal.fail.store(failing_journal, Ordering::SeqCst);
     Setup {
-        client: builder.build().unwrap(),
+        client,
         journal,
         transport,
     }
@@ -101,21 +102,46 @@ async fn granted_call_is_journaled_before_and_after_sending() {
     assert!(body.contains(&reply.ticket.to_string()));
 
     let records = s.journal.records();
-    assert_eq!(records.len(), 2);
-    let (Record::Intent(intent), Record::Outcome(outcome)) = (&records[0], &records[1]) else {
-        panic!("expected intent then outcome: {records:?}");
+    assert_eq!(records.len(), 4);
+    // The manifest the client started with, then the call: its intent, the raw reply
+    // (durable before decoding), and how the reply was classified.
+    let (
+        Record::ManifestLoad(start),
+        Record::Intent(intent),
+        Record::Outcome(outcome),
+        Record::Classification(classification),
+    ) = (&records[0], &records[1], &records[2], &records[3])
+    else {
+        panic!("expected manifest load, intent, outcome, classification: {records:?}");
     };
+    assert_eq!(start.trigger, "start");
+    assert!(start.accepted);
+    let manifest = s.client.guard().manifest_ref().unwrap();
+    assert_eq!(start.new.as_ref(), Some(&manifest));
+    assert_eq!(
+        intent.manifest.as_ref(),
+        Some(&manifest),
+        "the decision names its manifest"
+    );
+    assert!(!intent.write);
+    assert_eq!(intent.attempt, None);
     assert_eq!(intent.ticket, reply.ticket);
     assert_eq!(outcome.ticket, reply.ticket);
+    assert_eq!(classification.ticket, reply.ticket);
     assert_eq!(intent.who.user_id, "agent-042");
     assert_eq!(intent.who.user_name.as_deref(), Some("Sam Agent"));
     assert_eq!(intent.who.program.as_deref(), Some("00912345673"));
     assert_eq!(intent.what.subjects, vec!["68070100188".to_string()]);
     assert_eq!(intent.how.authorization_id.as_deref(), Some("tx25-test"));
     assert_eq!(intent.how.deliberation.as_deref(), Some("not-applicable"));
-    assert_eq!(outcome.outcome, "ok");
-    assert_eq!(outcome.bcss.ticket.as_deref(), Some("bcss-ticket-1"));
+    assert_eq!(outcome.outcome, "received");
     assert_eq!(outcome.http_status, Some(200));
+    assert_eq!(
+        outcome.reply.as_ref().unwrap().as_bytes(),
+        &pipeline_support::ok_reply(bcss::services::retrieve_ti_groups::service(), "retrieveTI")[..]
+    );
+    assert_eq!(classification.outcome, "ok");
+    assert_eq!(classification.bcss.ticket.as_deref(), Some("bcss-ticket-1"));
 }
 
 /// The grant supplies the program number an SSDN request carries as its UserID.
@@ -238,7 +264,9 @@ async fn every_denial_sends_zero_bytes() {
             .guard(Arc::new(guard))
             .journal(journal.clone())
             .transport(transport.clone())
-            .clock(Arc::new(FixedClock(case.when)));
+            .clock(Arc::new(FixedClock(case.when)))
+            // The guard of these cases requires no signature (see the production tests).
+            .allow_unsigned_manifest();
         if let Some(p) = case.program {
             builder = builder.program(ProgramId::new(p).unwrap());
         }
@@ -255,7 +283,7 @@ async fn every_denial_sends_zero_bytes() {
             other => panic!("{}: expected a denial, got {other:?}", case.name),
         }
         assert_eq!(transport.bytes.load(Ordering::SeqCst), 0, "{}", case.name);
-        let records = journal.records();
+        let records = journal.call_records();
         assert_eq!(records.len(), 1, "{}", case.name);
         let Record::Denial(denial) = &records[0] else {
             panic!("{}: expected a denial record, got {records:?}", case.name);
@@ -264,6 +292,13 @@ async fn every_denial_sends_zero_bytes() {
         assert_eq!(denial.who.user_id, "agent-042");
         assert_eq!(denial.what.purpose, case.purpose);
         assert_eq!(denial.what.subjects, vec!["68070100188".to_string()]);
+        assert_eq!(denial.stage, "guard", "{}", case.name);
+        assert_eq!(
+            denial.manifest,
+            client.guard().manifest_ref(),
+            "{}: the denial names the manifest in force",
+            case.name
+        );
     }
 }
 
@@ -274,8 +309,10 @@ async fn a_call_without_a_user_is_refused_and_journaled() {
     let err = s.client.call(&anonymous, &tx25()).await.unwrap_err();
     assert!(matches!(err, Error::MissingUser(_)), "{err:?}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    let records = s.journal.records();
-    assert!(matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user"));
+    let records = s.journal.call_records();
+    assert!(
+        matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user" && d.stage == "before_guard")
+    );
 }
 
 #[tokio::test]
@@ -299,6 +336,20 @@ async fn a_journal_that_cannot_write_refuses_the_call() {
     let err = s.client.call(&ctx("MARKETING"), &tx25()).await.unwrap_err();
     assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
+    // A client is not built on a journal that cannot record the manifest it starts with.
+    let journal = Arc::new(MemoryJournal::default());
+    journal.fail.store(true, Ordering::SeqCst);
+    let err = Client::builder()
+        .environment(Environment::Test)
+        .application("pipeline-test", "1.0.0")
+        .guard(Arc::new(
+            Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        ))
+        .journal(journal.clone())
+        .transport(CountingTransport::new(journal))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
 }
 
 #[derive(Debug)]

@@ -385,6 +385,8 @@ contact_email = "it@cpas-testville.example"
 [transport]
 kind = "replay"
 fixtures = "fixtures"
+# A production client reaches the replay transport only in a drill.
+drill = true
 "#
     )
 }

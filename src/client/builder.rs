@@ -28,6 +28,8 @@ pub struct ClientBuilder {
     endpoints: Endpoints,
     limits: Limits,
     clock: Option<Arc<dyn Clock>>,
+    drill: bool,
+    allow_unsigned_manifest: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -39,6 +41,8 @@ impl fmt::Debug for ClientBuilder {
             .field("program", &self.program)
             .field("transport", &self.transport)
             .field("journal", &self.journal)
+            .field("drill", &self.drill)
+            .field("allow_unsigned_manifest", &self.allow_unsigned_manifest)
             .finish_non_exhaustive()
     }
 }
@@ -115,7 +119,36 @@ impl ClientBuilder {
         self
     }
 
-    /// Check the configuration and build the client.
+    /// A drill: let a production client reach a stand-in for BCSS (the replay transport,
+    /// a loopback or plain `http://` endpoint such as `bcss mock`), which it otherwise
+    /// refuses, at build and at every call. Every record the client writes then says
+    /// `how.drill = true`. Default false.
+    pub fn drill(mut self, drill: bool) -> Self {
+        self.drill = drill;
+        self
+    }
+
+    /// Let a production client decide under a manifest whose signature its guard does not
+    /// require ([`ManifestTrust::requires_signature`](crate::manifest::ManifestTrust::requires_signature)).
+    /// Without this, `build` refuses such a production client: in production, the
+    /// manifest is the security advisor's signed document, not a file anyone who can
+    /// write it may change. (`Client::from_config` says this only for a `bcss.toml` that
+    /// sets `[manifest] require_signature = false` itself.)
+    pub fn allow_unsigned_manifest(mut self) -> Self {
+        self.allow_unsigned_manifest = true;
+        self
+    }
+
+    /// Check the configuration and build the client. The manifest in force is journaled
+    /// (a `manifest_load` record, trigger `start`), durable with the client's first
+    /// decision.
+    ///
+    /// Refused with [`Error::Config`]: a required part missing or blank; a reply limit
+    /// the journal cannot hold; an organisation the manifest is not for; in production, a
+    /// guard that does not require a signed manifest (unless
+    /// [`allow_unsigned_manifest`](Self::allow_unsigned_manifest)), or a stand-in
+    /// transport or endpoint (unless [`drill`](Self::drill)). [`Error::JournalRefused`]
+    /// when the journal cannot take the manifest-load record.
     pub fn build(self) -> Result<Client, Error> {
         let missing =
             |what: &str| Error::Config(format!("{what} is required: set it on the builder"));
@@ -141,6 +174,22 @@ impl ClientBuilder {
             )));
         }
         let transport = self.transport.ok_or_else(|| missing("transport"))?;
+        if environment == Environment::Production
+            && !guard.trust().requires_signature()
+            && !self.allow_unsigned_manifest
+        {
+            return Err(Error::Config(
+                "a production client needs a guard that requires a signed manifest (Guard::load_trusted with ManifestTrust requiring a signature, or [manifest] signers in bcss.toml); to decide under an unsigned manifest anyway, say so: ClientBuilder::allow_unsigned_manifest()"
+                    .to_string(),
+            ));
+        }
+        super::drill::check_at_build(
+            environment,
+            self.drill,
+            transport.as_ref(),
+            &self.endpoints,
+            guard.catalogue(),
+        )?;
         let organization = match (self.organization, guard.organization()) {
             (Some(cbe), Some(org)) if cbe != org.cbe => {
                 return Err(Error::Config(format!(
@@ -152,6 +201,7 @@ impl ClientBuilder {
             (None, Some(org)) => org.cbe,
             (None, None) => return Err(missing("organization (CBE number)")),
         };
+        let manifest_log = super::ManifestLog::start(&guard, journal.as_ref())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 environment,
@@ -166,6 +216,8 @@ impl ClientBuilder {
                 endpoints: self.endpoints,
                 limits: self.limits,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+                drill: self.drill,
+                manifest_log,
             }),
         })
     }

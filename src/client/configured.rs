@@ -37,7 +37,11 @@ impl Client {
     /// Build a client from a configuration: load the manifest and check its signature
     /// against `[manifest] signers` (an invalid manifest, or one whose signature does not
     /// satisfy `require_signature`, refuses to start, saying why), open the journal, and
-    /// set up the transport.
+    /// set up the transport. `[manifest] require_signature = false` is what lets a
+    /// production client decide under an unsigned manifest
+    /// ([`ClientBuilder::allow_unsigned_manifest`](super::ClientBuilder::allow_unsigned_manifest)),
+    /// and `[transport] drill = true` what lets it reach a stand-in
+    /// ([`ClientBuilder::drill`](super::ClientBuilder::drill)).
     pub async fn from_config(config: &Config) -> Result<ConfiguredClient, Error> {
         let catalogue = config
             .service_catalogue()
@@ -82,6 +86,14 @@ impl Client {
             .limits(limits);
         if let Some(program) = &config.organization.program {
             builder = builder.program(program.clone());
+        }
+        if !config.require_manifest_signature() {
+            // The file says so itself: `[manifest] require_signature = false` (production
+            // requires a signature by default).
+            builder = builder.allow_unsigned_manifest();
+        }
+        if config.transport.drill {
+            builder = builder.drill(true);
         }
         Ok(ConfiguredClient {
             client: builder.build()?,

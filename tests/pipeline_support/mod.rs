@@ -95,7 +95,10 @@ pub fn ok_reply(service: &Service, operation: &str) -> Vec<u8> {
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
     pub records: Mutex<Vec<Record>>,
-    pub fail: bool,
+    /// Set: every append fails from then on (a full disk).
+    pub fail: std::sync::atomic::AtomicBool,
+    /// The kind of record (`outcome`, `classification`...) this journal refuses.
+    pub refuse: Mutex<Option<&'static str>>,
 }
 
 /// What the memory journal says it can hold (the file journal's default).
@@ -105,12 +108,25 @@ impl MemoryJournal {
     pub fn records(&self) -> Vec<Record> {
         self.records.lock().unwrap().clone()
     }
+
+    fn refuses(&self, record: &CallRecord) -> bool {
+        *self.refuse.lock().unwrap() == Some(record.kind())
+    }
+
+    /// The records about calls (denials, intents, outcomes, classifications): without
+    /// the manifest loads every client journals.
+    pub fn call_records(&self) -> Vec<Record> {
+        self.records()
+            .into_iter()
+            .filter(|r| !matches!(r, Record::ManifestLoad(_)))
+            .collect()
+    }
 }
 
 impl Journal for MemoryJournal {
     fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
         Box::pin(async move {
-            if self.fail {
+            if self.fail.load(Ordering::SeqCst) || self.refuses(&record) {
                 return Err(AuditError::Closed("disk full (test double)".to_string()));
             }
             let mut records = self.records.lock().unwrap();
@@ -123,7 +139,7 @@ impl Journal for MemoryJournal {
     }
 
     fn append_deferred(&self, record: CallRecord) -> Result<(), AuditError> {
-        if self.fail {
+        if self.fail.load(Ordering::SeqCst) || self.refuses(&record) {
             return Err(AuditError::Closed("disk full (test double)".to_string()));
         }
         self.records.lock().unwrap().push(record.into());
@@ -133,6 +149,50 @@ impl Journal for MemoryJournal {
     fn max_payload_bytes(&self) -> usize {
         MEMORY_JOURNAL_MAX_PAYLOAD
     }
+}
+
+/// A transport that answers every request with one canned reply (status, content type,
+/// body), counting the requests.
+#[derive(Debug)]
+pub struct Canned {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub calls: AtomicUsize,
+}
+
+impl Canned {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Arc<Canned> {
+        Arc::new(Canned {
+            status,
+            content_type: Some("text/xml; charset=utf-8".to_string()),
+            body: body.into(),
+            calls: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl Transport for Canned {
+    fn send<'a>(
+        &'a self,
+        _permit: &'a SendPermit<'_>,
+    ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            Ok(TransportResponse {
+                status: self.status,
+                content_type: self.content_type.clone(),
+                body: self.body.clone(),
+            })
+        })
+    }
+}
+
+/// A SOAP 1.1 envelope around `body`.
+pub fn envelope(body: &str) -> String {
+    format!(
+        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    )
 }
 
 /// A transport that counts what it is given and checks the intent was journaled first.
@@ -252,7 +312,9 @@ pub struct Rig {
 }
 
 /// A [`Rig`] for `transport` in `environment`, granting each service for its purpose;
-/// services outside the built-in catalogue need [`rig_in`].
+/// services outside the built-in catalogue need [`rig_in`]. A production rig is a drill
+/// with an unsigned manifest, said explicitly (its transport is a test double or a
+/// stand-in).
 pub fn rig(
     transport: Arc<dyn Transport>,
     environment: bcss::Environment,
@@ -280,13 +342,16 @@ pub fn rig_in(
     )
     .unwrap();
     let journal = Arc::new(MemoryJournal::default());
-    let builder = bcss::client::Client::builder()
+    let mut builder = bcss::client::Client::builder()
         .environment(environment)
         .application("transport-test", "1.0.0")
         .contact_email("it@cpas-fictiveville.example")
         .guard(Arc::new(guard))
         .journal(journal.clone())
         .transport(transport);
+    if environment == bcss::Environment::Production {
+        builder = builder.allow_unsigned_manifest().drill(true);
+    }
     Rig { builder, journal }
 }
 

@@ -469,6 +469,13 @@ async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
             policy.manifest_ref().sha256
         );
     }
+    // Once per run: a drill is never mistaken for production traffic.
+    if configured.client.is_drill() {
+        eprintln!(
+            "bcss: DRILL: this {} client may reach a stand-in for BCSS ([transport] drill = true); every journal record says drill",
+            configured.client.environment()
+        );
+    }
     Ok(configured)
 }
 

@@ -43,6 +43,7 @@ use tokio::time::{Instant, timeout_at};
 
 pub use builder::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, HttpTransportBuilder};
 pub use endpoint::check_endpoint;
+pub(crate) use endpoint::is_loopback_host;
 pub use secret::PasswordSource;
 pub use tls::ClientCertificate;
 
