@@ -273,7 +273,10 @@ pub struct Config {
 
 impl Config {
     /// Read and validate a configuration file, and the catalogue file it names.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    ///
+    /// `?` turns its [`ConfigError`] into a [`crate::Error`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
         let text = read(path)?;
         let mut config = Config::parse_only(&text, &path.display().to_string())?;
         config.base_dir = path

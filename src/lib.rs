@@ -38,7 +38,7 @@ pub mod v3;
 pub mod xml;
 
 pub use environment::Environment;
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

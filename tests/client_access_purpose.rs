@@ -8,12 +8,13 @@ mod pipeline_support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bcss::Environment;
 use bcss::audit::Record;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
+use bcss::error::ErrorKind;
 use bcss::manifest::{DenialReason, Guard};
 use bcss::services::manage_access::{ManageAccessRequest, Register};
-use bcss::{Environment, Error};
 use chrono::{NaiveDate, TimeZone, Utc};
 use pipeline_support::{CountingTransport, MemoryJournal};
 
@@ -94,7 +95,7 @@ fn list(code: Option<u32>) -> ManageAccessRequest {
 async fn a_register_with_an_unlisted_purpose_code_is_denied_journaled_and_sends_nothing() {
     let s = setup();
     let err = s.client.call(&ctx(), &register(3)).await.unwrap_err();
-    let Error::Denied(denial) = &err else {
+    let ErrorKind::Denied(denial) = err.kind() else {
         panic!("expected a denial, got {err:?}");
     };
     assert_eq!(denial.reason, DenialReason::AccessPurposeNotAuthorized);
@@ -149,7 +150,7 @@ async fn a_list_carries_a_listed_code_or_none() {
     let s = setup();
     let err = s.client.call(&ctx(), &list(Some(9))).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Denied(d) if d.reason == DenialReason::AccessPurposeNotAuthorized),
+        matches!(err.kind(), ErrorKind::Denied(d) if d.reason == DenialReason::AccessPurposeNotAuthorized),
         "{err:?}"
     );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);

@@ -7,12 +7,13 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bcss::Environment;
 use bcss::audit::{FileJournal, FileJournalConfig};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
+use bcss::error::ErrorKind;
 use bcss::manifest::Guard;
 use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
-use bcss::{Environment, Error};
 use chrono::{TimeZone, Utc};
 use pipeline_support::{MANIFEST, ok_reply, tx25};
 
@@ -104,13 +105,13 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
         match client.call(&ctx, &request).await {
             Ok(_) => continue,
             Err(err) => {
-                match &err {
-                    Error::JournalRefused(_) => assert_eq!(
+                match err.kind() {
+                    ErrorKind::JournalRefused(_) => assert_eq!(
                         transport.bytes.load(Ordering::SeqCst),
                         before,
                         "a refused intent must send nothing"
                     ),
-                    Error::OutcomeNotRecorded { .. } => {}
+                    ErrorKind::OutcomeNotRecorded { .. } => {}
                     other => panic!("expected a journal failure, got {other:?}"),
                 }
                 first_failure = Some(err);
@@ -126,7 +127,10 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
     for _ in 0..3 {
         let before = transport.bytes.load(Ordering::SeqCst);
         let err = client.call(&ctx, &request).await.unwrap_err();
-        assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::JournalRefused(_)),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("nothing was sent"), "{err}");
         assert_eq!(transport.bytes.load(Ordering::SeqCst), before);
     }

@@ -10,14 +10,15 @@ mod pipeline_support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bcss::Environment;
 use bcss::audit::{ManifestRef, Record};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
 use bcss::endpoints::Endpoints;
+use bcss::error::ErrorKind;
 use bcss::fixture::FixtureSet;
 use bcss::manifest::Guard;
 use bcss::transport::replay::ReplayTransport;
-use bcss::{Environment, Error};
 use chrono::{TimeZone, Utc};
 use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, tx25};
 
@@ -103,7 +104,7 @@ async fn the_manifest_in_force_is_journaled_at_start_at_reload_and_when_found_ch
     let broken = "[organization]\ncbe = 1\n";
     std::fs::write(&file, broken).unwrap();
     let err = client.reload_manifest("file-watch").await.unwrap_err();
-    assert!(matches!(err, Error::Manifest(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Manifest(_)), "{err:?}");
     let loads = manifest_loads(&journal);
     let refused = loads.last().unwrap();
     assert_eq!(refused.trigger, "file-watch");
@@ -127,7 +128,7 @@ async fn the_manifest_in_force_is_journaled_at_start_at_reload_and_when_found_ch
         .unwrap();
     let before = journal.records().len();
     let denied = client.call(&ctx("PCSA:OTHER"), &tx25()).await.unwrap_err();
-    assert!(matches!(denied, Error::Denied(_)), "{denied:?}");
+    assert!(matches!(denied.kind(), ErrorKind::Denied(_)), "{denied:?}");
     let records = journal.records();
     let [Record::ManifestLoad(detected), Record::Denial(denial)] = &records[before..] else {
         panic!("{:?}", &records[before..]);
@@ -179,7 +180,7 @@ fn production(journal: &Arc<MemoryJournal>) -> bcss::client::ClientBuilder {
 fn a_production_client_needs_a_signed_manifest_unless_it_says_otherwise() {
     let journal = Arc::new(MemoryJournal::default());
     let err = production(&journal).build().unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Config(_)), "{err:?}");
     assert!(err.to_string().contains("allow_unsigned_manifest"), "{err}");
     assert!(
         production(&journal)

@@ -6,13 +6,14 @@ mod pipeline_support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bcss::Environment;
 use bcss::audit::Record;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
+use bcss::error::ErrorKind;
 use bcss::ids::ProgramId;
 use bcss::manifest::{DenialReason, Guard};
 use bcss::services::generic::GenericRequest;
-use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
 use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, identify, investigate, tx25};
 
@@ -275,8 +276,8 @@ async fn every_denial_sends_zero_bytes() {
             .call(&ctx(case.purpose), &case.request)
             .await
             .expect_err(case.name);
-        match &err {
-            Error::Denied(denial) => {
+        match err.kind() {
+            ErrorKind::Denied(denial) => {
                 assert_eq!(denial.reason, case.expected, "{}: {denial}", case.name);
                 assert!(!denial.message.is_empty(), "{}", case.name);
             }
@@ -307,7 +308,7 @@ async fn a_call_without_a_user_is_refused_and_journaled() {
     let s = setup(Environment::Test, at(2026, 6, 1));
     let anonymous = CallContext::new(Actor::new("  "), "PCSA:SOCIAL_INQUIRY");
     let err = s.client.call(&anonymous, &tx25()).await.unwrap_err();
-    assert!(matches!(err, Error::MissingUser(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::MissingUser(_)), "{err:?}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
     let records = s.journal.call_records();
     assert!(
@@ -329,12 +330,18 @@ async fn a_journal_that_cannot_write_refuses_the_call() {
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("nothing was sent"), "{err}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
     // A denial that cannot be journaled is refused with the journal's error.
     let err = s.client.call(&ctx("MARKETING"), &tx25()).await.unwrap_err();
-    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
     // A client is not built on a journal that cannot record the manifest it starts with.
     let journal = Arc::new(MemoryJournal::default());
@@ -349,7 +356,10 @@ async fn a_journal_that_cannot_write_refuses_the_call() {
         .transport(CountingTransport::new(journal))
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
 }
 
 #[derive(Debug)]
@@ -378,7 +388,7 @@ async fn an_untrustworthy_clock_refuses_the_call() {
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Clock(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Clock(_)), "{err:?}");
     assert!(err.to_string().contains("NTP"), "{err}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
 }
@@ -423,7 +433,7 @@ async fn a_manifest_reload_changes_decisions_without_restarting() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Denied(d) if d.reason == DenialReason::PurposeNotAuthorized),
+        matches!(err.kind(), ErrorKind::Denied(d) if d.reason == DenialReason::PurposeNotAuthorized),
         "{err:?}"
     );
     // A reload that fails validation keeps the last good manifest.

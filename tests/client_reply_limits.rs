@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bcss::audit::{self, FileJournal, FileJournalConfig, Journal, VerifyOptions};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
+use bcss::error::ErrorKind;
 use bcss::manifest::Guard;
 use bcss::soap::Limits;
 use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
@@ -118,7 +119,7 @@ async fn a_reply_limit_the_journal_cannot_hold_is_refused_at_build() {
     };
     let err = client(journal.clone(), Vec::new(), limits).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(*err, Error::Config(_)), "{text}");
+    assert!(matches!(err.kind(), ErrorKind::Config(_)), "{text}");
     assert!(
         text.contains(&format!("max_reply_bytes = {} bytes", room + 1)),
         "{text}"

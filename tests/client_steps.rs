@@ -8,13 +8,14 @@ mod pipeline_support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bcss::Environment;
 use bcss::audit::Record;
 use bcss::client::{Actor, CallContext, Client, ClientBuilder};
 use bcss::clock::{Clock, ClockError, FixedClock};
+use bcss::error::ErrorKind;
 use bcss::manifest::Guard;
 use bcss::soap::SoapError;
 use bcss::xml::XmlError;
-use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
 use pipeline_support::{
     Canned, CountingTransport, MANIFEST, MemoryJournal, envelope, investigate, tx25,
@@ -61,8 +62,12 @@ impl Clock for FailsAfterTheDecision {
 }
 
 /// The one denial record of a refused call, checked to be an after-grant refusal under the
-/// manifest in force.
-fn after_grant_refusal(journal: &MemoryJournal, client: &Client) -> bcss::audit::DenialRecord {
+/// manifest in force, which the error the caller got says too.
+fn after_grant_refusal(
+    journal: &MemoryJournal,
+    client: &Client,
+    err: &bcss::Error,
+) -> bcss::audit::DenialRecord {
     let records = journal.call_records();
     let [Record::Denial(denial)] = &records[..] else {
         panic!("expected one denial record: {records:?}");
@@ -70,6 +75,11 @@ fn after_grant_refusal(journal: &MemoryJournal, client: &Client) -> bcss::audit:
     assert_eq!(denial.stage, "after_grant");
     assert!(denial.how.authorization_id.is_some(), "{denial:?}");
     assert_eq!(denial.manifest, client.guard().manifest_ref());
+    assert!(err.is_denied(), "{err:?}");
+    assert!(!err.was_sent() && !err.is_retryable(), "{err:?}");
+    assert_eq!(err.code(), Some(denial.reason_code.as_str()));
+    assert_eq!(err.ticket(), Some(denial.ticket));
+    assert_eq!(err.status(), None);
     denial.clone()
 }
 
@@ -83,8 +93,8 @@ async fn every_refusal_after_the_grant_is_journaled_and_sends_nothing() {
         .call(&ctx(), &investigate("68070100188"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-    let denial = after_grant_refusal(&journal, &client);
+    assert!(matches!(err.kind(), ErrorKind::Config(_)), "{err:?}");
+    let denial = after_grant_refusal(&journal, &client, &err);
     assert_eq!(denial.reason_code, "contact_email_missing");
     assert!(
         denial.message.contains("contact e-mail"),
@@ -106,9 +116,9 @@ async fn every_refusal_after_the_grant_is_journaled_and_sends_nothing() {
         .call(&ctx(), &investigate("68070100188"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Request(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Request(_)), "{err:?}");
     assert_eq!(
-        after_grant_refusal(&journal, &client).reason_code,
+        after_grant_refusal(&journal, &client, &err).reason_code,
         "encode_error"
     );
 
@@ -119,9 +129,9 @@ async fn every_refusal_after_the_grant_is_journaled_and_sends_nothing() {
         .build()
         .unwrap();
     let err = client.call(&ctx(), &tx25()).await.unwrap_err();
-    assert!(matches!(err, Error::Clock(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Clock(_)), "{err:?}");
     assert_eq!(
-        after_grant_refusal(&journal, &client).reason_code,
+        after_grant_refusal(&journal, &client, &err).reason_code,
         "clock_untrusted"
     );
 
@@ -136,8 +146,8 @@ async fn every_refusal_after_the_grant_is_journaled_and_sends_nothing() {
         )
         .unwrap();
     let err = client.call(&ctx(), &tx25()).await.unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
-    let denial = after_grant_refusal(&journal, &client);
+    assert!(matches!(err.kind(), ErrorKind::Config(_)), "{err:?}");
+    let denial = after_grant_refusal(&journal, &client, &err);
     assert_eq!(denial.reason_code, "organization_mismatch");
     assert_eq!(denial.how.authorization_id.as_deref(), Some("tx25-test"));
 
@@ -161,10 +171,13 @@ async fn the_raw_reply_is_durable_before_it_is_decoded_and_classified_after() {
     // classified; the intent stays.
     *journal.refuse.lock().unwrap() = Some("outcome");
     let err = client.call(&ctx(), &tx25()).await.unwrap_err();
-    let Error::OutcomeNotRecorded { ticket, .. } = &err else {
+    let ErrorKind::OutcomeNotRecorded { ticket, .. } = err.kind() else {
         panic!("{err:?}");
     };
     assert_ne!(*ticket, reply.ticket);
+    assert_eq!(err.ticket(), Some(*ticket));
+    assert!(err.was_sent(), "the request may have reached BCSS");
+    assert_eq!(err.status(), Some(200));
     let kinds: Vec<&str> = journal.call_records().iter().map(Record::kind).collect();
     assert_eq!(
         kinds,
@@ -196,12 +209,14 @@ async fn hostile_replies_are_kept_raw_whatever_decoding_does() {
             .build()
             .unwrap();
         let err = client.call(&ctx(), &tx25()).await.unwrap_err();
-        let refused = match &err {
-            Error::Soap(SoapError::Xml(XmlError::TooManyAttributes { .. })) => !declarations,
-            Error::Soap(SoapError::Xml(XmlError::TooManyNamespaces { .. })) => declarations,
+        let refused = match err.kind() {
+            ErrorKind::Soap(SoapError::Xml(XmlError::TooManyAttributes { .. })) => !declarations,
+            ErrorKind::Soap(SoapError::Xml(XmlError::TooManyNamespaces { .. })) => declarations,
             _ => false,
         };
         assert!(refused, "{what}: {err:?}");
+        assert!(err.was_sent() && !err.is_denied() && !err.is_retryable());
+        assert_eq!(err.status(), Some(200));
         let records = journal.call_records();
         let [
             Record::Intent(_),
@@ -254,13 +269,33 @@ async fn replies_are_classified_by_what_they_say() {
             Some("MSG00005"),
         ),
         (500, cbss_fault, "business_error", Some("MSG00001")),
-        (500, soap_fault, "soap_fault", Some("soapenv:Client")),
+        (
+            500,
+            soap_fault.clone(),
+            "soap_fault",
+            Some("soapenv:Client"),
+        ),
         (200, "<html>proxy</html>".to_string(), "undecodable", None),
+        // Outside 2xx: never a success, whatever the body; a SOAP fault only with 500.
+        (503, status("DATA_FOUND", "MSG00000"), "http_error", None),
+        (500, status("DATA_FOUND", "MSG00000"), "http_error", None),
+        (502, "<html>proxy</html>".to_string(), "http_error", None),
+        (503, soap_fault.clone(), "http_error", None),
+        (404, String::new(), "http_error", None),
     ];
     for (http, body, kind, code) in cases {
         let journal = Arc::new(MemoryJournal::default());
         let client = builder(&journal, Canned::new(http, body)).build().unwrap();
-        let _ = client.call(&ctx(), &tx25()).await;
+        let result = client.call(&ctx(), &tx25()).await;
+        if kind == "http_error" {
+            let e = result.unwrap_err();
+            assert_eq!(e.status(), Some(http), "{e:?}");
+            assert!(
+                matches!(e.kind(), bcss::ErrorKind::HttpStatus { status, .. } if *status == http),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains(&format!("HTTP {http}")), "{e}");
+        }
         let records = journal.call_records();
         let Some(Record::Classification(c)) = records.last() else {
             panic!("{kind}: {records:?}");

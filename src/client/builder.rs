@@ -143,21 +143,21 @@ impl ClientBuilder {
     /// (a `manifest_load` record, trigger `start`), durable with the client's first
     /// decision.
     ///
-    /// Refused with [`Error::Config`]: a required part missing or blank; a reply limit
+    /// Refused with [`ErrorKind::Config`](crate::ErrorKind::Config): a required part missing or blank; a reply limit
     /// the journal cannot hold; an organisation the manifest is not for; in production, a
     /// guard that does not require a signed manifest (unless
     /// [`allow_unsigned_manifest`](Self::allow_unsigned_manifest)), or a stand-in
-    /// transport or endpoint (unless [`drill`](Self::drill)). [`Error::JournalRefused`]
+    /// transport or endpoint (unless [`drill`](Self::drill)). [`ErrorKind::JournalRefused`](crate::ErrorKind::JournalRefused)
     /// when the journal cannot take the manifest-load record.
     pub fn build(self) -> Result<Client, Error> {
         let missing =
-            |what: &str| Error::Config(format!("{what} is required: set it on the builder"));
+            |what: &str| Error::config(format!("{what} is required: set it on the builder"));
         let environment = self.environment.ok_or_else(|| missing("environment"))?;
         let (application, application_version) = self
             .application
             .ok_or_else(|| missing("application name and version"))?;
         if application.trim().is_empty() || application_version.trim().is_empty() {
-            return Err(Error::Config(
+            return Err(Error::config(
                 "application name and version must not be blank (they are the HOW of every journal record)"
                     .to_string(),
             ));
@@ -168,7 +168,7 @@ impl ClientBuilder {
         let journal = self.journal.ok_or_else(|| missing("journal"))?;
         let max_payload = journal.max_payload_bytes();
         if self.limits.max_bytes > max_payload {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "the reply limit (max_reply_bytes = {} bytes) is above what one journal record can hold (max_payload_bytes = {max_payload} bytes): a reply the transport accepts could not be journaled; lower the reply limit to at most {max_payload}, or raise the journal's max_record_bytes",
                 self.limits.max_bytes
             )));
@@ -178,7 +178,7 @@ impl ClientBuilder {
             && !guard.trust().requires_signature()
             && !self.allow_unsigned_manifest
         {
-            return Err(Error::Config(
+            return Err(Error::config(
                 "a production client needs a guard that requires a signed manifest (Guard::load_trusted with ManifestTrust requiring a signature, or [manifest] signers in bcss.toml); to decide under an unsigned manifest anyway, say so: ClientBuilder::allow_unsigned_manifest()"
                     .to_string(),
             ));
@@ -192,7 +192,7 @@ impl ClientBuilder {
         )?;
         let organization = match (self.organization, guard.organization()) {
             (Some(cbe), Some(org)) if cbe != org.cbe => {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "the client is configured for organisation {cbe} but the manifest is for {} ({})",
                     org.cbe, org.name
                 )));

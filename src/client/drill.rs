@@ -50,7 +50,7 @@ pub(super) fn check_at_build(
         return Ok(());
     }
     if let Some(what) = transport.stand_in() {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "a production client refuses {what}: it answers without BCSS; {HOW_TO_DRILL}"
         )));
     }
@@ -59,7 +59,7 @@ pub(super) fn check_at_build(
             continue;
         };
         if let Some(why) = stand_in_endpoint(&url) {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "a production client refuses the endpoint of {service}, {url} ({why}); {HOW_TO_DRILL}"
             )));
         }
@@ -79,7 +79,7 @@ impl Client {
             None => Ok(()),
             Some(why) => Err(AfterGrant::new(
                 "stand_in_endpoint",
-                Error::Config(format!(
+                Error::config(format!(
                     "a production client refuses the endpoint {endpoint} ({why}); {HOW_TO_DRILL}"
                 )),
             )),

@@ -53,7 +53,7 @@ impl ManifestLog {
         };
         journal
             .append_deferred(CallRecord::ManifestLoad(record))
-            .map_err(Error::JournalRefused)?;
+            .map_err(Error::journal_refused)?;
         Ok(ManifestLog {
             last: Mutex::new(new),
             writing: tokio::sync::Mutex::new(()),
@@ -78,7 +78,7 @@ impl Client {
     /// file's digest when it could be read. The record is durable when this returns.
     ///
     /// Errors: the reload's [`ManifestError`] (the manifest in force stays), or
-    /// [`Error::JournalRefused`] when the record could not be written (the reload itself
+    /// [`ErrorKind::JournalRefused`](crate::ErrorKind::JournalRefused) when the record could not be written (the reload itself
     /// may have happened: decisions are journaled with the manifest they were taken
     /// under either way).
     pub async fn reload_manifest(&self, trigger: &str) -> Result<ReloadReport, Error> {
@@ -106,7 +106,7 @@ impl Client {
             .journal
             .append(CallRecord::ManifestLoad(record))
             .await
-            .map_err(Error::JournalRefused)?;
+            .map_err(Error::journal_refused)?;
         result.map_err(Error::from)
     }
 
@@ -138,7 +138,7 @@ impl Client {
             .journal
             .append(CallRecord::ManifestLoad(record))
             .await
-            .map_err(Error::JournalRefused)?;
+            .map_err(Error::journal_refused)?;
         log.set(current.cloned());
         Ok(())
     }

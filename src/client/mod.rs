@@ -35,6 +35,7 @@ use crate::audit::Journal;
 use crate::clock::Clock;
 
 mod builder;
+mod classify;
 mod configured;
 mod drill;
 mod manifest_log;
@@ -187,11 +188,19 @@ impl Client {
     /// Make one call, in six steps (see the [module documentation](self)): authorize,
     /// prepare, record the intent durably, send, record the raw reply durably, decode.
     ///
-    /// Every refusal is a typed [`Error`]: [`Error::Denied`] from the guard (journaled),
-    /// [`Error::JournalRefused`] when the journal cannot record the call (nothing is sent),
-    /// [`Error::OutcomeNotRecorded`] when the reply came but its record could not be written,
-    /// [`Error::Request`] when the request is invalid, [`Error::Clock`] when the clock
-    /// cannot be trusted.
+    /// Every failure is an [`Error`] saying what to do ([`Error::is_denied`],
+    /// [`Error::is_no_data`], [`Error::is_retryable`], [`Error::was_sent`]) and what to
+    /// quote ([`Error::ticket`], [`Error::code`], [`Error::status`]); its
+    /// [`kind`](Error::kind) is, among others,
+    /// [`ErrorKind::Denied`](crate::ErrorKind::Denied) from the guard (journaled),
+    /// [`ErrorKind::JournalRefused`](crate::ErrorKind::JournalRefused) when the journal
+    /// cannot record the call (nothing is sent),
+    /// [`ErrorKind::OutcomeNotRecorded`](crate::ErrorKind::OutcomeNotRecorded) when the
+    /// reply came but its record could not be written (the reply is withheld),
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) when the request is invalid,
+    /// [`ErrorKind::Clock`](crate::ErrorKind::Clock) when the clock cannot be trusted,
+    /// [`ErrorKind::HttpStatus`](crate::ErrorKind::HttpStatus) for a reply outside 2xx
+    /// that is not a SOAP fault with 500 (never a success, whatever its body).
     pub async fn call<R: ServiceRequest>(
         &self,
         ctx: &CallContext,

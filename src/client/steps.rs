@@ -8,14 +8,14 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{CallContext, Client, Reply};
+use super::{CallContext, Client, Reply, classify};
 use crate::audit::{
     Attempt, Bcss, CallRecord, ClassificationRecord, DenialRecord, How, IntentRecord, ManifestRef,
     OutcomeRecord, Payload, What, Who,
 };
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::manifest::{Decision, Facts, Grant};
-use crate::services::{Decoded, Family, Outcome, RequestHeader, Service, ServiceRequest};
+use crate::services::{Decoded, Family, RequestHeader, Service, ServiceRequest};
 use crate::transport::{SendPermit, TransportError, TransportResponse};
 
 /// One attempt of a call, as its journal records describe it.
@@ -93,7 +93,7 @@ impl AfterGrant {
     }
 
     fn config(code: &'static str, message: String) -> AfterGrant {
-        AfterGrant::new(code, Error::Config(message))
+        AfterGrant::new(code, Error::config(message))
     }
 }
 
@@ -131,7 +131,7 @@ impl Client {
         if ctx.actor.id.trim().is_empty() {
             let message =
                 "every call must name the physical user making it (CallContext actor id is blank)";
-            let error = Error::MissingUser(message.to_string());
+            let error = Error::from(ErrorKind::MissingUser(message.to_string()));
             call.manifest = inner.guard.manifest_ref();
             return Err(self
                 .refuse(&call, "before_guard", "missing_user", error)
@@ -276,7 +276,7 @@ impl Client {
             .journal
             .append(CallRecord::Intent(intent))
             .await
-            .map_err(Error::JournalRefused)?;
+            .map_err(Error::journal_refused)?;
         Ok(SendPermit::new(
             inner.environment,
             &call.service,
@@ -321,32 +321,38 @@ impl Client {
             reply: None,
             error: None,
         };
-        let received = match sent.result {
+        let (received, status) = match sent.result {
             Ok(response) => {
                 let body = Bytes::from(response.body);
                 record.http_status = Some(response.status);
                 record.content_type = response.content_type;
                 record.reply = Some(Payload::from(body.clone()));
-                Ok(Received {
-                    status: response.status,
-                    body,
-                })
+                let status = response.status;
+                (Ok(Received { status, body }), Some(status))
             }
             Err(e) => {
                 tracing::warn!(reason = %e, "transport failed");
                 tracing::Span::current().record("outcome", "transport_error");
                 record.outcome = "transport_error".to_string();
                 record.error = Some(e.to_string());
-                Err(e)
+                (Err(e), None)
             }
         };
         let ticket = call.ticket;
-        self.inner
-            .journal
-            .append(CallRecord::Outcome(record))
-            .await
-            .map_err(|source| Error::OutcomeNotRecorded { ticket, source })?;
-        received.map_err(Error::Transport)
+        if let Err(source) = self.inner.journal.append(CallRecord::Outcome(record)).await {
+            // The request may have reached BCSS; its reply is withheld.
+            let mut error = Error::from(ErrorKind::OutcomeNotRecorded { ticket, source })
+                .with_ticket(ticket)
+                .sent(true);
+            if let Some(status) = status {
+                error = error.with_status(status);
+            }
+            return Err(error);
+        }
+        received.map_err(|e| {
+            let sent = e.may_have_been_sent();
+            Error::from(e).with_ticket(ticket).sent(sent)
+        })
     }
 
     /// Step 6: decode the durable reply, bounded and fail-safe, and classify it. The
@@ -361,7 +367,8 @@ impl Client {
     ) -> Result<Reply<R::Response>, Error> {
         let inner = &*self.inner;
         let decoded = request.decode(received.status, &received.body, &inner.limits);
-        let (kind, code) = outcome_parts(&decoded.outcome);
+        let decoded = classify::never_a_success(received.status, decoded);
+        let (kind, code) = classify::outcome_parts(&decoded.outcome);
         tracing::Span::current().record("outcome", kind);
         let classification = ClassificationRecord {
             ticket: call.ticket,
@@ -382,7 +389,11 @@ impl Client {
             tracing::warn!(error = %e, "the reply's classification could not be queued");
         }
         let Decoded { stamp, result, .. } = decoded;
-        let reply = result?;
+        let reply = result.map_err(|e| {
+            e.with_ticket(call.ticket)
+                .with_status(received.status)
+                .sent(true)
+        })?;
         Ok(Reply {
             ticket: call.ticket,
             bcss: stamp,
@@ -415,8 +426,9 @@ impl Client {
         };
         tracing::Span::current().record("outcome", "denied");
         match self.inner.journal.append(CallRecord::Denial(record)).await {
-            Ok(_) => error,
-            Err(e) => Error::JournalRefused(e),
+            Ok(_) => error.with_ticket(call.ticket).refused(stage, reason_code),
+            // Not journaled: no ticket to quote.
+            Err(e) => Error::journal_refused(e),
         }
     }
 
@@ -470,20 +482,4 @@ impl Client {
             drill: inner.drill,
         }
     }
-}
-
-/// The journal's name and code for an outcome: `ok`, `warning`, `no_data`,
-/// `business_error`, `soap_fault`, `undecodable`, `transport_error` (a code that is empty
-/// is none).
-fn outcome_parts(outcome: &Outcome) -> (&'static str, Option<String>) {
-    let (kind, code) = match outcome {
-        Outcome::Ok => ("ok", None),
-        Outcome::Warning { code } => ("warning", Some(code)),
-        Outcome::NoData { code } => ("no_data", Some(code)),
-        Outcome::BusinessError { code } => ("business_error", Some(code)),
-        Outcome::SoapFault { code } => ("soap_fault", Some(code)),
-        Outcome::Undecodable { .. } => ("undecodable", None),
-        Outcome::TransportError { .. } => ("transport_error", None),
-    };
-    (kind, code.filter(|c| !c.is_empty()).cloned())
 }

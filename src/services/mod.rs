@@ -121,6 +121,13 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// A reply with an HTTP status outside 2xx that is not a SOAP fault with 500: never
+    /// a success, whatever its body. Given by the client's call path, which reads the
+    /// status of every reply (a service's own decoding reads the body).
+    HttpError {
+        /// The HTTP status.
+        status: u16,
+    },
     /// No reply: the transport failed.
     TransportError {
         /// Why.

@@ -383,9 +383,9 @@ impl Through {
         let ctx = bcss::client::CallContext::new(bcss::client::Actor::new("agent-042"), purpose);
         let before = self.journal.records().len();
         let result = self.client.call(&ctx, request).await;
-        let failure = match result {
+        let failure = match result.map_err(bcss::Error::into_kind) {
             Ok(_) => None,
-            Err(bcss::Error::Transport(t)) => return Err(t),
+            Err(bcss::error::ErrorKind::Transport(t)) => return Err(t),
             Err(other) => Some(other),
         };
         let records = self.journal.records();

@@ -428,8 +428,9 @@ async fn invoke<R: ServiceRequest>(
     request: &R,
 ) -> Result<String, bcss::Error> {
     let reply = client.call(ctx, request).await?;
-    serde_json::to_string_pretty(&reply)
-        .map_err(|e| bcss::Error::Config(format!("the reply could not be printed: {e}")))
+    serde_json::to_string_pretty(&reply).map_err(|e| {
+        bcss::error::ErrorKind::Config(format!("the reply could not be printed: {e}")).into()
+    })
 }
 
 async fn call_any(
