@@ -35,6 +35,9 @@
 //! timeout_seconds = 60
 //! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
 //! # drill = true                     # production only: allow a stand-in (journaled)
+//!
+//! # [retry]                          # optional: retry reads that may pass later
+//! # max_attempts = 3                 # (see crate::client::RetryConfig)
 //! ```
 //!
 //! Services beyond the built-in ones are `[[service]]` entries, here or in a file named by
@@ -256,6 +259,8 @@ pub struct Config {
     /// Reply limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Retries (`[retry]`); none when left out.
+    pub retry: Option<crate::client::RetryConfig>,
     /// A file of `[[service]]` entries (relative to this file's folder), read by
     /// [`Config::load`].
     pub catalogue: Option<PathBuf>,
@@ -402,6 +407,17 @@ impl Config {
             ));
         }
         config.check_limits(text, name)?;
+        if let Some(retry) = &config.retry
+            && let Err(e) = retry.policy().check()
+        {
+            let (line, column) = text.find("[retry]").map_or((1, 1), |o| line_col(text, o));
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message: format!("[retry] {e}"),
+            });
+        }
         if config.transport.kind == TransportKind::Replay && config.transport.fixtures.is_none() {
             return Err(invalid(
                 "[transport] kind = \"replay\" needs fixtures = \"<folder>\"".to_string(),

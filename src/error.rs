@@ -165,7 +165,7 @@ impl Error {
     /// a write: BCSS said MSG00001, MSG00002 or MSG00020 ([`RETRYABLE_CODES`], in a
     /// common-v3 status or CBSSFault, an SSDN reason code, or the text of a SOAP fault), or
     /// the connection failed before any byte of the request could reach BCSS. What a
-    /// retry policy retries.
+    /// [`RetryPolicy`](crate::client::RetryPolicy) retries.
     pub fn is_retryable(&self) -> bool {
         match &self.inner.kind {
             ErrorKind::V3(e) => e.is_retryable(),

@@ -30,6 +30,7 @@ pub struct ClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     drill: bool,
     allow_unsigned_manifest: bool,
+    retry: Option<super::RetryPolicy>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -43,6 +44,7 @@ impl fmt::Debug for ClientBuilder {
             .field("journal", &self.journal)
             .field("drill", &self.drill)
             .field("allow_unsigned_manifest", &self.allow_unsigned_manifest)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +130,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Retry calls under `policy` (default: never). Writes are never retried; see
+    /// [`RetryPolicy`](super::RetryPolicy).
+    pub fn retry(mut self, policy: super::RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// Let a production client decide under a manifest whose signature its guard does not
     /// require ([`ManifestTrust::requires_signature`](crate::manifest::ManifestTrust::requires_signature)).
     /// Without this, `build` refuses such a production client: in production, the
@@ -201,6 +210,11 @@ impl ClientBuilder {
             (None, Some(org)) => org.cbe,
             (None, None) => return Err(missing("organization (CBE number)")),
         };
+        if let Some(policy) = &self.retry {
+            policy
+                .check()
+                .map_err(|e| Error::config(format!("retry policy: {e}")))?;
+        }
         let manifest_log = super::ManifestLog::start(&guard, journal.as_ref())?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -217,6 +231,7 @@ impl ClientBuilder {
                 limits: self.limits,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
                 drill: self.drill,
+                retry: self.retry,
                 manifest_log,
             }),
         })

@@ -95,6 +95,9 @@ impl Client {
         if config.transport.drill {
             builder = builder.drill(true);
         }
+        if let Some(retry) = &config.retry {
+            builder = builder.retry(retry.policy());
+        }
         Ok(ConfiguredClient {
             client: builder.build()?,
             journal,

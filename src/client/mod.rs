@@ -39,6 +39,7 @@ mod classify;
 mod configured;
 mod drill;
 mod manifest_log;
+mod retry;
 mod steps;
 use crate::endpoints::Endpoints;
 use crate::environment::Environment;
@@ -51,6 +52,7 @@ use crate::transport::Transport;
 pub use builder::ClientBuilder;
 pub use configured::ConfiguredClient;
 use manifest_log::ManifestLog;
+pub use retry::{RetryConfig, RetryPolicy};
 
 /// The physical person making a call (WHO). BCSS requires the organisation to be able to
 /// name them for every call made under a program number.
@@ -136,6 +138,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// A production client allowed to reach a stand-in; every record says so.
     drill: bool,
+    /// Retries, when opted in.
+    retry: Option<RetryPolicy>,
     manifest_log: ManifestLog,
 }
 
@@ -187,6 +191,9 @@ impl Client {
 
     /// Make one call, in six steps (see the [module documentation](self)): authorize,
     /// prepare, record the intent durably, send, record the raw reply durably, decode.
+    /// With a [`RetryPolicy`], a call whose error is retryable and whose operation is not a
+    /// write is made again, each attempt the whole way with its own ticket; the result is
+    /// the last attempt's.
     ///
     /// Every failure is an [`Error`] saying what to do ([`Error::is_denied`],
     /// [`Error::is_no_data`], [`Error::is_retryable`], [`Error::was_sent`]) and what to
@@ -206,7 +213,10 @@ impl Client {
         ctx: &CallContext,
         request: &R,
     ) -> Result<Reply<R::Response>, Error> {
-        self.attempt(ctx, request, None).await
+        match &self.inner.retry {
+            None => self.attempt(ctx, request, None).await,
+            Some(policy) => self.call_with_retries(policy, ctx, request).await,
+        }
     }
 
     /// One attempt of a call, in its own tracing span.
