@@ -10,6 +10,7 @@
 
 mod pipeline_support;
 mod transport_support;
+mod v3_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,14 +20,13 @@ use std::sync::atomic::Ordering;
 use bcss::audit::{IntentRecord, Record};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::endpoints::Endpoints;
-use bcss::ids::{Cbe, ProgramId};
 use bcss::services::generic::{GenericReply, GenericRequest};
-use bcss::services::{Catalogue, RequestHeader, Service, ServiceRequest};
+use bcss::services::{Catalogue, Service, ServiceRequest};
 use bcss::transport::http::HttpTransport;
 use bcss::{Environment, Error, ErrorKind};
-use chrono::{TimeZone, Utc};
 use pipeline_support::{MemoryJournal, envelope, rig_in};
 use transport_support::{Reply, Server, start};
+use v3_support::header;
 
 const MARC: &str = "68070100188";
 const ANNA: &str = "85031204246";
@@ -486,19 +486,6 @@ fn xmllint(schema: &Path, file: &Path) -> Result<(), String> {
         Ok(())
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
-fn header(legal_context: &str) -> RequestHeader {
-    RequestHeader {
-        ticket: uuid::Uuid::now_v7(),
-        sent_at: Utc.with_ymd_and_hms(2025, 6, 2, 9, 30, 0).unwrap(),
-        organization: Cbe::new("0212344876").unwrap(),
-        sector: 17,
-        sub_sector: None,
-        program: ProgramId::new("00912345673").unwrap(),
-        email: "it@cpas-fictiveville.example".to_string(),
-        legal_context: legal_context.to_string(),
     }
 }
 

@@ -81,14 +81,14 @@ pub(super) struct Received {
 /// A refusal after the grant: the reason code journaled and the error returned.
 pub(super) struct AfterGrant {
     pub(super) code: &'static str,
-    pub(super) error: Box<Error>,
+    pub(super) error: Error,
 }
 
 impl AfterGrant {
     pub(super) fn new(code: &'static str, error: impl Into<Error>) -> AfterGrant {
         AfterGrant {
             code,
-            error: Box::new(error.into()),
+            error: error.into(),
         }
     }
 
@@ -173,7 +173,7 @@ impl Client {
         match self.prepared(call, grant, request) {
             Ok(prepared) => Ok(prepared),
             Err(refusal) => Err(self
-                .refuse(call, "after_grant", refusal.code, *refusal.error)
+                .refuse(call, "after_grant", refusal.code, refusal.error)
                 .await),
         }
     }
@@ -309,35 +309,8 @@ impl Client {
         call: &Call<'_>,
         sent: Sent,
     ) -> Result<Received, Error> {
-        let mut record = OutcomeRecord {
-            ticket: call.ticket,
-            replied_at: sent.replied_at,
-            duration_ms: sent.duration_ms,
-            outcome: "received".to_string(),
-            code: None,
-            http_status: None,
-            content_type: None,
-            bcss: Bcss::default(),
-            reply: None,
-            error: None,
-        };
-        let (received, status) = match sent.result {
-            Ok(response) => {
-                let body = Bytes::from(response.body);
-                record.http_status = Some(response.status);
-                record.content_type = response.content_type;
-                record.reply = Some(Payload::from(body.clone()));
-                let status = response.status;
-                (Ok(Received { status, body }), Some(status))
-            }
-            Err(e) => {
-                tracing::warn!(reason = %e, "transport failed");
-                tracing::Span::current().record("outcome", "transport_error");
-                record.outcome = "transport_error".to_string();
-                record.error = Some(e.to_string());
-                (Err(e), None)
-            }
-        };
+        let (record, received) = outcome_record(call.ticket, sent);
+        let status = received.as_ref().ok().map(|r| r.status);
         let ticket = call.ticket;
         if let Err(source) = self.inner.journal.append(CallRecord::Outcome(record)).await {
             // The request may have reached BCSS; its reply is withheld.
@@ -368,19 +341,8 @@ impl Client {
         let inner = &*self.inner;
         let decoded = request.decode(received.status, &received.body, &inner.limits);
         let decoded = classify::never_a_success(received.status, decoded);
-        let (kind, code) = classify::outcome_parts(&decoded.outcome);
-        tracing::Span::current().record("outcome", kind);
-        let classification = ClassificationRecord {
-            ticket: call.ticket,
-            outcome: kind.to_string(),
-            code,
-            bcss: Bcss {
-                ticket: decoded.stamp.ticket.clone(),
-                time_receive: decoded.stamp.time_receive.clone(),
-                time_reply: decoded.stamp.time_reply.clone(),
-            },
-            error: decoded.result.as_ref().err().map(ToString::to_string),
-        };
+        let classification = classification_record(call.ticket, &decoded);
+        tracing::Span::current().record("outcome", classification.outcome.as_str());
         if let Err(e) = inner
             .journal
             .append_deferred(CallRecord::Classification(classification))
@@ -481,5 +443,58 @@ impl Client {
             deliberation: None,
             drill: inner.drill,
         }
+    }
+}
+
+/// The outcome record of what step 4 brought back: the raw reply with its status,
+/// content type and duration (`received`), or the transport's error.
+fn outcome_record(ticket: Uuid, sent: Sent) -> (OutcomeRecord, Result<Received, TransportError>) {
+    let mut record = OutcomeRecord {
+        ticket,
+        replied_at: sent.replied_at,
+        duration_ms: sent.duration_ms,
+        outcome: "received".to_string(),
+        code: None,
+        http_status: None,
+        content_type: None,
+        bcss: Bcss::default(),
+        reply: None,
+        error: None,
+    };
+    let received = match sent.result {
+        Ok(response) => {
+            let body = Bytes::from(response.body);
+            record.http_status = Some(response.status);
+            record.content_type = response.content_type;
+            record.reply = Some(Payload::from(body.clone()));
+            Ok(Received {
+                status: response.status,
+                body,
+            })
+        }
+        Err(e) => {
+            tracing::warn!(reason = %e, "transport failed");
+            tracing::Span::current().record("outcome", "transport_error");
+            record.outcome = "transport_error".to_string();
+            record.error = Some(e.to_string());
+            Err(e)
+        }
+    };
+    (record, received)
+}
+
+/// How a decoded reply is classified in the journal.
+fn classification_record<T>(ticket: Uuid, decoded: &Decoded<T>) -> ClassificationRecord {
+    let (kind, code) = classify::outcome_parts(&decoded.outcome);
+    ClassificationRecord {
+        ticket,
+        outcome: kind.to_string(),
+        code,
+        bcss: Bcss {
+            ticket: decoded.stamp.ticket.clone(),
+            time_receive: decoded.stamp.time_receive.clone(),
+            time_reply: decoded.stamp.time_reply.clone(),
+        },
+        error: decoded.result.as_ref().err().map(ToString::to_string),
     }
 }
