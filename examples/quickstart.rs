@@ -232,7 +232,7 @@ async fn main() -> Result<()> {
         signature.manifest_sha256
     );
 
-    let config = Config::load(&dir.join("bcss.toml"))?;
+    let config = Config::load(dir.join("bcss.toml"))?;
     let configured = Client::from_config(&config).await?;
     if let Some(r) = configured.client.guard().manifest_ref() {
         println!("      the client loaded the manifest: {r}");

@@ -97,7 +97,7 @@ impl Checked {
 
 /// `host` as [`Url::host_str`] gives it: IPv6 literals in brackets, IPv4 literals
 /// normalised to dotted decimal, domain names lower-cased.
-fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     if host == LOCALHOST {
         return true;
     }
