@@ -43,6 +43,7 @@ use super::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse}
 use crate::fixture::record::{self, Exchange};
 use crate::fixture::redact::{RedactionSalt, Redactor, Substitutions};
 use crate::fixture::{Fixture, FixtureError, FixtureSet, NoMatch, Query};
+use crate::services::Catalogue;
 use crate::xml::Limits;
 
 /// What a [`ReplayTransport`] does with a request.
@@ -122,6 +123,7 @@ pub struct ReplayTransportBuilder {
     inner: Option<Arc<dyn Transport>>,
     salt: Option<RedactionSalt>,
     simulate_delays: bool,
+    catalogue: Option<Catalogue>,
 }
 
 impl ReplayTransportBuilder {
@@ -152,6 +154,14 @@ impl ReplayTransportBuilder {
         self
     }
 
+    /// The services the fixtures may name (default: the built-in catalogue). Give the
+    /// configuration's ([`Config::service_catalogue`](crate::config::Config::service_catalogue))
+    /// to replay and record the services it configures.
+    pub fn catalogue(mut self, catalogue: Catalogue) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
     /// Load the fixtures and build the transport. In the record modes the directory is
     /// created when missing; in replay mode it must exist.
     pub fn build(self) -> Result<ReplayTransport, FixtureError> {
@@ -171,7 +181,10 @@ impl ReplayTransportBuilder {
         if recording {
             std::fs::create_dir_all(&self.dir).map_err(|e| FixtureError::io(&self.dir, e))?;
         }
-        let fixtures = FixtureSet::load(&self.dir)?;
+        let fixtures = match &self.catalogue {
+            Some(catalogue) => FixtureSet::load_in(&self.dir, catalogue)?,
+            None => FixtureSet::load(&self.dir)?,
+        };
         let redactor = match self.salt {
             Some(salt) => Some(Mutex::new(Redactor::open(&self.dir, salt)?)),
             None => None,
@@ -197,6 +210,7 @@ impl ReplayTransport {
             inner: None,
             salt: None,
             simulate_delays: true,
+            catalogue: None,
         }
     }
 
