@@ -104,20 +104,50 @@ pub struct OrganizationConfig {
 
 /// How to reach BCSS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum TransportKind {
     /// HTTPS to BCSS (or plain HTTP to a loopback mock).
     #[default]
     Http,
     /// Replay recorded fixtures; never touches the network.
     Replay,
+    /// Send every call over HTTP(S) as `http` does, and write each exchange, redacted, as
+    /// a fixture under `fixtures` (replacing an earlier recording of the same request).
+    /// Needs the redaction salt (`salt_file` or `salt_env`).
+    Record,
+    /// Replay what `fixtures` holds; send the rest over HTTP(S) and record it, redacted.
+    /// Needs the redaction salt.
+    RecordMissing,
+}
+
+impl TransportKind {
+    /// The name in `bcss.toml`: `http`, `replay`, `record` or `record-missing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Http => "http",
+            TransportKind::Replay => "replay",
+            TransportKind::Record => "record",
+            TransportKind::RecordMissing => "record-missing",
+        }
+    }
+
+    /// Whether this kind writes fixtures (`record`, `record-missing`).
+    pub fn records(self) -> bool {
+        matches!(self, TransportKind::Record | TransportKind::RecordMissing)
+    }
+
+    /// Whether this kind sends over HTTP(S) (`http`, and the record kinds for what they
+    /// record).
+    pub fn sends(self) -> bool {
+        self != TransportKind::Replay
+    }
 }
 
 /// The `[transport]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TransportConfig {
-    /// `http` (default) or `replay`.
+    /// `http` (default), `replay`, `record` or `record-missing`.
     #[serde(default)]
     pub kind: TransportKind,
     /// Send every service of the configured environment to this base URL (scheme, host,
@@ -141,8 +171,16 @@ pub struct TransportConfig {
     pub client_pkcs12_password_env: Option<String>,
     /// An extra trusted root CA (PEM), for test setups.
     pub extra_root_ca: Option<PathBuf>,
-    /// The fixtures folder, for `kind = "replay"`.
+    /// The fixtures folder: read by `kind = "replay"`, written by `"record"` and
+    /// `"record-missing"` (created when missing).
     pub fixtures: Option<PathBuf>,
+    /// The file holding the redaction salt (hex), created (0600) with a random salt when
+    /// missing; refused inside the fixtures folder. For the record kinds (required, or
+    /// `salt_env`); with `replay`, optional: it lets real requests match redacted
+    /// fixtures.
+    pub salt_file: Option<PathBuf>,
+    /// The environment variable holding the redaction salt (hex), instead of `salt_file`.
+    pub salt_env: Option<String>,
     /// A drill: let a production client reach a stand-in (the replay transport, a
     /// loopback or plain `http://` endpoint such as `bcss mock`), which it otherwise
     /// refuses; every journal record then says `drill`. Default false.
@@ -274,6 +312,9 @@ pub struct Config {
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file's name, as given to [`Config::load`] or [`Config::parse`] (for messages).
+    #[serde(skip)]
+    source: String,
 }
 
 impl Config {
@@ -365,6 +406,7 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
+        config.source = name.to_string();
         let src = Source { file: name, text };
         config.services =
             build_all(&config.service_entries, &src).map_err(|e| ConfigError::Invalid {
@@ -418,12 +460,98 @@ impl Config {
                 message: format!("[retry] {e}"),
             });
         }
-        if config.transport.kind == TransportKind::Replay && config.transport.fixtures.is_none() {
+        config.check_transport(text, name)?;
+        Ok(config)
+    }
+
+    /// The `[transport]` settings that go together: fixtures for replay and recording, a
+    /// salt (never inline) for recording, one salt source.
+    fn check_transport(&self, text: &str, name: &str) -> Result<(), ConfigError> {
+        let t = &self.transport;
+        let (line, column) = text
+            .find("[transport]")
+            .map_or((1, 1), |offset| line_col(text, offset));
+        let invalid = |message: String| ConfigError::Invalid {
+            path: name.to_string(),
+            line,
+            column,
+            message,
+        };
+        let kind = t.kind.as_str();
+        if t.kind != TransportKind::Http && t.fixtures.is_none() {
+            return Err(invalid(format!(
+                "[transport] kind = \"{kind}\" needs fixtures = \"<folder>\" (where the fixtures are {})",
+                if t.kind.records() { "written" } else { "read" }
+            )));
+        }
+        if t.salt_file.is_some() && t.salt_env.is_some() {
             return Err(invalid(
-                "[transport] kind = \"replay\" needs fixtures = \"<folder>\"".to_string(),
+                "[transport] give salt_file or salt_env, not both".to_string(),
             ));
         }
-        Ok(config)
+        if t.kind.records() && t.salt_file.is_none() && t.salt_env.is_none() {
+            return Err(invalid(format!(
+                "[transport] kind = \"{kind}\" needs the redaction salt: salt_file = \"<file outside the fixtures folder>\" (created when missing) or salt_env = \"<VARIABLE>\"; nothing is recorded without redaction"
+            )));
+        }
+        if t.kind == TransportKind::Http && (t.salt_file.is_some() || t.salt_env.is_some()) {
+            return Err(invalid(
+                "[transport] a redaction salt is for kind = \"record\", \"record-missing\" or \"replay\"; kind = \"http\" records nothing".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The endpoints a client of this configuration calls: each catalogued service's
+    /// default (its WSDL, or its `[[service]]` entry), moved to `[transport] base_url`
+    /// when one is given, then the `[endpoints]` overrides.
+    ///
+    /// Errors: a base URL or override that is not an `http://` or `https://` URL with a
+    /// host, or an override naming a service the catalogue does not know.
+    pub fn endpoints(&self) -> Result<crate::endpoints::Endpoints, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: self.source.clone(),
+            line: 1,
+            column: 1,
+            message,
+        };
+        let catalogue = self.service_catalogue()?;
+        let mut endpoints = crate::endpoints::Endpoints::defaults();
+        if let Some(base) = &self.transport.base_url {
+            endpoints = endpoints
+                .with_base_url(self.environment, base)
+                .map_err(|e| invalid(format!("[transport] base_url: {e}")))?;
+        }
+        for (name, url) in &self.endpoints {
+            let service = catalogue
+                .lookup(name)
+                .map_err(|e| invalid(format!("[endpoints]: {e}")))?;
+            endpoints = endpoints
+                .with_service_url(self.environment, service, url)
+                .map_err(|e| invalid(format!("[endpoints] {name}: {e}")))?;
+        }
+        Ok(endpoints)
+    }
+
+    /// The redaction salt `[transport]` names (`salt_file`, created when missing and
+    /// refused inside the fixtures folder, or `salt_env`), or `None` when it names none.
+    pub fn redaction_salt(
+        &self,
+    ) -> Result<Option<crate::fixture::redact::RedactionSalt>, crate::fixture::FixtureError> {
+        use crate::fixture::redact::RedactionSalt;
+        let t = &self.transport;
+        match (&t.salt_file, &t.salt_env) {
+            (Some(file), _) => {
+                let fixtures = t
+                    .fixtures
+                    .as_ref()
+                    .map(|f| self.resolve(f))
+                    .unwrap_or_else(|| self.base_dir.join("fixtures"));
+                RedactionSalt::load_or_create_outside(&self.resolve(file), &fixtures).map(Some)
+            }
+            (None, Some(var)) => RedactionSalt::from_env(var).map(Some),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Every reply the transport accepts must fit in one journal record: refuse a
