@@ -3,83 +3,14 @@
 //! `bcss mock` printing the address it serves.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use bcss::mock::{MockConfig, MockServer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bcss");
+mod cli_support;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exchanges")
-}
-
-fn write_setup(dir: &Path, base_url: &str) -> PathBuf {
-    std::fs::write(
-        dir.join("authorizations.toml"),
-        r#"
-[organization]
-cbe = "0212344876"
-name = "CPAS de Fictiveville"
-sector = 17
-
-[[authorization]]
-id = "ti-groups-test"
-environment = "test"
-service = "RetrieveTIGroups"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-valid_from = 2025-01-01
-valid_until = 2099-12-31
-granted_by = "security-advisor"
-
-[[authorization]]
-id = "echo-test"
-environment = "test"
-service = "TestConnection"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-valid_from = 2025-01-01
-valid_until = 2099-12-31
-granted_by = "security-advisor"
-"#,
-    )
-    .unwrap();
-    let config = dir.join("bcss.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-environment = "test"
-manifest = "authorizations.toml"
-
-[journal]
-dir = "journal"
-
-[application]
-name = "cli-test"
-version = "1.0.0"
-
-[organization]
-cbe = "0212344876"
-contact_email = "it@cpas-fictiveville.example"
-
-[transport]
-base_url = "{base_url}"
-"#
-        ),
-    )
-    .unwrap();
-    config
-}
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use cli_support::{BIN, bcss, fixtures, text, write_setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_and_test_connection_through_the_mock_then_verify_the_journal() {

@@ -470,7 +470,7 @@ fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
             format!("the journal in {} is empty", args.dir.display()),
         ));
     };
-    println!("{head}");
+    outln!("{head}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -488,24 +488,24 @@ fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
         args.witness.as_deref(),
     );
     let report = runtime()?.block_on(audit::prune(config, before))?;
-    println!("cut-off: {}", report.cutoff.to_rfc3339());
+    outln!("cut-off: {}", report.cutoff.to_rfc3339());
     for name in &report.removed {
-        println!("removed {name}");
+        outln!("removed {name}");
     }
-    println!(
+    outln!(
         "{} segment(s) removed ({} records), {} kept",
         report.removed.len(),
         report.records_removed,
         report.segments_kept
     );
     if let Some(first) = report.first_remaining_sequence {
-        println!("the chain now starts at sequence {first}");
+        outln!("the chain now starts at sequence {first}");
     }
     if let Some(sequence) = report.prune_record {
-        println!("the removal is recorded in the chain by the prune record at sequence {sequence}");
+        outln!("the removal is recorded in the chain by the prune record at sequence {sequence}");
     }
     if let Some(why) = &report.kept_because {
-        println!("stopped: {why}");
+        outln!("stopped: {why}");
     }
     Ok(ExitCode::SUCCESS)
 }

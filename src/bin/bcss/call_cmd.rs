@@ -2,9 +2,10 @@
 //! `bcss.toml`, with the guard and the journal, printing the typed reply as JSON. Thin:
 //! this file only turns arguments into a typed request; the client does the rest.
 //!
-//! Exit codes: 0 the call succeeded (its JSON is on stdout); 1 the call was refused or
-//! failed (the reason is on stderr, and the journal has it); 2 the command could not run
-//! (bad arguments, configuration, manifest or journal problems).
+//! A catalogued service without a typed module (or any service, with `--body`) is called
+//! with a [`GenericRequest`] built from the business part in `--body FILE.xml`.
+//!
+//! Exit codes: see [`crate::exit`] (`bcss call --help` lists them).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use bcss::client::{Actor, CallContext, Client, ConfiguredClient};
 use bcss::config::Config;
 use bcss::ids::Ssin;
 use bcss::manifest::SignatureStatus;
+use bcss::services::generic::GenericRequest;
 use bcss::services::health_care_insurance::{
     self, DesiredData, HciOperation, HealthCareInsurance, ReferenceDate,
 };
@@ -24,6 +26,8 @@ use bcss::services::test_connection::{self, TestConnection};
 use bcss::services::{Catalogue, ServiceRequest};
 use bcss::ssdn::Gender;
 use chrono::NaiveDate;
+
+use crate::exit::{self, Exit};
 
 /// Who calls, why, and with which configuration.
 #[derive(Debug, clap::Args)]
@@ -120,15 +124,26 @@ pub struct RequestArgs {
 /// `bcss call SERVICE OPERATION ...`
 #[derive(Debug, clap::Args)]
 pub struct CallArgs {
+    /// Any catalogued service (`bcss services list --config FILE`): the typed
     /// IdentifyPerson, ManageAccess, PerformInvestigation, TestConnection,
-    /// RetrieveTIGroups or HealthCareInsurance.
+    /// RetrieveTIGroups or HealthCareInsurance (with their flags below), or a service
+    /// the configuration's `[[service]]` entries describe (with --body).
     pub service: String,
     /// The operation: identifyPerson; register, unregister or list;
     /// performInvestigation; sendTestMessage; retrieveTI;
-    /// getInsuranceOrganizationInformations, consultMAF or consultHolderCode.
+    /// getInsuranceOrganizationInformations, consultMAF or consultHolderCode; or an
+    /// operation of a configured service.
     pub operation: String,
     #[command(flatten)]
     pub caller: CallerArgs,
+    /// The business part of the request, as XML (for common v3 the children after
+    /// legalContext, such as `<criteria>`; for SSDN the payload element): a generic call,
+    /// for which bcss writes the rest from the grant and the configuration. The reply is
+    /// printed as `{"ticket", "bcss", "authorization_id", "data": {"payload": ELEMENT},
+    /// "warnings"}`, each ELEMENT `{"name", "namespace", "attributes", "text",
+    /// "children"}` (see `bcss::services::generic::GenericReply`).
+    #[arg(long, value_name = "FILE.xml")]
+    pub body: Option<PathBuf>,
     /// Boxed: the request arguments are many, and the command enum stays small.
     #[command(flatten)]
     pub request: Box<RequestArgs>,
@@ -160,14 +175,58 @@ enum AnyRequest {
     Test(TestConnection),
     Ti(RetrieveTi),
     Hci(HealthCareInsurance),
+    Generic(GenericRequest),
 }
 
 /// A command-line problem: exit code 2.
 struct Usage(String);
 
-/// Any error as a [`Usage`] problem.
+/// Any error as a [`Usage`] problem, in the words of the command line's flags.
 fn u(e: impl std::fmt::Display) -> Usage {
-    Usage(e.to_string())
+    Usage(in_flag_words(&e.to_string()))
+}
+
+/// The request builders' words for fields, and the flags that set them.
+const FLAG_WORDS: [(&str, &str); 9] = [
+    (
+        "DataGroups (name the groups, or ask for all_groups()) is required",
+        "needs --groups: family, citizen, address-history, wait-register (comma-separated) or all",
+    ),
+    (
+        "all_groups() already asks for every group: name groups or ask for all",
+        "--groups all already asks for every group: give all alone, or name the groups",
+    ),
+    (
+        "ProofOfAuthentication (a SIS card, an identity card or personal data) is required",
+        "needs a proof of identity: --sis-card, --id-card, or --last-name with --birth-date",
+    ),
+    ("Period/StartDate is required", "needs --start YYYY-MM-DD"),
+    (
+        "Purpose (to register or unregister) is required",
+        "needs --access-purpose (the code BCSS assigned) to register or unregister",
+    ),
+    (
+        "Sector applies to LIST only",
+        "--sector applies to list only",
+    ),
+    (
+        "QueryRegister applies to LIST only",
+        "--query-register applies to list only",
+    ),
+    ("maximum must be", "--maximum must be"),
+    (
+        "desiredData selects nothing; set at least one flag",
+        "--desired selects nothing; name at least one, or all",
+    ),
+];
+
+/// `message` with the request builders' field names replaced by the flags that set them.
+fn in_flag_words(message: &str) -> String {
+    let mut said = message.to_string();
+    for (api, flag) in FLAG_WORDS {
+        said = said.replace(api, flag);
+    }
+    said.replace("give a tolerance", "give --tolerance")
 }
 
 fn need<'a>(value: &'a Option<String>, flag: &str, service: &str) -> Result<&'a str, Usage> {
@@ -364,11 +423,28 @@ fn desired(op: HciOperation, names: &[String]) -> Result<DesiredData, Usage> {
     Ok(d)
 }
 
-fn build(service: &str, operation: &str, args: &RequestArgs) -> Result<AnyRequest, Usage> {
-    let catalogue = Catalogue::builtin();
+/// A generic request to any catalogued service, its business part read from `body`.
+fn generic(
+    service: &bcss::services::Service,
+    operation: &str,
+    body: &Path,
+) -> Result<GenericRequest, Usage> {
+    let xml = std::fs::read_to_string(body)
+        .map_err(|e| Usage(format!("--body {}: {e}", body.display())))?;
+    GenericRequest::new(service, operation, xml)
+        .map_err(|e| Usage(format!("--body {}: {e}", body.display())))
+}
+
+fn build(
+    catalogue: &Catalogue,
+    service: &str,
+    operation: &str,
+    args: &RequestArgs,
+    body: Option<&Path>,
+) -> Result<AnyRequest, Usage> {
     let found = catalogue.get(service).ok_or_else(|| {
         Usage(format!(
-            "unknown service {service:?}; expected one of {}",
+            "unknown service {service:?}; expected one of {} (a service of your own: describe it in a [[service]] entry of the --config file, see bcss services import)",
             catalogue.names().join(", ")
         ))
     })?;
@@ -377,6 +453,9 @@ fn build(service: &str, operation: &str, args: &RequestArgs) -> Result<AnyReques
             "{found} has no operation {operation:?}; expected one of {}",
             found.operation_names().join(", ")
         )));
+    }
+    if let Some(body) = body {
+        return Ok(AnyRequest::Generic(generic(found, operation, body)?));
     }
     let kind = found.name();
     // The typed services' own flags build their typed requests.
@@ -415,7 +494,7 @@ fn build(service: &str, operation: &str, args: &RequestArgs) -> Result<AnyReques
         }
         other => {
             return Err(Usage(format!(
-                "{other} has no typed request in this command line"
+                "{other} has no typed module: give the business part of the request with --body FILE.xml"
             )));
         }
     })
@@ -445,6 +524,7 @@ async fn call_any(
         AnyRequest::Test(r) => invoke(client, ctx, r).await,
         AnyRequest::Ti(r) => invoke(client, ctx, r).await,
         AnyRequest::Hci(r) => invoke(client, ctx, r).await,
+        AnyRequest::Generic(r) => invoke(client, ctx, r).await,
     }
 }
 
@@ -456,9 +536,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Usage> {
         .map_err(u)
 }
 
-async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
-    let config = Config::load(config).map_err(u)?;
-    let configured = Client::from_config(&config).await.map_err(u)?;
+async fn open(config: &Config) -> Result<ConfiguredClient, Usage> {
+    let configured = Client::from_config(config).await.map_err(u)?;
     // Once per load: say when nothing proves the manifest was approved.
     if let Some(policy) = configured.client.guard().policy()
         && !matches!(policy.signature(), SignatureStatus::Verified(_))
@@ -481,51 +560,70 @@ async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
 }
 
 /// Run the call, close the journal, print; the exit code says how it went.
-async fn run_call(configured: ConfiguredClient, ctx: CallContext, request: AnyRequest) -> ExitCode {
+/// Run the call, close the journal, print; the exit code says how it went
+/// ([`Exit::of`]). The journal is closed before anything is printed, so a reader that
+/// goes away early (`| head`) loses nothing.
+async fn run_call(
+    command: &str,
+    configured: ConfiguredClient,
+    ctx: CallContext,
+    request: AnyRequest,
+) -> ExitCode {
     let result = call_any(&configured.client, &ctx, &request).await;
-    let closed = configured.close().await;
-    let code = match result {
+    if let Err(e) = configured.close().await {
+        let message = format!("the journal did not close cleanly: {e}");
+        return exit::fail(command, Exit::Error, message, exit::Details::default());
+    }
+    match result {
         Ok(json) => {
-            println!("{json}");
+            outln!("{json}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("bcss call: {e}");
-            ExitCode::from(1)
-        }
-    };
-    if let Err(e) = closed {
-        eprintln!("bcss call: the journal did not close cleanly: {e}");
-        return ExitCode::from(2);
+        Err(e) => exit::fail_call(command, &e),
     }
-    code
 }
 
 fn usage(command: &str, e: Usage) -> ExitCode {
-    eprintln!("{command}: {}", e.0);
-    ExitCode::from(2)
+    exit::usage(command, e.0)
+}
+
+fn load(config: &Path) -> Result<Config, Usage> {
+    Config::load(config).map_err(u)
 }
 
 /// `bcss call`.
 pub fn run(args: CallArgs) -> ExitCode {
-    let request = match build(&args.service, &args.operation, &args.request) {
-        Ok(r) => r,
-        Err(e) => return usage("bcss call", e),
+    const COMMAND: &str = "bcss call";
+    let prepared = load(&args.caller.config).and_then(|config| {
+        let catalogue = config.service_catalogue().map_err(u)?;
+        let request = build(
+            &catalogue,
+            &args.service,
+            &args.operation,
+            &args.request,
+            args.body.as_deref(),
+        )?;
+        Ok((config, request))
+    });
+    let (config, request) = match prepared {
+        Ok(p) => p,
+        Err(e) => return usage(COMMAND, e),
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return usage("bcss call", e),
+        Err(e) => return usage(COMMAND, e),
     };
     rt.block_on(async {
-        let configured = match open(&args.caller.config).await {
+        let configured = match open(&config).await {
             Ok(c) => c,
-            Err(e) => return usage("bcss call", e),
+            Err(e) => return usage(COMMAND, e),
         };
         let mut actor = Actor::new(args.caller.user);
         if let Some(name) = args.caller.user_name {
             actor = actor.with_name(name);
         }
         run_call(
+            COMMAND,
             configured,
             CallContext::new(actor, args.caller.purpose),
             request,
@@ -588,8 +686,12 @@ pub fn run_test_connection(args: TestConnectionArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return usage(COMMAND, e),
     };
+    let config = match load(&args.config) {
+        Ok(c) => c,
+        Err(e) => return usage(COMMAND, e),
+    };
     rt.block_on(async {
-        let configured = match open(&args.config).await {
+        let configured = match open(&config).await {
             Ok(c) => c,
             Err(e) => return usage(COMMAND, e),
         };
@@ -604,6 +706,7 @@ pub fn run_test_connection(args: TestConnectionArgs) -> ExitCode {
             }
         };
         run_call(
+            COMMAND,
             configured,
             CallContext::new(Actor::new(user), purpose),
             request,
