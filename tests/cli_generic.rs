@@ -1,0 +1,173 @@
+//! `bcss call` for a service bcss has no typed module for: the README's "From WSDL to a
+//! journaled call, on the command line" run block by block (files written, `sh` blocks
+//! run with `bcss` on the PATH, the mock started where the README starts it), then a
+//! recording of the same call through `[transport] kind = "record"` against a loopback
+//! stand-in named by `base_url`, redacted, and replayed.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+mod cli_support;
+
+use cli_support::{BIN, text};
+
+const HEADING: &str = "#### From WSDL to a journaled call, on the command line";
+const MARC: &str = "68070100188";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One fenced block of the README section: its info string and its text.
+struct Block {
+    info: String,
+    text: String,
+}
+
+/// The fenced blocks of the README section, in order.
+fn section_blocks() -> Vec<Block> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find(HEADING).expect("the README has the section");
+    let rest = &readme[start + HEADING.len()..];
+    let end = rest.find("\n## ").unwrap_or(rest.len());
+    let mut blocks = Vec::new();
+    let mut current: Option<Block> = None;
+    for line in rest[..end].lines() {
+        match (&mut current, line.strip_prefix("```")) {
+            (None, Some(info)) => {
+                current = Some(Block {
+                    info: info.trim().to_string(),
+                    text: String::new(),
+                })
+            }
+            (Some(_), Some(_)) => blocks.extend(current.take()),
+            (Some(block), None) => {
+                block.text.push_str(line);
+                block.text.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+/// The file a block writes, named by its first line (`# bcss.toml`, `<!-- criteria.xml -->`).
+fn file_name(block: &Block) -> Option<String> {
+    let first = block.text.lines().next()?.trim();
+    let name = first
+        .strip_prefix("# ")
+        .or_else(|| first.strip_prefix("<!-- ")?.strip_suffix(" -->"))?;
+    name.contains('.')
+        .then(|| name.to_string())
+        .filter(|n| !n.contains(' '))
+}
+
+/// Run a shell block in `dir` with the test's `bcss` first on the PATH.
+fn sh(dir: &Path, script: &str) -> Output {
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("sh")
+        .args(["-e", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .output()
+        .unwrap()
+}
+
+/// Start the mock as the README does, but on a free port; return it and its base URL.
+fn start_mock(dir: &Path, line: &str) -> (Child, String) {
+    let args: Vec<&str> = line
+        .trim()
+        .trim_end_matches('&')
+        .split_whitespace()
+        .skip(1)
+        .map(|a| {
+            if a == "127.0.0.1:8080" {
+                "127.0.0.1:0"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// Stops the mock when the test ends, passed or not.
+struct Stop(Child);
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_readme_generic_call_runs_against_the_mock_and_is_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo().join("tests"), dir.path().join("tests")).unwrap();
+    let mut outputs = Vec::new();
+    let mut mock = None;
+    for block in section_blocks() {
+        if let Some(name) = file_name(&block) {
+            std::fs::write(dir.path().join(name), &block.text).unwrap();
+        } else if block.info == "sh" && block.text.trim_start().starts_with("bcss mock") {
+            let (child, url) = start_mock(dir.path(), &block.text);
+            mock = Some(Stop(child));
+            let config = dir.path().join("bcss.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            assert!(text.contains("http://127.0.0.1:8080"));
+            std::fs::write(&config, text.replace("http://127.0.0.1:8080", &url)).unwrap();
+        } else if block.info == "sh" {
+            let out = sh(dir.path(), &block.text);
+            assert!(
+                out.status.success(),
+                "{}\nstdout: {}\nstderr: {}",
+                block.text,
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+            outputs.push(text(&out.stdout));
+        }
+    }
+    assert!(mock.is_some(), "the section starts the mock");
+    let [_, calls] = outputs
+        .try_into()
+        .expect("two shell blocks besides the mock");
+    drop(mock);
+
+    // The reply, as JSON, then the journal line of the call.
+    let (reply, query) = calls.split_at(calls.rfind("\n{").unwrap() + 1);
+    let reply: serde_json::Value = serde_json::from_str(reply).unwrap();
+    assert_eq!(reply["authorization_id"], "allowances-test");
+    assert!(
+        reply["data"]["payload"].to_string().contains("HEATING"),
+        "{reply}"
+    );
+    let record: serde_json::Value = serde_json::from_str(query.trim()).unwrap();
+    assert_eq!(record["ticket"], reply["ticket"]);
+    assert_eq!(record["what"]["service"], "FictitiousAllowances");
+    assert!(record.to_string().contains(MARC), "{record}");
+    assert_eq!(record["status"], "ok");
+}
