@@ -171,3 +171,120 @@ fn the_readme_generic_call_runs_against_the_mock_and_is_journaled() {
     assert!(record.to_string().contains(MARC), "{record}");
     assert_eq!(record["status"], "ok");
 }
+
+/// The README section's files, with `bcss.toml`'s `[transport]` replaced by `transport`
+/// and the fictitious services' catalogue named.
+fn write_files(dir: &Path, transport: &str) {
+    for block in section_blocks() {
+        let Some(name) = file_name(&block) else {
+            continue;
+        };
+        let text = if name == "bcss.toml" {
+            let head = &block.text[..block.text.find("[transport]").unwrap()];
+            format!("catalogue = \"tests/contracts/services.toml\"\n{head}{transport}")
+        } else {
+            block.text.clone()
+        };
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+}
+
+fn call_allowances(dir: &Path) -> Output {
+    Command::new(BIN)
+        .args([
+            "call",
+            "FictitiousAllowances",
+            "consultAllowances",
+            "--config",
+            "bcss.toml",
+            "--user",
+            "agent-042",
+            "--purpose",
+            "social inquiry",
+            "--body",
+            "criteria.xml",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_mode_from_the_configuration_records_redacted_then_replays() {
+    // The stand-in: the mock on loopback, serving the fictitious service.
+    let contracts = repo().join("tests/contracts");
+    let services_file = contracts.join("services.toml");
+    let services = bcss::services::parse_services(
+        &std::fs::read_to_string(&services_file).unwrap(),
+        &services_file.display().to_string(),
+    )
+    .unwrap();
+    let catalogue = bcss::services::Catalogue::with_configured(services).unwrap();
+    let stand_in = bcss::mock::MockServer::start(
+        bcss::mock::MockConfig::from_dir_in(contracts.join("fixtures"), catalogue).unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo().join("tests"), dir.path().join("tests")).unwrap();
+    let record = format!(
+        "[transport]\nkind = \"record\"\nbase_url = \"{}\"\nfixtures = \"recorded\"\nsalt_file = \"salt.hex\"\npassword_env = \"BCSS_TEST_UNSET_PASSWORD\"\n",
+        stand_in.base_url()
+    );
+    write_files(dir.path(), &record);
+    let path = dir.path().to_path_buf();
+    let recorded = tokio::task::spawn_blocking(move || call_allowances(&path))
+        .await
+        .unwrap();
+    let served = stand_in.stats().served;
+    stand_in.shutdown().await;
+    assert!(recorded.status.success(), "{}", text(&recorded.stderr));
+    assert_eq!(served, 1, "the call went to the stand-in base_url names");
+    let reply: serde_json::Value = serde_json::from_slice(&recorded.stdout).unwrap();
+    assert!(reply["data"]["payload"].to_string().contains(MARC));
+
+    // One fixture, of the configured service, with no trace of the real SSIN.
+    let written: Vec<_> = files_under(&dir.path().join("recorded"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| p.parent().unwrap().ends_with("FictitiousAllowances"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    for file in files_under(&dir.path().join("recorded")) {
+        let content = std::fs::read(&file).unwrap();
+        assert!(
+            !text(&content).contains(MARC),
+            "{} holds the real SSIN",
+            file.display()
+        );
+    }
+    let fixture = std::fs::read_to_string(&written[0]).unwrap();
+    assert!(fixture.contains("service = \"FictitiousAllowances\""));
+    assert!(fixture.contains("HEATING"));
+
+    // Replay: the stand-in is gone; the same call is answered from the recording (the
+    // salt maps the real SSIN to its fictitious one), and journaled again.
+    let replay =
+        "[transport]\nkind = \"replay\"\nfixtures = \"recorded\"\nsalt_file = \"salt.hex\"\n";
+    write_files(dir.path(), replay);
+    let replayed = call_allowances(dir.path());
+    assert!(replayed.status.success(), "{}", text(&replayed.stderr));
+    let again: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
+    assert!(again["data"]["payload"].to_string().contains("HEATING"));
+    assert_ne!(again["ticket"], reply["ticket"]);
+}
