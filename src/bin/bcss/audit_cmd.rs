@@ -20,6 +20,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use output::{CSV_COLUMNS, csv_line, json_line, print_table, summary};
 use uuid::Uuid;
 
+use crate::exit::Exit;
+
 /// `bcss audit ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
@@ -169,29 +171,28 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(Failure(code, message)) => {
-            eprintln!("bcss audit: {message}");
-            code
+        Err(Failure(exit, message)) => {
+            crate::exit::fail("bcss audit", exit, message, crate::exit::Details::default())
         }
     }
 }
 
 /// A failed command: its exit code and message.
-struct Failure(ExitCode, String);
+struct Failure(Exit, String);
 
 impl From<AuditError> for Failure {
     fn from(e: AuditError) -> Self {
         let code = if matches!(e, AuditError::Damaged { .. }) {
-            ExitCode::from(1)
+            Exit::Error
         } else {
-            ExitCode::from(2)
+            Exit::Usage
         };
         Failure(code, e.to_string())
     }
 }
 
 fn usage(message: String) -> Failure {
-    Failure(ExitCode::from(2), message)
+    Failure(Exit::Usage, message)
 }
 
 /// Journal the read before anything is shown; refuse when it cannot be.
@@ -225,7 +226,7 @@ fn journal_read(
     let runtime = runtime()?;
     let refused = |e: AuditError| {
         Failure(
-            ExitCode::from(2),
+            Exit::Usage,
             format!("the read could not be journaled, so nothing is shown: {e}"),
         )
     };
@@ -363,14 +364,17 @@ fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
     }
     for exchange in result.exchanges() {
         let exchange = exchange?;
-        match args.format {
-            Format::Json => {
-                let _ = writeln!(out, "{}", json_line(&exchange));
+        let written = match args.format {
+            Format::Json => writeln!(out, "{}", json_line(&exchange)),
+            Format::Csv => writeln!(out, "{}", csv_line(summary(&exchange))),
+            Format::Table => {
+                rows.push(summary(&exchange));
+                Ok(())
             }
-            Format::Csv => {
-                let _ = writeln!(out, "{}", csv_line(summary(&exchange)));
-            }
-            Format::Table => rows.push(summary(&exchange)),
+        };
+        // The reader went away (`| head -1`): stop reading the journal, quietly.
+        if written.is_err() {
+            return Ok(ExitCode::SUCCESS);
         }
     }
     if args.format == Format::Table {
@@ -401,7 +405,7 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
     )?;
     let Some(e) = audit::show(&args.dir, args.ticket)? else {
         return Err(Failure(
-            ExitCode::from(1),
+            Exit::Error,
             format!(
                 "no exchange with ticket {} in {}",
                 args.ticket,
@@ -460,13 +464,13 @@ fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
     let report = audit::verify(&args.dir, &VerifyOptions::default())?;
     if let Some(problem) = &report.problem {
         return Err(Failure(
-            ExitCode::from(1),
+            Exit::Error,
             format!("the journal does not verify, so no head is printed: {problem}"),
         ));
     }
     let Some(head) = report.head else {
         return Err(Failure(
-            ExitCode::from(1),
+            Exit::Error,
             format!("the journal in {} is empty", args.dir.display()),
         ));
     };
