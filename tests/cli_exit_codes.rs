@@ -9,25 +9,11 @@ use bcss::mock::{MockConfig, MockServer};
 
 mod cli_support;
 
-use cli_support::{BIN, bcss, fixtures, text, write_setup};
+use cli_support::{BIN, bcss, fixtures, text, ti_args, write_setup};
 
 /// `bcss call RetrieveTIGroups retrieveTI` for this person, language and purpose.
 fn ti(config: &str, ssin: &str, language: &str, purpose: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "call",
-        "RetrieveTIGroups",
-        "retrieveTI",
-        "--config",
-        config,
-        "--user",
-        "agent-042",
-        "--purpose",
-        purpose,
-        "--ssin",
-        ssin,
-        "--language",
-        language,
-    ];
+    let mut args = ti_args(config, ssin, language, purpose);
     args.extend_from_slice(extra);
     bcss(&args)
 }
@@ -284,21 +270,7 @@ async fn a_closed_pipe_ends_the_process_quietly() {
     let journal = dir.path().join("journal");
     let (call, query, list, mock_list) = tokio::task::spawn_blocking(move || {
         let config = config.to_str().unwrap();
-        let call = with_stdout_closed(&[
-            "call",
-            "RetrieveTIGroups",
-            "retrieveTI",
-            "--config",
-            config,
-            "--user",
-            "agent-042",
-            "--purpose",
-            "PCSA:SOCIAL_INQUIRY",
-            "--ssin",
-            "68070100188",
-            "--language",
-            "fr",
-        ]);
+        let call = with_stdout_closed(&ti_args(config, "68070100188", "fr", "PCSA:SOCIAL_INQUIRY"));
         let query = with_stdout_closed(&["audit", "query", journal.to_str().unwrap()]);
         let list = with_stdout_closed(&["services", "list"]);
         let fixtures = fixtures();

@@ -81,3 +81,28 @@ pub fn bcss(args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// The arguments of `bcss call RetrieveTIGroups retrieveTI` for this person, language and
+/// purpose, as agent-042.
+pub fn ti_args<'a>(
+    config: &'a str,
+    ssin: &'a str,
+    language: &'a str,
+    purpose: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "call",
+        "RetrieveTIGroups",
+        "retrieveTI",
+        "--config",
+        config,
+        "--user",
+        "agent-042",
+        "--purpose",
+        purpose,
+        "--ssin",
+        ssin,
+        "--language",
+        language,
+    ]
+}
