@@ -288,3 +288,93 @@ async fn record_mode_from_the_configuration_records_redacted_then_replays() {
     assert!(again["data"]["payload"].to_string().contains("HEATING"));
     assert_ne!(again["ticket"], reply["ticket"]);
 }
+
+/// An SSDN service bcss has no typed module for, described by hand in `[[service]]`:
+/// `bcss call --body` with its payload element, answered by the mock through the
+/// connector's path, journaled with its subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ssdn_service_of_the_configuration_through_bcss_call_and_the_mock() {
+    let contracts = repo().join("tests/contracts");
+    let services_file = contracts.join("services.toml");
+    let services = bcss::services::parse_services(
+        &std::fs::read_to_string(&services_file).unwrap(),
+        &services_file.display().to_string(),
+    )
+    .unwrap();
+    let catalogue = bcss::services::Catalogue::with_configured(services).unwrap();
+    let mock = bcss::mock::MockServer::start(
+        bcss::mock::MockConfig::from_dir_in(contracts.join("ssdn_fixtures"), catalogue).unwrap(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo().join("tests"), dir.path().join("tests")).unwrap();
+    write_files(
+        dir.path(),
+        &format!("[transport]\nbase_url = \"{}\"\n", mock.base_url()),
+    );
+    std::fs::write(
+        dir.path().join("authorizations.toml"),
+        "[organization]\ncbe = \"0212344876\"\nname = \"CPAS de Fictiveville\"\nsector = 17\n\n\
+         [[authorization]]\nid = \"attestations-test\"\nenvironment = \"test\"\n\
+         service = \"FictitiousAttestations\"\npurpose = \"PCSA:SOCIAL_INQUIRY\"\n\
+         program = \"00912345673\"\nvalid_from = 2025-01-01\nvalid_until = 2099-12-31\n\
+         granted_by = \"security-advisor\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("attest.xml"),
+        "<FictitiousAttestationsRequest xmlns=\"http://www.ksz-bcss.fgov.be/XSD/SSDN/OCMW_CPAS/FictitiousAttestations\">\
+         <SSIN>68070100188</SSIN><Kind>INCOME</Kind></FictitiousAttestationsRequest>",
+    )
+    .unwrap();
+    let path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let call = Command::new(BIN)
+            .args([
+                "call",
+                "FictitiousAttestations",
+                "listAttestations",
+                "--config",
+                "bcss.toml",
+                "--user",
+                "agent-042",
+                "--purpose",
+                "PCSA:SOCIAL_INQUIRY",
+                "--body",
+                "attest.xml",
+            ])
+            .current_dir(&path)
+            .output()
+            .unwrap();
+        let query = Command::new(BIN)
+            .args([
+                "audit",
+                "query",
+                "journal",
+                "--subject",
+                MARC,
+                "--format",
+                "json",
+            ])
+            .current_dir(&path)
+            .output()
+            .unwrap();
+        (call, query)
+    })
+    .await
+    .unwrap();
+    mock.shutdown().await;
+    let (call, query) = out;
+    assert!(call.status.success(), "{}", text(&call.stderr));
+    let reply: serde_json::Value = serde_json::from_slice(&call.stdout).unwrap();
+    assert_eq!(reply["bcss"]["ticket"], "SSDNTICKET12345", "{reply}");
+    assert_eq!(
+        reply["data"]["payload"]["name"],
+        "FictitiousAttestationsReply"
+    );
+    let record: serde_json::Value = serde_json::from_slice(&query.stdout).unwrap();
+    assert_eq!(record["what"]["service"], "FictitiousAttestations");
+    assert_eq!(record["ticket"], reply["ticket"]);
+    assert_eq!(record["status"], "ok");
+}
