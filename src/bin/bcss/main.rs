@@ -19,8 +19,8 @@ use clap::Parser;
 struct Cli {
     /// How failures are reported on stderr: text lines, or one JSON object (for
     /// scripts) with the exit code's name, the message, the BCSS code, our ticket and
-    /// whether anything was sent. For call, test-connection, mock, audit and argument
-    /// errors; manifest and services print their diagnostics (FILE:line:col) as text.
+    /// whether anything was sent. For call, test-connection, mock, audit, services and
+    /// argument errors; manifest prints its diagnostics (FILE:line:col) as text.
     #[arg(long, global = true, value_enum, default_value_t = exit::ErrorFormat::Text)]
     error_format: exit::ErrorFormat,
     #[command(subcommand)]

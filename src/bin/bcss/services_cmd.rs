@@ -82,10 +82,12 @@ pub fn run(cmd: ServicesCommand) -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
+                Err(e) => crate::exit::fail(
+                    "bcss services import",
+                    crate::exit::Exit::Error,
+                    e,
+                    crate::exit::Details::default(),
+                ),
             }
         }
     }
@@ -111,10 +113,7 @@ fn legal_context_label(rule: &LegalContextRule) -> String {
 fn list(config: Option<&Path>, json: bool) -> ExitCode {
     let catalogue = match catalogue_of(config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return crate::exit::usage("bcss services list", e),
     };
     if json {
         let descriptors: Vec<_> = catalogue.iter().map(Service::descriptor).collect();
