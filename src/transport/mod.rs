@@ -299,7 +299,8 @@ impl TransportError {
 fn timeout_hint(phase: &str) -> &'static str {
     match phase {
         "reply" => {
-            ": the status and headers arrived, then the body stalled (a slow server or network)"
+            ": the status and headers arrived, then the body did not finish in time (it stalled \
+             or trickled: a slow server or network)"
         }
         _ => "; an unregistered source IP also shows as a time-out",
     }

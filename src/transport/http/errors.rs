@@ -9,7 +9,7 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use rustls::{AlertDescription, CertificateError};
+use rustls::{AlertDescription, CertificateError, InvalidMessage};
 
 use crate::transport::TransportError;
 
@@ -116,6 +116,14 @@ pub(crate) fn describe_tls(e: &rustls::Error) -> String {
                 .to_owned()
         }
         E::AlertReceived(alert) => format!("the server sent the TLS alert {}", alert_name(*alert)),
+        // The first bytes back are no TLS record: another protocol answered, most often
+        // a plain-HTTP server (its `HTTP/1.1 400` to our ClientHello).
+        E::InvalidMessage(
+            InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
+        ) => format!(
+            "the server's answer is not TLS ({e}): a plain-HTTP server or another protocol \
+             listens on this port; check the endpoint's scheme and port"
+        ),
         E::NoApplicationProtocol => {
             "the server accepted neither HTTP/2 nor HTTP/1.1 (ALPN)".to_owned()
         }
@@ -204,6 +212,13 @@ mod tests {
         assert!(
             required.contains("requires a client certificate"),
             "{required}"
+        );
+        let not_tls = describe_tls(&rustls::Error::InvalidMessage(
+            InvalidMessage::InvalidContentType,
+        ));
+        assert!(
+            not_tls.contains("not TLS") && not_tls.contains("plain-HTTP"),
+            "{not_tls}"
         );
         let refused = describe_tls(&rustls::Error::AlertReceived(
             AlertDescription::BadCertificate,
