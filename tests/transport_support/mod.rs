@@ -213,6 +213,8 @@ pub enum Reply {
         piece: usize,
         every: Duration,
     },
+    /// Reads the request, then closes the connection without a byte of reply.
+    Hangup,
     /// Speaks no HTTP: on the first bytes the client sends (a TLS ClientHello), answers
     /// with these bytes and closes.
     Garbage(Vec<u8>),
@@ -402,6 +404,9 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             std::future::pending::<()>().await;
         }
         Reply::Silent | Reply::Garbage(_) => std::future::pending::<()>().await,
+        Reply::Hangup => {
+            let _ = stream.shutdown().await;
+        }
         Reply::Cut { declared, body } => {
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n"
