@@ -387,7 +387,7 @@ granted_by = \"leading-official\"
             e.status()
         );
     }
-    let report = audit::verify(&journal, None, None)?;
+    let report = audit::verify(&journal, &audit::VerifyOptions::default())?;
     match &report.problem {
         None => println!(
             "  chain verified: {} records in {} segment(s), head {}",

@@ -16,7 +16,8 @@
 //!
 //! [journal]
 //! dir = "journal"
-//! signing_key = "keys/journal-ed25519.pem"   # optional: signs checkpoints
+//! signing_key = "keys/journal-ed25519.pem"   # optional: signs genesis, checkpoints, heads
+//! witness = "/mnt/audit-witness/cpas.witness" # optional: heads kept on another volume
 //!
 //! [application]
 //! name = "cpas-social-desk"
@@ -146,8 +147,15 @@ pub struct TransportConfig {
 pub struct JournalConfig {
     /// The journal's folder (created 0700 when missing).
     pub dir: PathBuf,
-    /// An Ed25519 private key (PKCS#8 PEM) that signs the journal's checkpoints.
+    /// An Ed25519 private key (PKCS#8 PEM) that signs the journal's genesis record,
+    /// checkpoints and witnessed heads.
     pub signing_key: Option<PathBuf>,
+    /// A witness file (JSON lines) where the journal's heads are kept, on another volume
+    /// than the journal: see [`FileWitness`](crate::audit::FileWitness).
+    pub witness: Option<PathBuf>,
+    /// The largest record body, in bytes (default 32 MiB, at most 64 MiB); it must leave
+    /// room for `[limits] max_reply_bytes`.
+    pub max_record_bytes: Option<usize>,
 }
 
 /// The manifest: `manifest = "FILE"`, or a `[manifest]` table with `file`, `signers` and
@@ -211,7 +219,9 @@ impl<'de> Deserialize<'de> for ManifestConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// The largest reply accepted, in bytes (default 16 MiB).
+    /// The largest reply accepted, in bytes (default 16 MiB). It must fit in one journal
+    /// record: at most `[journal] max_record_bytes` less 1 MiB and a few bytes (see
+    /// [`FileJournalConfig::max_payload_bytes`](crate::audit::FileJournalConfig::max_payload_bytes)).
     pub max_reply_bytes: Option<usize>,
     /// The deepest XML nesting accepted (default 128).
     pub max_depth: Option<usize>,
@@ -382,12 +392,65 @@ impl Config {
                 "[transport] give password_env or password_file, not both".to_string(),
             ));
         }
+        config.check_limits(text, name)?;
         if config.transport.kind == TransportKind::Replay && config.transport.fixtures.is_none() {
             return Err(invalid(
                 "[transport] kind = \"replay\" needs fixtures = \"<folder>\"".to_string(),
             ));
         }
         Ok(config)
+    }
+
+    /// Every reply the transport accepts must fit in one journal record: refuse a
+    /// `[limits] max_reply_bytes` above the journal's payload room, naming both limits.
+    fn check_limits(&self, text: &str, name: &str) -> Result<(), ConfigError> {
+        let at_key = |key: &str, message: String| {
+            let (line, column) = text
+                .find(&format!("{key} ="))
+                .or_else(|| text.find(key))
+                .map_or((1, 1), |offset| line_col(text, offset));
+            ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let journal = self.file_journal_config();
+        if let Err(e) = journal.validate() {
+            return Err(at_key("max_record_bytes", format!("[journal] {e}")));
+        }
+        let max_payload = journal.max_payload_bytes();
+        let reply = self
+            .limits
+            .max_reply_bytes
+            .unwrap_or(crate::soap::Limits::default().max_bytes);
+        if reply > max_payload {
+            return Err(at_key(
+                "max_reply_bytes",
+                format!(
+                    "[limits] max_reply_bytes = {reply} does not fit in one journal record: [journal] max_record_bytes = {} leaves {max_payload} bytes for the request or reply, so a reply the transport accepts could not be journaled; lower max_reply_bytes to at most {max_payload}, or raise max_record_bytes (at most 67108864)",
+                    journal.max_record_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The file journal this configuration describes: its directory, signing key,
+    /// witness and record limit (the other settings are the defaults).
+    pub fn file_journal_config(&self) -> crate::audit::FileJournalConfig {
+        let mut c = crate::audit::FileJournalConfig::new(self.resolve(&self.journal.dir));
+        c.signing_key = self.journal.signing_key.as_ref().map(|p| self.resolve(p));
+        c.witness = self.journal.witness.as_ref().map(|p| {
+            let witness: std::sync::Arc<dyn crate::audit::Witness> =
+                std::sync::Arc::new(crate::audit::FileWitness::new(self.resolve(p)));
+            witness
+        });
+        if let Some(bytes) = self.journal.max_record_bytes {
+            c.max_record_bytes = bytes;
+        }
+        c
     }
 
     /// Whether the manifest must be signed: `[manifest] require_signature`, or by default
@@ -529,6 +592,32 @@ TestConnection = "http://127.0.0.1:9090/echo"
         assert!(err.contains("check digits"), "{err}");
         let bad_service = GOOD.replace("TestConnection =", "TestConection =");
         assert!(Config::parse(&bad_service, "x").is_err());
+    }
+
+    #[test]
+    fn a_reply_limit_the_journal_cannot_hold_is_refused_naming_both_limits() {
+        let with = |extra: &str| format!("{GOOD}\n{extra}");
+        // The default reply limit fits the default record limit.
+        assert!(Config::parse(GOOD, "bcss.toml").is_ok());
+        let big = with("[limits]\nmax_reply_bytes = 40000000\n");
+        let err = Config::parse(&big, "bcss.toml").unwrap_err().to_string();
+        assert!(err.contains("max_reply_bytes = 40000000"), "{err}");
+        assert!(err.contains("max_record_bytes = 33554432"), "{err}");
+        assert!(err.starts_with("bcss.toml:25:1:"), "{err}");
+        // Raising the record limit makes room for it.
+        let fits = big.replace(
+            "[journal]\ndir = \"journal\"",
+            "[journal]\ndir = \"journal\"\nmax_record_bytes = 67108864",
+        );
+        assert!(Config::parse(&fits, "bcss.toml").is_ok());
+        let unbounded = with("[limits]\nmax_reply_bytes = 100000000000\n");
+        assert!(Config::parse(&unbounded, "bcss.toml").is_err());
+        let absurd = GOOD.replace(
+            "[journal]\ndir = \"journal\"",
+            "[journal]\ndir = \"journal\"\nmax_record_bytes = 1000",
+        );
+        let err = Config::parse(&absurd, "bcss.toml").unwrap_err().to_string();
+        assert!(err.contains("max_record_bytes"), "{err}");
     }
 
     #[test]

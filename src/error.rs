@@ -36,9 +36,9 @@ pub enum Error {
     )]
     JournalRefused(AuditError),
     /// The request was sent (its intent is durably journaled) but its outcome could not be
-    /// recorded. The reply is withheld; the journal refuses further calls until it is fixed.
+    /// recorded. The reply is withheld; `source` says why (and what to fix).
     #[error(
-        "the request was sent (ticket {ticket}, intent journaled) but its outcome could not be recorded: {source}; fix the journal (disk space, permissions) before calling again"
+        "the request was sent (ticket {ticket}, intent journaled) but its outcome could not be recorded: {source}"
     )]
     OutcomeNotRecorded {
         /// Our ticket for the call, as in its intent record.

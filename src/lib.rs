@@ -12,7 +12,7 @@
 //! 4. the [`transport::Transport`] sends it;
 //! 5. the journal records the outcome;
 //! 6. the reply is decoded, bounded and fail-safe, into a typed response.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod audit;

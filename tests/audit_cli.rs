@@ -71,9 +71,18 @@ async fn verify_ok_and_damaged() {
     let out = bcss(&["audit", "verify", p(tmp.path())]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    let head = audit::verify(tmp.path(), None, None).unwrap().head.unwrap();
+    let head = audit::verify(tmp.path(), &plain()).unwrap().head.unwrap();
+    let mut lines = text.lines();
     assert!(
-        text.starts_with(&format!("ok: 5 records, head {}", hex::encode(head.hash))),
+        lines.next().unwrap().starts_with("WARNING: unanchored: truncation at a record boundary, deleted trailing segments or a replaced journal cannot be detected (configure [journal] witness, or pass --witness)"),
+        "{text}"
+    );
+    // The genesis record, four records, the shutdown checkpoint.
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with(&format!("ok: 6 records, head {}", hex::encode(head.hash))),
         "{text}"
     );
     assert!(text.contains("intents without outcome: 1"), "{text}");
@@ -103,11 +112,11 @@ async fn checkpoint_prints_a_head_that_verify_trusts() {
     let out = bcss(&["audit", "checkpoint", p(tmp.path())]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let head = stdout(&out).trim().to_string();
-    assert!(head.starts_with("5:"), "{head}");
+    assert!(head.starts_with("6:"), "{head}");
     let out = bcss(&["audit", "verify", p(tmp.path()), "--trusted-head", &head]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("trusted head: confirmed"));
-    let wrong = format!("5:{}", "00".repeat(32));
+    let wrong = format!("6:{}", "00".repeat(32));
     let out = bcss(&["audit", "verify", p(tmp.path()), "--trusted-head", &wrong]);
     assert_eq!(out.status.code(), Some(1));
     let out = bcss(&[
@@ -252,15 +261,14 @@ async fn reader_journals_the_read_first() {
         "advisor-7",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report = audit::verify(tmp.path(), None, None).unwrap();
+    let report = audit::verify(tmp.path(), &plain()).unwrap();
     assert!(report.is_ok());
-    assert_eq!(report.records, 6);
+    assert_eq!(report.records, 7);
     // The last record is the read.
     let seg = segments(tmp.path()).pop().unwrap();
     let bytes = std::fs::read(&seg).unwrap();
     let f = frames(&bytes).pop().unwrap();
-    let rec: Record = serde_json::from_slice(&bytes[f.offset + 60..f.offset + f.len - 4]).unwrap();
-    match rec {
+    match record_at(&bytes, &f) {
         Record::Read(r) => {
             assert_eq!(r.reader, "advisor-7");
             assert_eq!(r.command, "show");
@@ -300,4 +308,138 @@ async fn prune_command() {
     assert!(text.contains("last segment"), "{text}");
     let out = bcss(&["audit", "prune", p(tmp.path()), "--before", "soon"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn verify_with_a_witness_or_requiring_an_anchor() {
+    let tmp = tempdir();
+    let witness_dir = tempdir();
+    let witness = witness_dir.path().join("journal.witness");
+    let mut c = config(tmp.path());
+    c.witness = Some(std::sync::Arc::new(audit::FileWitness::new(&witness)));
+    let j = FileJournal::open(c).await.unwrap();
+    for _ in 0..4 {
+        j.append(intent(Uuid::now_v7(), "alice", "S", &ssin(1), 50))
+            .await
+            .unwrap();
+    }
+    j.close().await.unwrap();
+
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).starts_with("WARNING: unanchored"),
+        "{}",
+        stdout(&out)
+    );
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--require-anchor"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let mut lines = text.lines();
+    assert!(
+        lines.next().unwrap().starts_with("WARNING: unanchored"),
+        "{text}"
+    );
+    assert!(lines.next().unwrap().contains("not anchored"), "{text}");
+
+    let out = bcss(&[
+        "audit",
+        "verify",
+        p(tmp.path()),
+        "--witness",
+        p(&witness),
+        "--require-anchor",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("ok: 6 records"), "{text}");
+    assert!(text.contains("witness: 3 head(s) confirmed"), "{text}");
+
+    // The witness named by a configuration file.
+    let toml = tmp.path().with_extension("toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "environment = \"test\"\nmanifest = \"m.toml\"\n[journal]\ndir = \"j\"\nwitness = {:?}\n[application]\nname = \"a\"\nversion = \"1\"\n[organization]\ncbe = \"0212344876\"\ncontact_email = \"it@cpas-fictiveville.example\"\n",
+            witness.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = bcss(&[
+        "audit",
+        "verify",
+        p(tmp.path()),
+        "--config",
+        p(&toml),
+        "--require-anchor",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("witness: 3 head(s) confirmed"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_file(&toml).unwrap();
+
+    // Cut at a record boundary: only the witness shows it.
+    let seg = segments(tmp.path()).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let f = frames(&bytes)[3].clone();
+    std::fs::write(&seg, &bytes[..f.offset]).unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = bcss(&["audit", "verify", p(tmp.path()), "--witness", p(&witness)]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!(
+            "FAILED: segment {} byte {} sequence 4: the witness recorded head",
+            name(&seg),
+            f.offset
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn verify_reports_quarantined_bytes() {
+    let tmp = tempdir();
+    journal(tmp.path(), None).await;
+    // Damage the last complete record's body checksum: opening quarantines it.
+    let seg = segments(tmp.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&seg, &bytes).unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("moves this final record to quarantine"),
+        "{}",
+        stdout(&out)
+    );
+    FileJournal::open(config(tmp.path()))
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("crash recoveries (truncations): 1"), "{text}");
+    assert!(
+        text.contains(&format!("quarantined: quarantine/{}-", name(&seg))),
+        "{text}"
+    );
+    assert!(
+        text.contains("damaged), named by the truncation record at sequence 6; it matches"),
+        "{text}"
+    );
 }

@@ -4,6 +4,9 @@
 //!
 //! The child is this test binary itself, re-run with an environment variable naming the
 //! journal directory (the `crash_child` entry point is ignored in normal runs).
+//!
+//! The journal has a witness (beside the journal directory): after every kill it still
+//! confirms the journal, so heads are only ever witnessed once durable.
 
 #[path = "audit_support/mod.rs"]
 mod support;
@@ -25,10 +28,16 @@ const KILLS: usize = 20;
 
 fn child_config(dir: &Path) -> bcss::audit::FileJournalConfig {
     let mut c = config(dir);
+    c.witness = Some(witness(dir));
     // Small segments, so that kills also land around rotations.
     c.segment_max_bytes = 256 * 1024;
     c.checkpoint_every_records = 500;
     c
+}
+
+/// The journal's witness: a file beside its directory.
+fn witness(dir: &Path) -> std::sync::Arc<dyn bcss::audit::Witness> {
+    std::sync::Arc::new(bcss::audit::FileWitness::new(dir.with_extension("witness")))
 }
 
 /// The child: append forever from 64 tasks, printing `ack SEQUENCE TICKET` after each
@@ -169,8 +178,13 @@ fn appends_survive_sigkill() {
             }
             journal.close().await.unwrap();
         });
-        let report = audit::verify(&dir, None, None).unwrap();
+        let options = audit::VerifyOptions {
+            witness: Some(witness(&dir)),
+            ..Default::default()
+        };
+        let report = audit::verify(&dir, &options).unwrap();
         assert!(report.is_ok(), "round {round}: {:?}", report.problem);
+        assert!(report.unanchored.is_none(), "round {round}");
 
         // Every acknowledged append is there, at the sequence it was acknowledged with.
         let result = audit::query(&dir, &QueryFilter::default()).unwrap();

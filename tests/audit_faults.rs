@@ -123,7 +123,7 @@ async fn read_only_directory_refuses_to_open() {
             .unwrap_err();
         assert_io(&err);
         // Reading still works.
-        assert!(audit::verify(&dir, None, None).unwrap().is_ok());
+        assert!(audit::verify(&dir, &plain()).unwrap().is_ok());
     } else {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempdir();
@@ -183,7 +183,7 @@ async fn full_file_system_fails_appends_and_then_refuses_all() {
         sequence: Some(last.sequence),
         hash: last.hash,
     };
-    let report = audit::verify(&dir, Some(&trusted), None).unwrap();
+    let report = audit::verify(&dir, &trusting(&trusted)).unwrap();
     assert!(report.trusted_head_confirmed, "{:?}", report.problem);
     if let Some(p) = &report.problem {
         assert!(p.torn_tail, "{p}");
@@ -249,7 +249,7 @@ async fn full_file_system_with_many_appenders_fails_closed_for_all() {
         sequence: Some(last.sequence),
         hash: last.hash,
     };
-    let report = audit::verify(&dir, Some(&trusted), None).unwrap();
+    let report = audit::verify(&dir, &trusting(&trusted)).unwrap();
     assert!(report.trusted_head_confirmed, "{:?}", report.problem);
     if let Some(p) = &report.problem {
         assert!(p.torn_tail, "{p}");

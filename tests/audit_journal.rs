@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use bcss::audit::{
-    self, AuditError, FileJournal, Journal, Payload, ReadRecord, Record, TrustedHead,
+    self, AuditError, CallRecord, FileJournal, Journal, Payload, ReadRecord, TrustedHead,
 };
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -18,8 +18,8 @@ use ed25519_dalek::pkcs8::EncodePrivateKey;
 use support::*;
 use uuid::Uuid;
 
-fn read_record(n: usize) -> Record {
-    Record::Read(ReadRecord {
+fn read_record(n: usize) -> CallRecord {
+    CallRecord::Read(ReadRecord {
         at: Utc::now(),
         reader: format!("reader-{n}"),
         command: "query".into(),
@@ -41,9 +41,10 @@ async fn appends_are_sequenced_chained_and_verify() {
         .append(outcome(t, "ok", Some(b"<reply/>")))
         .await
         .unwrap();
-    assert_eq!((a.sequence, b.sequence), (1, 2));
+    // Sequence 1 is the journal's genesis record.
+    assert_eq!((a.sequence, b.sequence), (2, 3));
     assert_ne!(a.hash, b.hash);
-    assert_eq!(journal.head().unwrap().sequence, 2);
+    assert_eq!(journal.head().unwrap().sequence, 3);
     journal.close().await.unwrap();
 
     let dir_mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
@@ -52,15 +53,15 @@ async fn appends_are_sequenced_chained_and_verify() {
         let mode = std::fs::metadata(&seg).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", seg.display());
     }
-    let report = audit::verify(&dir, None, None).unwrap();
+    let report = audit::verify(&dir, &plain()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
-    // Two records and the shutdown checkpoint.
-    assert_eq!(report.records, 3);
+    // The genesis record, two records and the shutdown checkpoint.
+    assert_eq!(report.records, 4);
     assert_eq!(report.checkpoints, 1);
     assert!(report.intents_without_outcome.is_empty());
     let trusted = TrustedHead::from(b_head(b));
     assert!(
-        audit::verify(&dir, Some(&trusted), None)
+        audit::verify(&dir, &trusting(&trusted))
             .unwrap()
             .trusted_head_confirmed
     );
@@ -129,7 +130,7 @@ async fn concurrent_appends_never_interleave_and_are_batched() {
     let seqs: HashSet<u64> = acked.iter().map(|(s, _)| *s).collect();
     assert_eq!(seqs.len(), 800, "every append got its own sequence number");
 
-    let report = audit::verify(&dir, None, None).unwrap();
+    let report = audit::verify(&dir, &plain()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
     assert_eq!(report.intents_without_outcome.len(), 800);
     assert_all_on_disk(&report, &acked);
@@ -159,14 +160,14 @@ async fn many_appenders_through_the_two_stage_writer_with_rotation_and_checkpoin
     let head = journal.head().unwrap();
     assert!(acked.iter().all(|(seq, _)| *seq <= head.sequence));
 
-    let report = audit::verify(&dir, None, None).unwrap();
+    let report = audit::verify(&dir, &plain()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
     assert!(
         report.checkpoints >= 6,
         "{} checkpoints",
         report.checkpoints
     );
-    assert_eq!(report.records, 1920 + report.checkpoints);
+    assert_eq!(report.records, 1 + 1920 + report.checkpoints);
     assert_all_on_disk(&report, &acked);
 }
 
@@ -192,10 +193,13 @@ async fn segments_rotate_by_size_and_the_chain_spans_them() {
         // A segment is only exceeded by the batch that started it.
         assert!(std::fs::metadata(s).unwrap().len() <= 8 * 1024 + 2048);
     }
-    let report = audit::verify(&dir, None, None).unwrap();
+    let report = audit::verify(&dir, &plain()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
     assert_eq!(report.segments, segs.len());
-    assert_eq!(report.records, 41);
+    assert_eq!(
+        report.records, 42,
+        "genesis, 40 records, the shutdown checkpoint"
+    );
 }
 
 static CLOCK_MICROS: AtomicI64 = AtomicI64::new(0);
@@ -223,7 +227,7 @@ async fn segments_rotate_by_utc_day() {
         names,
         vec![
             "seg-00000000000000000001-20310501.bcj".to_string(),
-            "seg-00000000000000000003-20310502.bcj".to_string(),
+            "seg-00000000000000000004-20310502.bcj".to_string(),
         ]
     );
     // Reopening on the same day appends to the same segment.
@@ -231,7 +235,7 @@ async fn segments_rotate_by_utc_day() {
     journal.append(read_record(4)).await.unwrap();
     journal.close().await.unwrap();
     assert_eq!(segments(&dir).len(), 2);
-    assert!(audit::verify(&dir, None, None).unwrap().is_ok());
+    assert!(audit::verify(&dir, &plain()).unwrap().is_ok());
 }
 
 fn write_key(dir: &std::path::Path, seed: u8) -> (std::path::PathBuf, SigningKey) {
@@ -256,17 +260,20 @@ async fn checkpoints_by_count_are_signed_and_verified() {
     }
     let manual = journal.checkpoint().await.unwrap();
     journal.close().await.unwrap();
-    let report = audit::verify(&dir, None, Some(&key.verifying_key())).unwrap();
+    let report = audit::verify(&dir, &keyed(&key.verifying_key())).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
-    // 3 by count (after 10, 20, 30 records), the manual one; none at close (nothing since).
+    // 3 by count (after 10, 20, 30 records, the genesis counted), the manual one; none at
+    // close (nothing since).
     assert_eq!(report.checkpoints, 4);
     assert_eq!(report.signed_checkpoints, 4);
     assert_eq!(report.last_signed_checkpoint, Some(manual.sequence));
+    assert!(report.genesis_signed);
     let other = SigningKey::from_bytes(&[4; 32]);
-    let report = audit::verify(&dir, None, Some(&other.verifying_key())).unwrap();
+    let report = audit::verify(&dir, &keyed(&other.verifying_key())).unwrap();
     let problem = report.problem.unwrap();
     assert!(problem.reason.contains("another key"), "{problem}");
-    assert_eq!(problem.sequence, 11);
+    // The genesis record is the first anchor checked.
+    assert_eq!(problem.sequence, 1);
 }
 
 #[tokio::test]
@@ -283,13 +290,13 @@ async fn checkpoints_by_time() {
     for _ in 0..500 {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         frames = journal.stats().frames;
-        if frames == 2 {
+        if frames == 3 {
             break;
         }
     }
-    assert_eq!(frames, 2);
+    assert_eq!(frames, 3, "genesis, the record, the checkpoint");
     journal.close().await.unwrap();
-    assert_eq!(audit::verify(&dir, None, None).unwrap().checkpoints, 1);
+    assert_eq!(audit::verify(&dir, &plain()).unwrap().checkpoints, 1);
 }
 
 #[tokio::test]
@@ -334,7 +341,7 @@ async fn dropping_keeps_every_acknowledged_record() {
         }
     }
     let journal = FileJournal::open(config(tmp.path())).await.unwrap();
-    assert_eq!(journal.head().unwrap().sequence, 20);
+    assert_eq!(journal.head().unwrap().sequence, 21);
     assert!(journal.recovered_truncation().is_none());
     journal.close().await.unwrap();
     let last = acked.last().unwrap();
@@ -342,7 +349,7 @@ async fn dropping_keeps_every_acknowledged_record() {
         sequence: Some(last.sequence),
         hash: last.hash,
     };
-    let report = audit::verify(tmp.path(), Some(&trusted), None).unwrap();
+    let report = audit::verify(tmp.path(), &trusting(&trusted)).unwrap();
     assert!(
         report.is_ok() && report.trusted_head_confirmed,
         "{report:?}"
@@ -353,13 +360,18 @@ async fn dropping_keeps_every_acknowledged_record() {
 async fn oversized_records_are_refused_before_the_writer() {
     let tmp = tempdir();
     let mut c = config(tmp.path());
-    c.max_record_bytes = 2048;
+    c.max_record_bytes = 2 * 1024 * 1024;
     let journal = FileJournal::open(c).await.unwrap();
     let err = journal
-        .append(intent(Uuid::now_v7(), "u", "S", &ssin(1), 4096))
+        .append(intent(Uuid::now_v7(), "u", "S", &ssin(1), 3 * 1024 * 1024))
         .await
         .unwrap_err();
-    assert!(matches!(err, AuditError::Encode(_)), "{err}");
+    assert!(matches!(err, AuditError::TooLarge { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("max_record_bytes") && text.contains("not a disk problem"),
+        "{text}"
+    );
     // The journal still works.
     journal.append(read_record(0)).await.unwrap();
     journal.close().await.unwrap();
@@ -373,33 +385,40 @@ async fn a_torn_tail_is_cut_and_the_cut_is_recorded() {
         journal.append(read_record(i)).await.unwrap();
     }
     drop(journal);
-    // Cut the sixth record in half, as a crash in the middle of its write leaves it.
+    // Cut the sixth record (sequence 7, after the genesis record) in half, as a crash in
+    // the middle of its write leaves it.
     let seg = segments(tmp.path()).pop().unwrap();
     let bytes = std::fs::read(&seg).unwrap();
     let last = frames(&bytes).last().unwrap().clone();
-    assert_eq!(last.sequence, 6);
+    assert_eq!(last.sequence, 7);
     let good_len = last.offset;
     std::fs::write(&seg, &bytes[..last.offset + last.len / 2]).unwrap();
 
-    let report = audit::verify(tmp.path(), None, None).unwrap();
+    let report = audit::verify(tmp.path(), &plain()).unwrap();
     let problem = report.problem.clone().unwrap();
     assert!(problem.torn_tail);
     assert_eq!(
         (problem.segment.as_str(), problem.offset, problem.sequence),
-        (name(&seg).as_str(), good_len as u64, 6)
+        (name(&seg).as_str(), good_len as u64, 7)
     );
 
     let journal = FileJournal::open(config(tmp.path())).await.unwrap();
     let cut = journal.recovered_truncation().unwrap().clone();
     assert_eq!(cut.offset, good_len as u64);
     assert_eq!(cut.bytes_cut, (last.len / 2) as u64);
-    assert_eq!(cut.sequence, 6);
+    assert_eq!(cut.sequence, 7);
+    assert_eq!(cut.kind, "torn");
+    // The bytes cut are kept, not destroyed.
+    let kept = std::fs::read(tmp.path().join(cut.quarantine.as_ref().unwrap())).unwrap();
+    assert_eq!(kept, bytes[last.offset..last.offset + last.len / 2]);
     let next = journal.append(read_record(9)).await.unwrap();
-    assert_eq!(next.sequence, 7, "the truncation record took sequence 6");
+    assert_eq!(next.sequence, 8, "the truncation record took sequence 7");
     journal.close().await.unwrap();
-    let report = audit::verify(tmp.path(), None, None).unwrap();
+    let report = audit::verify(tmp.path(), &plain()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
     assert_eq!(report.truncations, 1);
+    assert_eq!(report.quarantined.len(), 1);
+    assert_eq!(report.quarantined[0].truncation, Some(7));
 }
 
 #[tokio::test]
@@ -416,7 +435,7 @@ async fn zeroed_tail_space_is_a_torn_tail_too() {
     let journal = FileJournal::open(config(tmp.path())).await.unwrap();
     assert_eq!(journal.recovered_truncation().unwrap().offset, good as u64);
     journal.close().await.unwrap();
-    assert!(audit::verify(tmp.path(), None, None).unwrap().is_ok());
+    assert!(audit::verify(tmp.path(), &plain()).unwrap().is_ok());
 }
 
 #[tokio::test]
@@ -455,13 +474,17 @@ async fn damage_before_the_tail_refuses_to_open_and_names_the_position() {
 #[test]
 fn payload_round_trips_bytes() {
     let text = Payload::from_bytes("héllo <x/>".as_bytes());
-    assert_eq!(text, Payload::Text("héllo <x/>".into()));
-    assert_eq!(text.to_bytes().unwrap(), "héllo <x/>".as_bytes());
+    assert_eq!(text.as_text(), Some("héllo <x/>"));
+    assert_eq!(text.encoding(), "text");
+    assert_eq!(text.to_bytes(), "héllo <x/>".as_bytes());
     let raw = [0u8, 159, 146, 150, 255];
     let b = Payload::from_bytes(&raw);
-    assert!(matches!(b, Payload::Base64(_)));
-    assert_eq!(b.to_bytes().unwrap(), raw);
-    assert!(Payload::Base64("***".into()).to_bytes().is_err());
+    assert_eq!(b.encoding(), "binary");
+    assert_eq!(b.to_bytes(), raw);
+    // Inline JSON (a record exported by an application) is base64 for binary payloads,
+    // and malformed base64 is refused.
+    let bad = r#"{"encoding":"base64","data":"***"}"#;
+    assert!(serde_json::from_str::<Payload>(bad).is_err());
     // Debug never shows the content.
     assert!(!format!("{text:?}").contains("héllo"));
 }

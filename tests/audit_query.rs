@@ -3,7 +3,7 @@
 #[path = "audit_support/mod.rs"]
 mod support;
 
-use bcss::audit::{self, FileJournal, Journal, Payload, QueryFilter};
+use bcss::audit::{self, FileJournal, Journal, QueryFilter};
 use chrono::{Duration, Utc};
 use support::*;
 use uuid::Uuid;
@@ -90,7 +90,11 @@ async fn who_consulted_this_person() {
     let exchanges: Vec<_> = r.exchanges().map(Result::unwrap).collect();
     assert_eq!(exchanges[0].status(), "ok");
     assert_eq!(exchanges[0].who().unwrap().user_id, "alice");
-    assert_eq!(exchanges[0].sequences, vec![1, 3]);
+    assert_eq!(
+        exchanges[0].sequences,
+        vec![2, 4],
+        "after the genesis record"
+    );
     assert_eq!(exchanges[1].status(), "denied");
     assert_eq!(
         exchanges[1].denial.as_ref().unwrap().reason_code,
@@ -175,18 +179,18 @@ async fn filters_combine() {
 async fn show_returns_request_and_reply() {
     let f = fixture().await;
     let e = audit::show(f.tmp.path(), f.bob_error).unwrap().unwrap();
-    let request = e.intent.as_ref().unwrap().request.to_bytes().unwrap();
+    let request = e.intent.as_ref().unwrap().request.to_bytes();
     assert!(String::from_utf8(request).unwrap().contains(&ssin(2)));
     let outcome = e.outcome.as_ref().unwrap();
     assert_eq!(outcome.code.as_deref(), Some("MSG00012"));
     assert_eq!(
-        outcome.reply.as_ref().unwrap().to_bytes().unwrap(),
+        outcome.reply.as_ref().unwrap().to_bytes(),
         b"<reply>MSG00012</reply>"
     );
     let binary = audit::show(f.tmp.path(), f.alice_binary).unwrap().unwrap();
     let reply = binary.outcome.unwrap().reply.unwrap();
-    assert!(matches!(reply, Payload::Base64(_)));
-    assert_eq!(reply.to_bytes().unwrap(), vec![0xff, 0xfe, 0x00, 0x01]);
+    assert_eq!(reply.encoding(), "binary");
+    assert_eq!(reply.to_bytes(), vec![0xff, 0xfe, 0x00, 0x01]);
     let pending = audit::show(f.tmp.path(), f.dave_pending).unwrap().unwrap();
     assert_eq!(pending.status(), "no_outcome");
     assert!(audit::show(f.tmp.path(), Uuid::now_v7()).unwrap().is_none());
@@ -195,7 +199,7 @@ async fn show_returns_request_and_reply() {
 #[tokio::test]
 async fn verify_reports_intents_without_outcome() {
     let f = fixture().await;
-    let report = audit::verify(f.tmp.path(), None, None).unwrap();
+    let report = audit::verify(f.tmp.path(), &plain()).unwrap();
     assert!(report.is_ok());
     let pending: Vec<Uuid> = report
         .intents_without_outcome
@@ -203,7 +207,8 @@ async fn verify_reports_intents_without_outcome() {
         .map(|p| p.ticket)
         .collect();
     assert_eq!(pending, vec![f.dave_pending]);
-    assert_eq!(report.intents_without_outcome[0].sequence, 5);
+    // After the genesis record (sequence 1).
+    assert_eq!(report.intents_without_outcome[0].sequence, 6);
 }
 
 async fn multi_segment_journal() -> tempfile::TempDir {
@@ -225,7 +230,7 @@ async fn prune_keeps_everything_younger_than_ten_years() {
     let tmp = multi_segment_journal().await;
     let before = segments(tmp.path());
     let far_future = Utc::now() + Duration::days(365 * 20);
-    let report = audit::prune(tmp.path(), far_future).unwrap();
+    let report = audit::prune(config(tmp.path()), far_future).await.unwrap();
     assert!(report.removed.is_empty());
     assert!(
         report
@@ -241,40 +246,62 @@ async fn prune_removes_old_segments_and_the_rest_still_verifies() {
     let tmp = multi_segment_journal().await;
     let segs = segments(tmp.path());
     assert!(segs.len() >= 4);
-    let report_before = audit::verify(tmp.path(), None, None).unwrap();
+    let report_before = audit::verify(tmp.path(), &plain()).unwrap();
     let head = report_before.head.unwrap();
     // Eleven years from now, everything written today is older than 10 years.
-    let later = Utc::now() + Duration::days(365 * 11 + 3);
-    let report = audit::prune_at(tmp.path(), later, later).unwrap();
+    let later = eleven_years_later();
+    let report = audit::prune_at(later_config(tmp.path()), later, later)
+        .await
+        .unwrap();
     assert_eq!(
         report.removed.len(),
         segs.len() - 1,
         "all but the last segment"
     );
     assert!(report.kept_because.unwrap().contains("last segment"));
+    // The last segment is left, and the one the prune record went to (written 11 years
+    // later, a new UTC day).
     let left = segments(tmp.path());
-    assert_eq!(left, vec![segs.last().unwrap().clone()]);
-    let verified = audit::verify(tmp.path(), Some(&head.into()), None).unwrap();
+    assert_eq!(left.len(), 2);
+    assert_eq!(left[0], segs.last().unwrap().clone());
+    let verified = audit::verify(tmp.path(), &trusting(&head.into())).unwrap();
     assert!(verified.is_ok(), "{:?}", verified.problem);
     assert_eq!(verified.anchored_at, report.first_remaining_sequence);
+    assert_eq!(verified.attested_by_prune, report.prune_record);
     assert!(verified.trusted_head_confirmed);
     // The journal can be reopened and appended to after a prune.
-    let j = FileJournal::open(config(tmp.path())).await.unwrap();
+    let j = FileJournal::open(later_config(tmp.path())).await.unwrap();
     j.append(intent(Uuid::now_v7(), "u", "S", &ssin(5), 10))
         .await
         .unwrap();
     j.close().await.unwrap();
-    assert!(audit::verify(tmp.path(), None, None).unwrap().is_ok());
+    assert!(audit::verify(tmp.path(), &plain()).unwrap().is_ok());
+}
+
+/// 11 years and a few days from now (records written today are then older than 10 years).
+fn eleven_years_later() -> chrono::DateTime<Utc> {
+    static LATER: std::sync::OnceLock<chrono::DateTime<Utc>> = std::sync::OnceLock::new();
+    *LATER.get_or_init(|| Utc::now() + Duration::days(365 * 11 + 3))
+}
+
+/// A journal configuration whose clock is [`eleven_years_later`], so that a prune then
+/// is written then.
+fn later_config(dir: &std::path::Path) -> bcss::audit::FileJournalConfig {
+    let mut c = config(dir);
+    c.clock = eleven_years_later;
+    c
 }
 
 #[tokio::test]
 async fn prune_stops_at_the_before_date() {
     let tmp = multi_segment_journal().await;
     let segs = segments(tmp.path());
-    let later = Utc::now() + Duration::days(365 * 11 + 3);
+    let later = eleven_years_later();
     // Before a date earlier than every record: nothing goes, even 11 years later.
     let early = Utc::now() - Duration::days(1);
-    let report = audit::prune_at(tmp.path(), early, later).unwrap();
+    let report = audit::prune_at(later_config(tmp.path()), early, later)
+        .await
+        .unwrap();
     assert!(report.removed.is_empty());
     assert_eq!(segments(tmp.path()), segs);
 }
@@ -286,8 +313,10 @@ async fn prune_refuses_a_damaged_journal() {
     let mut bytes = std::fs::read(&segs[1]).unwrap();
     bytes[200] ^= 1;
     std::fs::write(&segs[1], &bytes).unwrap();
-    let later = Utc::now() + Duration::days(365 * 11 + 3);
-    let err = audit::prune_at(tmp.path(), later, later).unwrap_err();
+    let later = eleven_years_later();
+    let err = audit::prune_at(later_config(tmp.path()), later, later)
+        .await
+        .unwrap_err();
     assert!(matches!(err, audit::AuditError::Damaged { .. }), "{err}");
     assert_eq!(segments(tmp.path()), segs);
 }

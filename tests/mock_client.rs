@@ -78,5 +78,9 @@ async fn every_shipped_exchange_through_the_client_is_journaled_with_its_outcome
         .chain(["transport_error"])
         .collect();
     assert_eq!(statuses, wanted);
-    assert!(audit::verify(&journal_dir, None, None).unwrap().is_ok());
+    assert!(
+        audit::verify(&journal_dir, &audit::VerifyOptions::default())
+            .unwrap()
+            .is_ok()
+    );
 }

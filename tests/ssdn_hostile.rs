@@ -307,6 +307,9 @@ proptest! {
     fn truncated_replies_never_panic(cut in 0usize..100_000) {
         let bytes = fixture("PerformInvestigation", "ok");
         let cut = cut % bytes.len();
+        // Cutting only trailing whitespace (the file's final newline) leaves the whole
+        // reply: that is not a truncation.
+        prop_assume!(!bytes[cut..].iter().all(u8::is_ascii_whitespace));
         let d = PerformInvestigationRequest::builder(ssin(ANNA))
             .all_groups()
             .build()

@@ -10,9 +10,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
-use super::format::{MAX_BODY_BYTES, sha256};
+use uuid::Uuid;
+
+use super::codec::{self, Body, MAX_META_BYTES, body_overhead};
+use super::format::MAX_BODY_BYTES;
 use super::writer::{self, Msg};
-use super::{Appended, AuditError, Head, Journal, Record, TruncationRecord};
+use super::{Appended, AuditError, CallRecord, Head, Journal, Record, TruncationRecord, Witness};
 use crate::transport::BoxFuture;
 
 /// How a [`FileJournal`] is laid out and batches its writes.
@@ -22,6 +25,8 @@ use crate::transport::BoxFuture;
 /// let mut config = FileJournalConfig::new("/var/lib/myapp/bcss-journal");
 /// config.signing_key = Some("/etc/myapp/journal-signing.pem".into());
 /// assert_eq!(config.segment_max_bytes, 64 * 1024 * 1024);
+/// // A reply of 16 MiB (the default reply limit) always fits in one record.
+/// assert!(config.max_payload_bytes() >= 16 * 1024 * 1024);
 /// ```
 #[derive(Debug, Clone)]
 pub struct FileJournalConfig {
@@ -30,7 +35,8 @@ pub struct FileJournalConfig {
     /// A segment is rotated once the next batch would take it past this size (it is also
     /// rotated when the UTC day changes). Default 64 MiB.
     pub segment_max_bytes: u64,
-    /// The largest record accepted, JSON-encoded. Default 16 MiB (at most 64 MiB).
+    /// The largest record body accepted (its JSON part and its request or reply bytes).
+    /// Default 32 MiB, at most 64 MiB; see [`max_payload_bytes`](Self::max_payload_bytes).
     pub max_record_bytes: usize,
     /// The most records written with one fdatasync. Default 1024.
     pub batch_max_records: usize,
@@ -44,7 +50,7 @@ pub struct FileJournalConfig {
     pub batch_window: Duration,
     /// How many appends may wait for the writer before callers wait to enqueue. Default 4096.
     pub queue_capacity: usize,
-    /// A checkpoint is written after this many records (0: never by count). Default 10 000.
+    /// A checkpoint is written after this many records (0: never by count). Default 1000.
     pub checkpoint_every_records: u64,
     /// A checkpoint is written when records were added and this much time passed since the
     /// last one (zero: never by time). Default 5 minutes.
@@ -52,12 +58,13 @@ pub struct FileJournalConfig {
     /// Write a checkpoint in [`FileJournal::close`] when records were added since the last
     /// one. Default true.
     pub checkpoint_on_close: bool,
-    /// A PKCS#8 PEM file with the Ed25519 key that signs checkpoints. Default none
-    /// (checkpoints unsigned).
+    /// A PKCS#8 PEM file with the Ed25519 key that signs the genesis record, checkpoints
+    /// and witnessed heads. Default none (unsigned).
     pub signing_key: Option<PathBuf>,
-    /// Check every segment's chain when opening (default true); when false only the last
-    /// segment is checked, trusting its header's link to the previous one.
-    pub full_check_on_open: bool,
+    /// Where the journal's heads are kept outside it: recorded at creation, at every
+    /// checkpoint (before the checkpoint is written) and at close. Opening refuses a
+    /// journal whose witness holds a head it does not have. Default none.
+    pub witness: Option<Arc<dyn Witness>>,
     /// The clock for write times and day rotation (UTC). Default [`Utc::now`]; tests replace
     /// it.
     pub clock: fn() -> DateTime<Utc>,
@@ -69,24 +76,34 @@ impl FileJournalConfig {
         FileJournalConfig {
             dir: dir.into(),
             segment_max_bytes: 64 * 1024 * 1024,
-            max_record_bytes: 16 * 1024 * 1024,
+            max_record_bytes: 32 * 1024 * 1024,
             batch_max_records: 1024,
             batch_max_bytes: 16 * 1024 * 1024,
             batch_window: Duration::ZERO,
             queue_capacity: 4096,
-            checkpoint_every_records: 10_000,
+            checkpoint_every_records: 1000,
             checkpoint_every: Duration::from_secs(300),
             checkpoint_on_close: true,
             signing_key: None,
-            full_check_on_open: true,
+            witness: None,
             clock: Utc::now,
         }
     }
 
+    /// The largest total of request and reply bytes one record can always hold: the
+    /// record limit less the JSON part's limit ([`MAX_META_BYTES`]) and the body's framing.
+    pub fn max_payload_bytes(&self) -> usize {
+        max_payload_bytes(self.max_record_bytes)
+    }
+
     pub(crate) fn validate(&self) -> Result<(), AuditError> {
         let bad = |what: &str| Err(AuditError::Config(what.to_string()));
-        if self.max_record_bytes == 0 || self.max_record_bytes > MAX_BODY_BYTES {
-            return bad("max_record_bytes must be within 1..=64 MiB");
+        if self.max_record_bytes <= MAX_META_BYTES + body_overhead(2)
+            || self.max_record_bytes > MAX_BODY_BYTES
+        {
+            return bad(
+                "max_record_bytes must be above 1 MiB (the JSON part's limit) and at most 64 MiB",
+            );
         }
         if self.batch_max_records == 0 || self.batch_max_bytes == 0 || self.queue_capacity == 0 {
             return bad("batch_max_records, batch_max_bytes and queue_capacity must be positive");
@@ -99,6 +116,13 @@ impl FileJournalConfig {
         }
         Ok(())
     }
+}
+
+/// The payload bytes a record of at most `max_record_bytes` can always hold (see
+/// [`FileJournalConfig::max_payload_bytes`]): room is kept for a JSON part at its limit and
+/// the framing of two payloads (a request and a reply).
+pub(crate) fn max_payload_bytes(max_record_bytes: usize) -> usize {
+    max_record_bytes.saturating_sub(MAX_META_BYTES + body_overhead(2))
 }
 
 /// Counters of a [`FileJournal`]'s writer.
@@ -137,6 +161,8 @@ pub(crate) struct Shared {
     pub stats: Counters,
     /// Appends between encoding and acknowledgement.
     pub in_flight: AtomicUsize,
+    /// Deferred records that did not fit in the queue: written with the next batch.
+    deferred: Mutex<Vec<(Body, u32)>>,
 }
 
 /// Up to this many appends in flight, each caller hashes its own body (in parallel, and
@@ -179,6 +205,17 @@ impl Shared {
     fn head(&self) -> Option<Head> {
         *self.head.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn defer(&self, body: Body, crc: u32) {
+        self.deferred
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((body, crc));
+    }
+
+    pub(crate) fn take_deferred(&self) -> Vec<(Body, u32)> {
+        std::mem::take(&mut *self.deferred.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// The embedded journal: a directory of append-only segment files with a SHA-256 chain,
@@ -196,26 +233,31 @@ impl Shared {
 /// already durable either way.
 ///
 /// ```
-/// use bcss::audit::{FileJournal, FileJournalConfig, Journal, Record, ReadRecord};
+/// use std::sync::Arc;
+/// use bcss::audit::{CallRecord, FileJournal, FileJournalConfig, FileWitness, Journal};
+/// use bcss::audit::{ReadRecord, VerifyOptions};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let tmp = std::env::temp_dir().join(format!("bcss-doc-{}", std::process::id()));
-/// # let _ = std::fs::remove_dir_all(&tmp);
-/// let journal = FileJournal::open(FileJournalConfig::new(&tmp)).await?;
+/// # let tmp = tempfile::tempdir()?;
+/// # let (dir, other_volume) = (tmp.path().join("journal"), tmp.path());
+/// let witness = Arc::new(FileWitness::new(other_volume.join("journal.witness")));
+/// let mut config = FileJournalConfig::new(&dir);
+/// config.witness = Some(witness.clone());
+/// let journal = FileJournal::open(config).await?;
 /// let appended = journal
-///     .append(Record::Read(ReadRecord {
+///     .append(CallRecord::Read(ReadRecord {
 ///         at: chrono::Utc::now(),
 ///         reader: "advisor-1".into(),
 ///         command: "query".into(),
 ///         arguments: vec![],
 ///     }))
 ///     .await?;
-/// assert_eq!(appended.sequence, 1);
+/// assert_eq!(appended.sequence, 2); // after the genesis record
 /// journal.close().await?;
-/// let report = bcss::audit::verify(&tmp, None, None)?;
-/// assert!(report.is_ok());
-/// assert_eq!(report.records, 2); // the record and the shutdown checkpoint
-/// # std::fs::remove_dir_all(&tmp)?;
+/// let options = VerifyOptions { witness: Some(witness), ..VerifyOptions::default() };
+/// let report = bcss::audit::verify(&dir, &options)?;
+/// assert!(report.is_ok() && report.unanchored.is_none());
+/// assert_eq!(report.records, 3); // genesis, the record, the shutdown checkpoint
 /// # Ok(())
 /// # }
 /// ```
@@ -225,10 +267,10 @@ pub struct FileJournal {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     max_record_bytes: usize,
-    /// The last record's encoded length: the next one's buffer starts that large, which
-    /// spares most of the growing and copying.
-    last_body_len: AtomicUsize,
     truncation: Option<TruncationRecord>,
+    journal_id: Uuid,
+    opened_from_checkpoint: bool,
+    records_read_at_open: u64,
 }
 
 impl std::fmt::Debug for FileJournal {
@@ -242,14 +284,21 @@ impl std::fmt::Debug for FileJournal {
 }
 
 impl FileJournal {
-    /// Open (or create) the journal in `config.dir`: take the writer's lock, check the
-    /// chain, cut off an incomplete final record left by a crash (and record that in a
-    /// [`TruncationRecord`]), and start the writer thread.
+    /// Open (or create) the journal in `config.dir`: take the writer's lock; for a new
+    /// journal write its (signed) genesis record and record it in the witness; for an
+    /// existing one check the last checkpoint in place (through `head.json`: its frame, its
+    /// chain hash, its signature when a key is configured, the witness's last head) and the
+    /// chain only from there (the whole chain when that checkpoint does not check), move a
+    /// bad final record to quarantine and cut it off (recorded in a [`TruncationRecord`]),
+    /// and start the writer thread. Opening costs what follows the last checkpoint, not
+    /// the whole history; [`verify`](super::verify()) checks everything.
     ///
     /// Fails with [`AuditError::Damaged`] (naming segment, byte offset and sequence) when
-    /// the journal is damaged anywhere but its final record, with [`AuditError::Locked`]
-    /// when another process has it open, and with [`AuditError::Io`] when it cannot be
-    /// created, read or written.
+    /// the journal is damaged anywhere but its final record, with
+    /// [`AuditError::WitnessMismatch`] when the witness recorded a head the journal does
+    /// not have (cut, rewritten, replaced or deleted), with [`AuditError::Locked`] when
+    /// another process has it open, and with [`AuditError::Io`] when it cannot be created,
+    /// read or written.
     pub async fn open(config: FileJournalConfig) -> Result<FileJournal, AuditError> {
         config.validate()?;
         let dir = config.dir.clone();
@@ -265,8 +314,10 @@ impl FileJournal {
                 shared,
                 thread: Mutex::new(Some(thread)),
                 max_record_bytes,
-                last_body_len: AtomicUsize::new(1024),
                 truncation: opened.truncation,
+                journal_id: opened.journal_id,
+                opened_from_checkpoint: opened.from_checkpoint,
+                records_read_at_open: opened.records_read,
             }),
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -291,9 +342,20 @@ impl FileJournal {
         self.shared.head()
     }
 
-    /// What opening cut off, when the journal was recovered from an interrupted write.
+    /// What opening cut off (and kept in quarantine), when the journal was recovered.
     pub fn recovered_truncation(&self) -> Option<&TruncationRecord> {
         self.truncation.as_ref()
+    }
+
+    /// The journal's id (its genesis record's).
+    pub fn journal_id(&self) -> Uuid {
+        self.journal_id
+    }
+
+    /// How opening went: whether it started from a confirmed checkpoint (rather than
+    /// checking the whole journal), and how many records it read.
+    pub fn open_stats(&self) -> (bool, u64) {
+        (self.opened_from_checkpoint, self.records_read_at_open)
     }
 
     /// The writer's counters.
@@ -319,36 +381,87 @@ impl FileJournal {
         rx.await.map_err(|_| self.closed_error())?
     }
 
-    /// Append `record`; resolves once it is durable. This is [`Journal::append`].
-    pub async fn append_record(&self, record: Record) -> Result<Appended, AuditError> {
-        let capacity = self
-            .last_body_len
-            .load(Ordering::Relaxed)
-            .min(self.max_record_bytes)
-            + 256;
-        let mut body = Vec::with_capacity(capacity);
-        serde_json::to_writer(&mut body, &record).map_err(|e| AuditError::Encode(e.to_string()))?;
-        self.last_body_len.store(body.len(), Ordering::Relaxed);
+    /// Encode `record`, refusing it when it is over the record limit.
+    fn encode(&self, record: CallRecord) -> Result<Body, AuditError> {
+        let record = Record::from(record);
+        let body = codec::encode(&record)?;
         if body.len() > self.max_record_bytes {
-            return Err(AuditError::Encode(format!(
-                "the record is {} bytes, above the journal's limit of {} bytes",
-                body.len(),
-                self.max_record_bytes
-            )));
+            return Err(AuditError::TooLarge {
+                kind: record.kind(),
+                bytes: body.len(),
+                limit: self.max_record_bytes,
+                limit_name: "the journal's max_record_bytes",
+            });
         }
+        Ok(body)
+    }
+
+    /// Append `record`; resolves once it is durable. This is [`Journal::append`].
+    pub async fn append_record(&self, record: CallRecord) -> Result<Appended, AuditError> {
+        let body = self.encode(record)?;
         let (_in_flight, in_flight) = InFlight::enter(&self.shared.in_flight);
         // The checksum, and with few appends in flight the digest, are computed here on the
         // caller's task, to keep the writer's sequential work short.
-        let body_crc = crc32c::crc32c(&body);
-        let digest = (in_flight <= CALLER_HASHES_UP_TO).then(|| sha256(&body));
+        let body_crc = body.crc32c();
+        let digest = (in_flight <= CALLER_HASHES_UP_TO).then(|| body.digest());
         let (ack, rx) = oneshot::channel();
         self.tx
             .send(Msg::Append {
                 body,
                 body_crc,
                 digest,
-                ack,
+                ack: Some(ack),
             })
+            .await
+            .map_err(|_| self.closed_error())?;
+        rx.await.map_err(|_| self.closed_error())?
+    }
+
+    /// Queue `record` for the next batch without waiting. This is
+    /// [`Journal::append_deferred`].
+    pub fn append_record_deferred(&self, record: CallRecord) -> Result<(), AuditError> {
+        if self.shared.closed.load(Ordering::SeqCst) || self.shared.failure().is_some() {
+            return Err(self.closed_error());
+        }
+        let body = self.encode(record)?;
+        let body_crc = body.crc32c();
+        let msg = Msg::Append {
+            body,
+            body_crc,
+            digest: None,
+            ack: None,
+        };
+        match self.tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(Msg::Append { body, body_crc, .. })) => {
+                // The writer is busy with a full queue: it takes these with its next batch.
+                self.shared.defer(body, body_crc);
+                Ok(())
+            }
+            Err(_) => Err(self.closed_error()),
+        }
+    }
+
+    /// Remove old segments (see [`prune`](super::prune())): the prune record and a
+    /// checkpoint are written (and witnessed) first.
+    pub async fn prune(&self, before: DateTime<Utc>) -> Result<super::PruneReport, AuditError> {
+        super::prune::prune_open(self, before, Utc::now()).await
+    }
+
+    /// [`prune`](Self::prune) with the current time given.
+    pub async fn prune_at(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<super::PruneReport, AuditError> {
+        super::prune::prune_open(self, before, now).await
+    }
+
+    /// Append a prune record and a checkpoint after it; the checkpoint's position.
+    pub(crate) async fn append_prune(&self, body: Body) -> Result<Appended, AuditError> {
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::Prune { body, ack })
             .await
             .map_err(|_| self.closed_error())?;
         rx.await.map_err(|_| self.closed_error())?
@@ -393,8 +506,16 @@ impl FileJournal {
 }
 
 impl Journal for FileJournal {
-    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>> {
+    fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
         Box::pin(self.append_record(record))
+    }
+
+    fn append_deferred(&self, record: CallRecord) -> Result<(), AuditError> {
+        self.append_record_deferred(record)
+    }
+
+    fn max_payload_bytes(&self) -> usize {
+        max_payload_bytes(self.max_record_bytes)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The file journal's on-disk format (version 1).
+//! The file journal's on-disk format (version 2).
 //!
 //! A journal is a directory (created mode 0700) holding:
 //! - `journal.lock`: the writer's lock file (an exclusive `flock`-style lock while a
@@ -6,71 +6,65 @@
 //! - segment files `seg-SSSSSSSSSSSSSSSSSSSS-YYYYMMDD.bcj` (created mode 0600), where `S…` is
 //!   the segment's first sequence number (20 digits) and `YYYYMMDD` the UTC day it was
 //!   created; segments are rotated by size and by UTC day and never rewritten;
-//! - `pruned.jsonl`, once [`prune`](super::prune()) has removed old segments: one JSON line
-//!   per prune naming each removed segment's first sequence and previous hash, so that the
-//!   chain can start from the first remaining segment.
+//! - `head.json`: the locator of the last checkpoint (its segment, byte offset, sequence
+//!   number and chain hash), rewritten (temporary file, fsync, rename) after each
+//!   checkpoint, so that opening checks only what follows it;
+//! - `quarantine/`, once opening had to cut a bad final record: the bytes cut, one file
+//!   each (`<segment>-<offset>.bin`, mode 0600), named by the truncation record.
 //!
-//! A segment starts with a 64-byte header (integers little-endian):
+//! A segment starts with an 80-byte header (integers little-endian):
 //!
 //! | bytes | field |
 //! | --- | --- |
 //! | 0..8 | magic `BCSSJRNL` |
-//! | 8..10 | format version (1) |
-//! | 10..12 | header length (64) |
+//! | 8..10 | format version (2) |
+//! | 10..12 | header length (80) |
 //! | 12..20 | first sequence number |
 //! | 20..28 | creation time, microseconds since the Unix epoch (UTC) |
 //! | 28..60 | chain hash of the record before the first one (zeros for sequence 1) |
-//! | 60..64 | CRC32C of bytes 0..60 |
+//! | 60..76 | the journal's id (its genesis record's `journal_id`) |
+//! | 76..80 | CRC32C of bytes 0..76 |
 //!
 //! Then records, each framed as:
 //!
 //! | bytes | field |
 //! | --- | --- |
 //! | 0..4 | body length `N` (at most [`MAX_BODY_BYTES`]) |
-//! | 4..6 | format version (1) |
+//! | 4..6 | format version (2) |
 //! | 6..8 | reserved, zero |
-//! | 8..16 | sequence number (the first record of a journal is 1) |
+//! | 8..16 | sequence number (the first record of a journal, its genesis, is 1) |
 //! | 16..24 | write time, microseconds since the Unix epoch (UTC) |
 //! | 24..56 | chain hash after this record |
 //! | 56..60 | CRC32C of bytes 0..56 |
-//! | 60..60+N | body: the record as JSON (`serde_json` of [`Record`](super::Record)) |
+//! | 60..60+N | body: the record, as [`codec`](super::codec) encodes it |
 //! | 60+N..64+N | CRC32C of the body |
 //!
-//! The chain: `hash_0` is 32 zero bytes and
-//! `hash_n = SHA-256(hash_{n-1} || bytes 4..24 of frame n || SHA-256(body of frame n))`,
-//! i.e. the canonical bytes of a record are its version, reserved field, sequence number
-//! and write time, followed by the digest of the exact JSON bytes stored. Chaining the
-//! body's digest rather than the body itself is as binding (SHA-256 is collision
-//! resistant) and lets the bodies be hashed apart from the chain, a whole batch at once
-//! (several per vector instruction): the sequential part is one short hash per record.
-//! The chain runs across segments: each segment header repeats the hash its first record
-//! chains from.
-//!
-//! A checkpoint record's signature is Ed25519 over
-//! `b"bcss-journal-checkpoint-v1\0" || sequence (8 bytes, big-endian) || hash (32 bytes)`.
+//! Bytes 4..24 are the record's canonical prefix and the chain is the one of
+//! [`chain`](super::chain), across segments: each segment header repeats the hash its
+//! first record chains from. Version 1 segments (whose records were one JSON document) are
+//! refused.
 
-use ring::digest::{Context, SHA256};
+pub use super::chain::{FORMAT_VERSION, GENESIS_HASH};
+use super::chain::{canonical_prefix, chain_hash};
 
-/// The format version written in segment headers and frames.
-pub const FORMAT_VERSION: u16 = 1;
 /// The magic bytes a segment starts with.
 pub const SEGMENT_MAGIC: [u8; 8] = *b"BCSSJRNL";
 /// The length of a segment header.
-pub const SEGMENT_HEADER_LEN: usize = 64;
+pub const SEGMENT_HEADER_LEN: usize = 80;
 /// The length of a frame header (before the body).
 pub const FRAME_HEADER_LEN: usize = 60;
 /// The length of a frame trailer (the body's CRC32C).
 pub const FRAME_TRAILER_LEN: usize = 4;
 /// The largest body a reader accepts (64 MiB); anything longer is damage.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
-/// The hash a journal's first record chains from.
-pub const GENESIS_HASH: [u8; 32] = [0; 32];
 /// The extension of segment files.
 pub const SEGMENT_EXTENSION: &str = "bcj";
 /// The lock file's name.
 pub const LOCK_FILE: &str = "journal.lock";
-/// The prune anchors' file name.
-pub const PRUNED_FILE: &str = "pruned.jsonl";
+/// The locator of the last checkpoint.
+pub const HEAD_FILE: &str = "head.json";
+/// The folder of quarantined bytes.
+pub const QUARANTINE_DIR: &str = "quarantine";
 
 /// A segment header, decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +72,7 @@ pub(crate) struct SegmentHeader {
     pub first_sequence: u64,
     pub created_at_micros: i64,
     pub prev_hash: [u8; 32],
+    pub journal_id: uuid::Uuid,
 }
 
 impl SegmentHeader {
@@ -89,8 +84,9 @@ impl SegmentHeader {
         b[12..20].copy_from_slice(&self.first_sequence.to_le_bytes());
         b[20..28].copy_from_slice(&self.created_at_micros.to_le_bytes());
         b[28..60].copy_from_slice(&self.prev_hash);
-        let crc = crc32c::crc32c(&b[0..60]);
-        b[60..64].copy_from_slice(&crc.to_le_bytes());
+        b[60..76].copy_from_slice(self.journal_id.as_bytes());
+        let crc = crc32c::crc32c(&b[0..76]);
+        b[76..80].copy_from_slice(&crc.to_le_bytes());
         b
     }
 
@@ -98,13 +94,13 @@ impl SegmentHeader {
         if b[0..8] != SEGMENT_MAGIC {
             return Err("not a bcss journal segment (bad magic)".to_string());
         }
-        let crc = u32::from_le_bytes(arr(&b[60..64]));
-        if crc != crc32c::crc32c(&b[0..60]) {
-            return Err("segment header checksum does not match".to_string());
-        }
         let version = u16::from_le_bytes(arr(&b[8..10]));
         if version != FORMAT_VERSION {
-            return Err(format!("unsupported segment format version {version}"));
+            return Err(unsupported_version("segment", version));
+        }
+        let crc = u32::from_le_bytes(arr(&b[76..80]));
+        if crc != crc32c::crc32c(&b[0..76]) {
+            return Err("segment header checksum does not match".to_string());
         }
         let header_len = u16::from_le_bytes(arr(&b[10..12]));
         if usize::from(header_len) != SEGMENT_HEADER_LEN {
@@ -114,6 +110,7 @@ impl SegmentHeader {
             first_sequence: u64::from_le_bytes(arr(&b[12..20])),
             created_at_micros: i64::from_le_bytes(arr(&b[20..28])),
             prev_hash: arr(&b[28..60]),
+            journal_id: uuid::Uuid::from_bytes(arr(&b[60..76])),
         })
     }
 }
@@ -137,7 +134,7 @@ impl FrameHeader {
         }
         let version = u16::from_le_bytes(arr(&b[4..6]));
         if version != FORMAT_VERSION {
-            return Err(format!("unsupported record format version {version}"));
+            return Err(unsupported_version("record", version));
         }
         if b[6..8] != [0, 0] {
             return Err("record header reserved bytes are not zero".to_string());
@@ -161,36 +158,6 @@ impl FrameHeader {
     pub(crate) fn frame_len(&self) -> u64 {
         (FRAME_HEADER_LEN + self.body_len + FRAME_TRAILER_LEN) as u64
     }
-}
-
-/// SHA-256 of `data`.
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    out.copy_from_slice(ring::digest::digest(&SHA256, data).as_ref());
-    out
-}
-
-/// `hash_n` from `hash_{n-1}`, the canonical prefix and the body's SHA-256.
-pub(crate) fn chain_hash(
-    prev: &[u8; 32],
-    canonical_prefix: &[u8; 20],
-    body_digest: &[u8; 32],
-) -> [u8; 32] {
-    let mut h = Context::new(&SHA256);
-    h.update(prev);
-    h.update(canonical_prefix);
-    h.update(body_digest);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(h.finish().as_ref());
-    out
-}
-
-fn canonical_prefix(sequence: u64, written_at_micros: i64) -> [u8; 20] {
-    let mut p = [0u8; 20];
-    p[0..2].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-    p[4..12].copy_from_slice(&sequence.to_le_bytes());
-    p[12..20].copy_from_slice(&written_at_micros.to_le_bytes());
-    p
 }
 
 /// A frame's header (the bytes before the body) and the chain hash after it. `body_digest`
@@ -256,13 +223,16 @@ pub(crate) fn parse_segment_file_name(name: &str) -> Option<u64> {
     seq.parse().ok()
 }
 
-/// The Ed25519 message a checkpoint signs.
-pub(crate) fn checkpoint_message(sequence: u64, hash: &[u8; 32]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(27 + 8 + 32);
-    m.extend_from_slice(b"bcss-journal-checkpoint-v1\0");
-    m.extend_from_slice(&sequence.to_be_bytes());
-    m.extend_from_slice(hash);
-    m
+fn unsupported_version(what: &str, version: u16) -> String {
+    if version == 1 {
+        format!(
+            "{what} format version 1 (before attachments) is not supported by this version of bcss, which reads version {FORMAT_VERSION}; keep that journal with the bcss that wrote it"
+        )
+    } else {
+        format!(
+            "unsupported {what} format version {version} (this bcss reads version {FORMAT_VERSION})"
+        )
+    }
 }
 
 /// A fixed-size array from a slice of exactly that size (callers slice constant ranges).
@@ -287,6 +257,7 @@ mod tests {
             first_sequence: 42,
             created_at_micros: 1_700_000_000_000_000,
             prev_hash: [7; 32],
+            journal_id: uuid::Uuid::from_bytes([3; 16]),
         };
         let mut b = h.encode();
         assert_eq!(SegmentHeader::decode(&b).unwrap(), h);
@@ -296,6 +267,7 @@ mod tests {
 
     #[test]
     fn frame_round_trips_and_chains() {
+        use crate::audit::chain::sha256;
         let mut buf = Vec::new();
         let (a, b) = (b"{\"a\":1}", b"{\"b\":2}");
         let h1 = encode_frame(&mut buf, &GENESIS_HASH, 1, 5, a, &sha256(a));
@@ -321,6 +293,7 @@ mod tests {
 
     #[test]
     fn frame_header_rejects_bad_lengths_and_flips() {
+        use crate::audit::chain::sha256;
         let mut buf = Vec::new();
         encode_frame(&mut buf, &GENESIS_HASH, 1, 5, b"x", &sha256(b"x"));
         let mut header: [u8; FRAME_HEADER_LEN] = buf[..FRAME_HEADER_LEN].try_into().unwrap();

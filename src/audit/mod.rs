@@ -7,34 +7,48 @@
 //!
 //! - [`FileJournal`]: the writer ([`FileJournal::open`], [`Journal::append`],
 //!   [`FileJournal::close`]).
-//! - [`verify()`]: framing, checksums, the chain, checkpoint signatures, a trusted head.
+//! - [`verify()`]: framing, checksums, the chain, the genesis record, checkpoint
+//!   signatures, prunes, quarantined bytes, and the anchors outside the journal: a
+//!   [`Witness`], a trusted head.
 //! - [`query()`] and [`show()`]: the security advisor's questions, intents joined with their
-//!   outcomes.
-//! - [`prune()`]: removes whole segments older than both a date and 10 years.
+//!   outcomes and classifications.
+//! - [`prune()`]: removes whole segments older than both a date and 10 years, recording it
+//!   in the chain first.
 //!
-//! The on-disk format is described in [`format`](mod@format).
+//! Shared by every backend: the record [`codec`], the [`chain`], and the checks of
+//! [`verify()`] beyond the storage format. The file journal's on-disk format is described
+//! in [`format`](mod@format).
 
-mod checkpoint;
+pub mod chain;
+pub mod codec;
 mod file_journal;
 pub mod format;
-mod multi_sha256;
+mod locator;
 mod prune;
+mod quarantine;
 mod query;
 pub mod record;
 mod scan;
+mod signing;
 mod verify;
 mod walk;
+mod witness;
 mod writer;
 
-pub use checkpoint::{load_signing_key, load_verifying_key};
 pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
-pub use prune::{PruneReport, prune, prune_at};
+pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at};
 pub use query::{Exchange, QueryFilter, QueryResult, query, show};
 pub use record::{
-    Bcss, CheckpointRecord, DenialRecord, How, IntentRecord, OutcomeRecord, Payload, ReadRecord,
-    Record, TruncationRecord, What, Who,
+    Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,
+    How, IntentRecord, ManifestLoadRecord, ManifestRef, OutcomeRecord, Payload, PruneRecord,
+    PrunedSegment, ReadRecord, Record, TruncationRecord, What, Who,
 };
-pub use verify::{PendingIntent, Problem, TrustedHead, VerifyReport, verify};
+pub use scan::TailKind;
+pub use signing::{load_signing_key, load_verifying_key};
+pub use verify::{
+    PendingIntent, Problem, Quarantined, TrustedHead, VerifyOptions, VerifyReport, verify,
+};
+pub use witness::{FileWitness, Witness, WitnessedHead};
 
 /// A position in the chain: a sequence number and the chain hash after that record.
 ///
@@ -110,6 +124,30 @@ pub enum AuditError {
     /// The journal's configuration is unusable (a bad limit, an unreadable signing key).
     #[error("audit journal configuration: {0}")]
     Config(String),
+    /// The record is larger than the journal accepts. Nothing was written, and the journal
+    /// goes on accepting other records: this is a size limit, not a disk problem.
+    #[error(
+        "the {kind} record is {bytes} bytes, above {limit_name} of {limit} bytes; nothing was written (a size limit, not a disk problem): raise the journal's limit or lower [limits] max_reply_bytes"
+    )]
+    TooLarge {
+        /// The record's kind (`intent`, `outcome`...).
+        kind: &'static str,
+        /// Its size, in bytes (of the part over the limit).
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+        /// Which limit.
+        limit_name: &'static str,
+    },
+    /// The witness does not confirm the journal (it recorded a head the journal does not
+    /// have, or holds another journal's heads): the journal was cut, rewritten or replaced.
+    #[error("audit journal at {dir} does not match its witness: {reason}")]
+    WitnessMismatch {
+        /// The journal directory.
+        dir: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 impl AuditError {
@@ -128,8 +166,22 @@ impl AuditError {
 }
 
 /// An append-only, durable journal.
+///
+/// Callers append [`CallRecord`]s only; the journal's own records (genesis, checkpoints,
+/// truncations, prunes) are written by the journal itself.
 pub trait Journal: Send + Sync + std::fmt::Debug {
     /// Append one record. Resolves only once the record is durable (fsync'd); an error
     /// means it may not be, and the caller must refuse the call.
-    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>>;
+    fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>>;
+
+    /// Queue a record for the next group commit and return at once, without waiting for
+    /// it to be durable: it is durable once a later [`append`](Journal::append) is
+    /// acknowledged, or at close. For records that can be derived again from durable ones
+    /// (a classification, from the outcome's raw reply). Fails only when the journal is
+    /// already failed or closed, or the record is over its size limit.
+    fn append_deferred(&self, record: CallRecord) -> Result<(), AuditError>;
+
+    /// The largest total of request and reply bytes (payloads) that one record can always
+    /// hold, in bytes. A client refuses a reply limit above it.
+    fn max_payload_bytes(&self) -> usize;
 }

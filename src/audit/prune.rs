@@ -1,20 +1,22 @@
-//! Retention: removing whole segments older than both a date and 10 years, leaving an anchor
-//! so that what remains still verifies.
+//! Retention: removing whole segments older than both a date and 10 years. The removal is
+//! itself a record in the chain (what was removed, its range and hashes, the 10-year
+//! check), followed by a signed checkpoint recorded in the witness, written before any
+//! segment is removed; `verify` accepts a journal whose oldest records are gone only when
+//! such a record attests it.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use chrono::{DateTime, Months, Utc};
-use serde::{Deserialize, Serialize};
 
-use super::AuditError;
-use super::format::{PRUNED_FILE, micros_to_time};
+use super::format::micros_to_time;
 use super::scan::read_header;
 use super::walk::{Start, walk};
+use super::{
+    AuditError, FileJournal, FileJournalConfig, PruneRecord, PrunedSegment, Record, codec,
+};
 
-/// How long records are kept at least: 10 years (BCSS's rule).
+/// How long records are kept at least, in months: 10 years (BCSS's rule).
 pub const RETENTION_MONTHS: u32 = 120;
 
 /// What [`prune()`] did.
@@ -30,108 +32,78 @@ pub struct PruneReport {
     pub segments_kept: usize,
     /// The first sequence number left.
     pub first_remaining_sequence: Option<u64>,
+    /// The sequence number of the prune record, when segments were removed.
+    pub prune_record: Option<u64>,
     /// Why pruning stopped where it did (the first segment kept), when segments are left.
     pub kept_because: Option<String>,
 }
 
-/// One segment named in the anchors file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AnchorSegment {
-    name: String,
-    first_sequence: u64,
-    prev_hash: String,
-}
-
-/// One line of `pruned.jsonl`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct AnchorLine {
-    pruned_at: DateTime<Utc>,
-    cutoff: DateTime<Utc>,
-    removed: Vec<AnchorSegment>,
-    first_remaining: AnchorSegment,
-}
-
-/// The largest anchors file read (each prune adds one line).
-const MAX_ANCHORS_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Whether a prune recorded that the chain may start at `(first_sequence, prev_hash)`.
-pub(crate) fn is_anchor(
-    dir: &Path,
-    first_sequence: u64,
-    prev_hash: &[u8; 32],
-) -> Result<bool, AuditError> {
-    let path = dir.join(PRUNED_FILE);
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(AuditError::io(&path, "open", e)),
-    };
-    let mut text = String::new();
-    file.take(MAX_ANCHORS_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|e| AuditError::io(&path, "read", e))?;
-    let wanted = hex::encode(prev_hash);
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let anchor: AnchorLine = serde_json::from_str(line)
-            .map_err(|e| AuditError::Decode(format!("{} line {}: {e}", path.display(), n + 1)))?;
-        let hit = anchor
-            .removed
-            .iter()
-            .chain(std::iter::once(&anchor.first_remaining))
-            .any(|s| s.first_sequence == first_sequence && s.prev_hash == wanted);
-        if hit {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Remove the oldest whole segments whose every record is older than both `before` and
-/// 10 years, measured from now. See [`prune_at`].
-pub fn prune(dir: &Path, before: DateTime<Utc>) -> Result<PruneReport, AuditError> {
-    prune_at(dir, before, Utc::now())
+/// Open the journal described by `config` (its signing key and witness sign and witness
+/// the prune's checkpoint), remove the oldest whole segments whose every record is older
+/// than both `before` and 10 years, and close it. See [`FileJournal::prune`].
+pub async fn prune(
+    config: FileJournalConfig,
+    before: DateTime<Utc>,
+) -> Result<PruneReport, AuditError> {
+    prune_at(config, before, Utc::now()).await
 }
 
 /// [`prune()`] with the current time given.
-///
-/// The journal must verify first (a damaged journal is kept whole, as evidence). Only a
-/// prefix of segments is removed, never the last segment, and never a segment holding a
-/// record (or created) at or after the cut-off. Before removing anything, a line in
-/// `pruned.jsonl` records each removed segment's first sequence and previous hash, so that
-/// [`verify`](super::verify()) accepts the first remaining segment as the chain's start.
-pub fn prune_at(
-    dir: &Path,
+pub async fn prune_at(
+    config: FileJournalConfig,
     before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<PruneReport, AuditError> {
+    let journal = FileJournal::open(config).await?;
+    let report = prune_open(&journal, before, now).await;
+    let closed = journal.close().await;
+    let report = report?;
+    closed?;
+    Ok(report)
+}
+
+/// Prune a journal open for writing. The chain must check first (a damaged journal is kept
+/// whole, as evidence). Only a prefix of segments is removed, never the last segment, and
+/// never a segment holding a record (or created) at or after the cut-off. The prune record
+/// and the checkpoint after it are durable (and witnessed) before anything is removed.
+pub(crate) async fn prune_open(
+    journal: &FileJournal,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<PruneReport, AuditError> {
+    let dir = journal.dir();
     let ten_years_ago = now
         .checked_sub_months(Months::new(RETENTION_MONTHS))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let cutoff = before.min(ten_years_ago);
-    let mut newest: BTreeMap<usize, (i64, u64)> = BTreeMap::new();
+    // Per segment: the oldest and newest write time, and the record count.
+    let mut seen: BTreeMap<usize, (i64, i64, u64)> = BTreeMap::new();
     let end = walk(dir, Start::First, &mut |v| {
-        let e = newest.entry(v.segment_index).or_insert((i64::MIN, 0));
-        e.0 = e.0.max(v.written_at_micros);
-        e.1 += 1;
+        let e = seen.entry(v.at.segment).or_insert((i64::MAX, i64::MIN, 0));
+        e.0 = e.0.min(v.written_at_micros);
+        e.1 = e.1.max(v.written_at_micros);
+        e.2 += 1;
         None
     })?;
-    if let Some(problem) = end.problem.as_ref().filter(|p| !p.torn_tail) {
-        return Err(problem.to_error());
+    let segments = end.segments.clone();
+    if let Some(problem) = &end.problem {
+        // The writer may be appending to the last segment while it is read.
+        let in_last = segments.last().is_some_and(|s| s.name == problem.segment);
+        if !(in_last && problem.final_record) {
+            return Err(problem.to_error());
+        }
     }
-    let segments = end.segments;
     let mut report = PruneReport {
         cutoff,
         removed: Vec::new(),
         records_removed: 0,
         segments_kept: segments.len(),
         first_remaining_sequence: segments.first().map(|s| s.first_sequence),
+        prune_record: None,
         kept_because: None,
     };
     let mut removable = Vec::new();
+    let (mut oldest, mut newest) = (i64::MAX, i64::MIN);
     for (index, segment) in segments.iter().enumerate() {
         if index + 1 == segments.len() {
             report.kept_because = Some(format!(
@@ -141,11 +113,12 @@ pub fn prune_at(
             break;
         }
         let header = read_header(segment)?;
-        let (newest_micros, records) = newest
-            .get(&index)
-            .copied()
-            .unwrap_or((header.created_at_micros, 0));
-        let newest_at = micros_to_time(newest_micros.max(header.created_at_micros));
+        let (first_at, last_at, records) = seen.get(&index).copied().unwrap_or((
+            header.created_at_micros,
+            header.created_at_micros,
+            0,
+        ));
+        let newest_at = micros_to_time(last_at.max(header.created_at_micros));
         if newest_at >= cutoff {
             report.kept_because = Some(format!(
                 "{} holds a record written at {}, not before the cut-off {}",
@@ -155,47 +128,45 @@ pub fn prune_at(
             ));
             break;
         }
+        oldest = oldest.min(first_at.min(header.created_at_micros));
+        newest = newest.max(last_at.max(header.created_at_micros));
         removable.push((segment.clone(), header));
         report.records_removed += records;
     }
-    if removable.is_empty() {
+    let (Some((first_removed, first_header)), Some(first_remaining)) =
+        (removable.first(), segments.get(removable.len()))
+    else {
         report.records_removed = 0;
         return Ok(report);
-    }
-    let first_remaining = &segments[removable.len()];
+    };
     let remaining_header = read_header(first_remaining)?;
-    let line = AnchorLine {
-        pruned_at: now,
+    let record = PruneRecord {
+        at: now,
+        journal_id: journal.journal_id(),
         cutoff,
-        removed: removable
+        segments: removable
             .iter()
-            .map(|(s, h)| AnchorSegment {
+            .map(|(s, h)| PrunedSegment {
                 name: s.name.clone(),
                 first_sequence: h.first_sequence,
                 prev_hash: hex::encode(h.prev_hash),
             })
             .collect(),
-        first_remaining: AnchorSegment {
-            name: first_remaining.name.clone(),
-            first_sequence: remaining_header.first_sequence,
-            prev_hash: hex::encode(remaining_header.prev_hash),
-        },
+        first_sequence: first_header
+            .first_sequence
+            .max(first_removed.first_sequence),
+        last_sequence: remaining_header.first_sequence.saturating_sub(1),
+        last_hash: hex::encode(remaining_header.prev_hash),
+        oldest_at: micros_to_time(oldest),
+        newest_at: micros_to_time(newest),
+        retention_months: RETENTION_MONTHS,
     };
-    let mut json =
-        serde_json::to_vec(&line).map_err(|e| AuditError::Encode(format!("prune anchor: {e}")))?;
-    json.push(b'\n');
-    let anchors = dir.join(PRUNED_FILE);
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&anchors)
-        .map_err(|e| AuditError::io(&anchors, "open", e))?;
-    file.write_all(&json)
-        .map_err(|e| AuditError::io(&anchors, "write", e))?;
-    file.sync_all()
-        .map_err(|e| AuditError::io(&anchors, "fsync", e))?;
-    sync_dir(dir)?;
+    let prune_sequence = journal
+        .append_prune(codec::encode(&Record::Prune(record))?)
+        .await?
+        .sequence
+        .saturating_sub(1);
+    report.prune_record = Some(prune_sequence);
     for (segment, _) in &removable {
         std::fs::remove_file(&segment.path)
             .map_err(|e| AuditError::io(&segment.path, "remove", e))?;

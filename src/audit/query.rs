@@ -1,5 +1,7 @@
 //! Answering a security advisor's questions: who consulted whom, when, why, and how it
-//! ended. Intents are joined with their outcomes by ticket; an intent without an outcome is
+//! ended. Intents are joined with their outcomes and classifications by ticket; the
+//! effective status is the classification's when there is one, else the outcome's
+//! (`received` then means "reply kept, not classified"); an intent without an outcome is
 //! reported as `no_outcome`.
 //!
 //! Memory stays bounded by the number of matches: the first pass keeps only where each
@@ -15,7 +17,10 @@ use uuid::Uuid;
 use super::scan::{SegmentFile, read_frame_at};
 use super::verify::Problem;
 use super::walk::{Start, walk};
-use super::{AuditError, DenialRecord, How, IntentRecord, OutcomeRecord, Record, What, Who};
+use super::{
+    AuditError, ClassificationRecord, DenialRecord, How, IntentRecord, OutcomeRecord, Record, What,
+    Who, codec,
+};
 
 /// Which exchanges to return. Every given criterion must hold.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -31,7 +36,8 @@ pub struct QueryFilter {
     /// Decided at or before this instant.
     pub until: Option<DateTime<Utc>>,
     /// The status: an outcome kind (`ok`, `warning`, `no_data`, `business_error`,
-    /// `soap_fault`, `undecodable`, `transport_error`), `denied`, or `no_outcome`.
+    /// `soap_fault`, `undecodable`, `http_error`, `transport_error`, `received`),
+    /// `denied`, or `no_outcome`.
     pub outcome: Option<String>,
     /// Our ticket.
     pub ticket: Option<Uuid>,
@@ -95,18 +101,38 @@ pub struct Exchange {
     pub intent: Option<IntentRecord>,
     /// The outcome, when one was recorded.
     pub outcome: Option<OutcomeRecord>,
+    /// The classification of the reply, when one was recorded.
+    pub classification: Option<ClassificationRecord>,
     /// The sequence numbers of the records, in order.
     pub sequences: Vec<u64>,
 }
 
 impl Exchange {
-    /// `denied`, the outcome kind, or `no_outcome` for an intent without an outcome.
+    /// `denied`; the classification's outcome; the outcome record's kind; or `no_outcome`
+    /// for an intent without an outcome.
     pub fn status(&self) -> &str {
-        match (&self.denial, &self.outcome) {
-            (Some(_), _) => "denied",
-            (None, Some(o)) => &o.outcome,
-            (None, None) => "no_outcome",
+        match (&self.denial, &self.classification, &self.outcome) {
+            (Some(_), _, _) => "denied",
+            (None, Some(c), _) => &c.outcome,
+            (None, None, Some(o)) => &o.outcome,
+            (None, None, None) => "no_outcome",
         }
+    }
+
+    /// The business or fault code: the classification's, else the outcome's.
+    pub fn code(&self) -> Option<&str> {
+        self.classification
+            .as_ref()
+            .and_then(|c| c.code.as_deref())
+            .or_else(|| self.outcome.as_ref().and_then(|o| o.code.as_deref()))
+    }
+
+    /// BCSS's ticket and timestamps: the classification's, else the outcome's.
+    pub fn bcss(&self) -> Option<&super::Bcss> {
+        self.classification
+            .as_ref()
+            .map(|c| &c.bcss)
+            .or(self.outcome.as_ref().map(|o| &o.bcss))
     }
 
     /// When the guard decided.
@@ -154,6 +180,7 @@ struct Hit {
     ticket: Uuid,
     first: Loc,
     outcome: Option<Loc>,
+    classification: Option<Loc>,
     status: String,
 }
 
@@ -196,13 +223,18 @@ impl QueryResult {
             denial: None,
             intent: None,
             outcome: None,
+            classification: None,
             sequences: Vec::new(),
         };
-        for loc in std::iter::once(hit.first).chain(hit.outcome) {
+        let locations = std::iter::once(hit.first)
+            .chain(hit.outcome)
+            .chain(hit.classification);
+        for loc in locations {
             match self.read(loc)? {
                 Record::Denial(d) => exchange.denial = Some(d),
                 Record::Intent(i) => exchange.intent = Some(i),
                 Record::Outcome(o) => exchange.outcome = Some(o),
+                Record::Classification(c) => exchange.classification = Some(c),
                 other => {
                     return Err(AuditError::Decode(format!(
                         "sequence {} is a {} record, not part of an exchange",
@@ -231,7 +263,7 @@ impl QueryResult {
         if frame.header.sequence != loc.sequence {
             return Err(damaged("the record changed since it was first read".into()));
         }
-        serde_json::from_slice(&frame.body).map_err(|e| damaged(e.to_string()))
+        codec::decode(frame.body).map_err(|e| damaged(e.to_string()))
     }
 }
 
@@ -242,39 +274,45 @@ pub fn query(dir: &Path, filter: &QueryFilter) -> Result<QueryResult, AuditError
     let mut intents: HashMap<Uuid, usize> = HashMap::new();
     let end = walk(dir, Start::First, &mut |v| {
         let loc = Loc {
-            segment: v.segment_index,
-            offset: v.offset,
+            segment: v.at.segment,
+            offset: v.at.offset,
             sequence: v.sequence,
         };
         match &v.record {
-            Record::Denial(d) => {
-                if filter.matches_call(d.ticket, d.decided_at, &d.who, &d.what) {
-                    hits.push(Hit {
-                        ticket: d.ticket,
-                        first: loc,
-                        outcome: None,
-                        status: "denied".to_string(),
-                    });
-                }
+            Record::Denial(d) if filter.matches_call(d.ticket, d.decided_at, &d.who, &d.what) => {
+                hits.push(Hit {
+                    ticket: d.ticket,
+                    first: loc,
+                    outcome: None,
+                    classification: None,
+                    status: "denied".to_string(),
+                });
             }
-            Record::Intent(i) => {
-                if filter.matches_call(i.ticket, i.decided_at, &i.who, &i.what) {
-                    intents.insert(i.ticket, hits.len());
-                    hits.push(Hit {
-                        ticket: i.ticket,
-                        first: loc,
-                        outcome: None,
-                        status: "no_outcome".to_string(),
-                    });
-                }
+            Record::Intent(i) if filter.matches_call(i.ticket, i.decided_at, &i.who, &i.what) => {
+                intents.insert(i.ticket, hits.len());
+                hits.push(Hit {
+                    ticket: i.ticket,
+                    first: loc,
+                    outcome: None,
+                    classification: None,
+                    status: "no_outcome".to_string(),
+                });
             }
             Record::Outcome(o) => {
-                if let Some(hit) = intents.remove(&o.ticket).and_then(|i| hits.get_mut(i)) {
+                if let Some(hit) = intents.get(&o.ticket).and_then(|i| hits.get_mut(*i)) {
                     hit.outcome = Some(loc);
-                    hit.status.clone_from(&o.outcome);
+                    if hit.classification.is_none() {
+                        hit.status.clone_from(&o.outcome);
+                    }
                 }
             }
-            Record::Checkpoint(_) | Record::Truncation(_) | Record::Read(_) => {}
+            Record::Classification(c) => {
+                if let Some(hit) = intents.remove(&c.ticket).and_then(|i| hits.get_mut(i)) {
+                    hit.classification = Some(loc);
+                    hit.status.clone_from(&c.outcome);
+                }
+            }
+            _ => {}
         }
         None
     })?;
@@ -288,15 +326,15 @@ pub fn query(dir: &Path, filter: &QueryFilter) -> Result<QueryResult, AuditError
 }
 
 /// One exchange by ticket, request and reply included; `None` when the ticket is not in the
-/// journal. Fails with [`AuditError::Damaged`] when the journal is damaged (an incomplete
-/// final record aside).
+/// journal. Fails with [`AuditError::Damaged`] when the journal is damaged (a bad final
+/// record aside).
 pub fn show(dir: &Path, ticket: Uuid) -> Result<Option<Exchange>, AuditError> {
     let filter = QueryFilter {
         ticket: Some(ticket),
         ..QueryFilter::default()
     };
     let result = query(dir, &filter)?;
-    if let Some(problem) = result.problem.as_ref().filter(|p| !p.torn_tail) {
+    if let Some(problem) = result.problem.as_ref().filter(|p| !p.final_record) {
         return Err(problem.to_error());
     }
     result.exchanges().next().transpose()

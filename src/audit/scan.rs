@@ -6,6 +6,7 @@ use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::AuditError;
+use super::chain::StoredRecord;
 use super::format::{
     FRAME_HEADER_LEN, FRAME_TRAILER_LEN, FrameHeader, SEGMENT_HEADER_LEN, SegmentHeader,
     parse_segment_file_name,
@@ -52,7 +53,19 @@ pub(crate) struct RawFrame {
     /// Where it ends.
     pub end: u64,
     pub header: FrameHeader,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
+}
+
+impl RawFrame {
+    /// The frame as the chain sees it.
+    pub(crate) fn stored(&self) -> StoredRecord {
+        StoredRecord {
+            sequence: self.header.sequence,
+            written_at_micros: self.header.written_at_micros,
+            hash: self.header.hash,
+            body: self.body.clone(),
+        }
+    }
 }
 
 /// Why a frame could not be read.
@@ -68,11 +81,29 @@ pub(crate) enum Issue {
 #[derive(Debug, Clone)]
 pub(crate) struct BadFrame {
     pub offset: u64,
-    /// The bad bytes run to the end of the file and look like an interrupted write: the
-    /// frame is cut short, its final checksum fails exactly at the end of the file, or
-    /// everything from `offset` on is zero.
-    pub incomplete: bool,
+    /// What the bad bytes look like, when nothing valid follows them in the segment.
+    pub tail: Option<TailKind>,
     pub reason: String,
+}
+
+/// A bad record with nothing valid after it in its segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailKind {
+    /// An interrupted write: fewer bytes than the record's header announces, a partial
+    /// header, or unwritten (zero) bytes to the end of the file.
+    Torn,
+    /// A complete final record that does not check (a bad checksum, an impossible length).
+    Damaged,
+}
+
+impl TailKind {
+    /// `torn` or `damaged`, as written in truncation records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TailKind::Torn => "torn",
+            TailKind::Damaged => "damaged",
+        }
+    }
 }
 
 /// Reads one segment front to back.
@@ -97,7 +128,7 @@ impl SegmentReader {
         if len < SEGMENT_HEADER_LEN as u64 {
             return Err(Issue::Bad(BadFrame {
                 offset: 0,
-                incomplete: false,
+                tail: None,
                 reason: format!("segment is {len} bytes, shorter than its header"),
             }));
         }
@@ -108,7 +139,7 @@ impl SegmentReader {
         let header = SegmentHeader::decode(&h).map_err(|reason| {
             Issue::Bad(BadFrame {
                 offset: 0,
-                incomplete: false,
+                tail: None,
                 reason,
             })
         })?;
@@ -123,6 +154,22 @@ impl SegmentReader {
         ))
     }
 
+    /// Continue reading at `offset` (a frame boundary).
+    pub(crate) fn seek(&mut self, offset: u64) -> Result<(), Issue> {
+        if offset < SEGMENT_HEADER_LEN as u64 || offset > self.len {
+            return Err(self.bad(
+                offset,
+                None,
+                format!("offset {offset} is outside the segment"),
+            ));
+        }
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| Issue::Io(AuditError::io(&self.path, "seek", e)))?;
+        self.pos = offset;
+        Ok(())
+    }
+
     /// The next frame, `None` at the end of the segment.
     pub(crate) fn next_frame(&mut self) -> Result<Option<RawFrame>, Issue> {
         let offset = self.pos;
@@ -131,26 +178,32 @@ impl SegmentReader {
             return Ok(None);
         }
         if remaining < FRAME_HEADER_LEN as u64 {
-            return Err(self.bad(
-                offset,
-                true,
-                format!("the segment ends {remaining} bytes into a record header"),
-            ));
+            let reason = format!("the segment ends {remaining} bytes into a record header");
+            return Err(self.bad(offset, Some(TailKind::Torn), reason));
         }
         let mut h = [0u8; FRAME_HEADER_LEN];
         self.read(&mut h)?;
         let header = match FrameHeader::decode(&h) {
             Ok(header) => header,
             Err(reason) => {
-                let incomplete = self.zero_from(offset)?;
-                return Err(self.bad(offset, incomplete, reason));
+                let tail = if self.zero_from(offset)? {
+                    Some(TailKind::Torn)
+                } else {
+                    self.final_unless_followed(offset + 1, None, TailKind::Damaged)?
+                };
+                return Err(self.bad(offset, tail, reason));
             }
         };
         let frame_len = header.frame_len();
         if frame_len > remaining {
+            let tail = self.final_unless_followed(
+                offset + FRAME_HEADER_LEN as u64,
+                Some(header.sequence),
+                TailKind::Torn,
+            )?;
             return Err(self.bad(
                 offset,
-                true,
+                tail,
                 format!("the record is {frame_len} bytes but the segment ends after {remaining}"),
             ));
         }
@@ -160,10 +213,16 @@ impl SegmentReader {
         self.read(&mut t)?;
         let end = offset + frame_len;
         if u32::from_le_bytes(t) != crc32c::crc32c(&body) {
-            let incomplete = end == self.len || self.zero_from(offset)?;
+            let tail = if self.zero_from(offset)? {
+                Some(TailKind::Torn)
+            } else if end == self.len {
+                Some(TailKind::Damaged)
+            } else {
+                None
+            };
             return Err(self.bad(
                 offset,
-                incomplete,
+                tail,
                 "record body checksum does not match".to_string(),
             ));
         }
@@ -172,8 +231,33 @@ impl SegmentReader {
             offset,
             end,
             header,
-            body,
+            body: bytes::Bytes::from(body),
         }))
+    }
+
+    /// `Some(kind)` unless a valid record header (of the sequence after `sequence`, when
+    /// known) starts somewhere from `from` to the end of the segment: then the bad record
+    /// is not the final one, and `None`.
+    fn final_unless_followed(
+        &self,
+        from: u64,
+        sequence: Option<u64>,
+        kind: TailKind,
+    ) -> Result<Option<TailKind>, Issue> {
+        let io = |e| Issue::Io(AuditError::io(&self.path, "read", e));
+        let mut file = File::open(&self.path).map_err(io)?;
+        file.seek(SeekFrom::Start(from)).map_err(io)?;
+        let mut rest = Vec::new();
+        file.take(self.len.saturating_sub(from))
+            .read_to_end(&mut rest)
+            .map_err(io)?;
+        let next = sequence.map(|s| s.saturating_add(1).to_le_bytes());
+        let followed = rest.windows(FRAME_HEADER_LEN).any(|w| {
+            next.is_none_or(|n| w[8..16] == n)
+                && w.try_into()
+                    .is_ok_and(|h: &[u8; FRAME_HEADER_LEN]| FrameHeader::decode(h).is_ok())
+        });
+        Ok((!followed).then_some(kind))
     }
 
     fn read(&mut self, buf: &mut [u8]) -> Result<(), Issue> {
@@ -187,10 +271,10 @@ impl SegmentReader {
         })
     }
 
-    fn bad(&self, offset: u64, incomplete: bool, reason: String) -> Issue {
+    fn bad(&self, offset: u64, tail: Option<TailKind>, reason: String) -> Issue {
         Issue::Bad(BadFrame {
             offset,
-            incomplete,
+            tail,
             reason,
         })
     }
@@ -260,6 +344,6 @@ pub(crate) fn read_frame_at(path: &Path, offset: u64) -> Result<RawFrame, AuditE
         offset,
         end: offset + header.frame_len(),
         header,
-        body,
+        body: bytes::Bytes::from(body),
     })
 }

@@ -1,33 +1,30 @@
-//! Walking the whole chain: every segment, every frame, every link checked, each record
-//! handed to a visitor. Verify, recovery, query and prune are visitors.
+//! Walking a file journal's chain: every segment from a starting point, every frame, every
+//! link checked and every body decoded, each record handed to a visitor. Verify, recovery,
+//! query and prune are visitors.
 
 use std::path::Path;
 
-use super::format::{GENESIS_HASH, SEGMENT_HEADER_LEN, SegmentHeader, chain_hash, sha256};
-use super::scan::{Issue, SegmentFile, SegmentReader, list_segments};
+use uuid::Uuid;
+
+use super::chain::Chain;
+pub(crate) use super::chain::{Location, Visit};
+use super::format::{GENESIS_HASH, SEGMENT_HEADER_LEN, SegmentHeader};
+use super::scan::{Issue, SegmentFile, SegmentReader, TailKind, list_segments};
 use super::verify::Problem;
-use super::{AuditError, Head, Record, prune};
+use super::{AuditError, Head, codec};
 
 /// Where the walk starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Start {
-    /// At the first segment, which must start the chain (sequence 1) or be anchored by a
-    /// prune.
+    /// At the first segment.
     First,
-    /// At the last segment, trusting its header (a quick open).
-    LastSegment,
-}
-
-/// One record, as the visitor sees it.
-#[derive(Debug)]
-pub(crate) struct Visit {
-    pub segment_index: usize,
-    pub offset: u64,
-    pub sequence: u64,
-    pub written_at_micros: i64,
-    pub prev_hash: [u8; 32],
-    pub hash: [u8; 32],
-    pub record: Record,
+    /// Inside segment `segment` (an index in the directory's segments) at `offset`, a
+    /// frame boundary, with the chain at `chain` there (a checked checkpoint's end).
+    At {
+        segment: usize,
+        offset: u64,
+        chain: Chain,
+    },
 }
 
 /// The last segment, as the walk left it.
@@ -46,18 +43,18 @@ pub(crate) struct WalkEnd {
     pub records: u64,
     /// The segments seen.
     pub segments: Vec<SegmentFile>,
-    /// The first sequence number of the walked chain.
-    pub first_sequence: Option<u64>,
-    /// The chain starts at this sequence thanks to a prune anchor.
-    pub anchored_at: Option<u64>,
+    /// The journal's id, from the first segment header read.
+    pub journal_id: Option<Uuid>,
+    /// The first sequence number of the walked chain and the hash it chains from.
+    pub start: Option<(u64, [u8; 32])>,
     /// The last good record.
     pub head: Option<Head>,
-    /// The sequence number the next record must carry.
-    pub next_sequence: u64,
-    /// The hash the next record chains from.
-    pub chain_hash: [u8; 32],
+    /// The chain after the last good record.
+    pub chain: Chain,
     /// The last segment walked.
     pub last: Option<LastSegment>,
+    /// Where the next record would go (the end of the last good frame).
+    pub end: Location,
     /// The first problem; the walk stopped there.
     pub problem: Option<Problem>,
 }
@@ -72,179 +69,174 @@ pub(crate) fn walk(
     visit: &mut Visitor<'_>,
 ) -> Result<WalkEnd, AuditError> {
     let segments = list_segments(dir)?;
+    let (first_index, first_offset, chain) = match start {
+        Start::First => (0, None, Chain::genesis()),
+        Start::At {
+            segment,
+            offset,
+            chain,
+        } => (segment, Some(offset), chain),
+    };
     let mut end = WalkEnd {
         records: 0,
         segments: segments.clone(),
-        first_sequence: None,
-        anchored_at: None,
+        journal_id: None,
+        start: None,
         head: None,
-        next_sequence: 1,
-        chain_hash: GENESIS_HASH,
+        chain,
         last: None,
+        end: Location::default(),
         problem: None,
-    };
-    let first_index = match start {
-        Start::First => 0,
-        Start::LastSegment => segments.len().saturating_sub(1),
     };
     let count = segments.len();
     for (index, segment) in segments.iter().enumerate().skip(first_index) {
         let is_last = index + 1 == count;
-        let problem_at = |offset: u64, sequence: u64, reason: String, torn_tail: bool| Problem {
-            segment: segment.name.clone(),
-            offset,
-            sequence,
-            reason,
-            torn_tail,
-        };
+        let problem_at =
+            |offset: u64, sequence: u64, reason: String, tail: Option<TailKind>| Problem {
+                segment: segment.name.clone(),
+                offset,
+                sequence,
+                reason,
+                torn_tail: tail == Some(TailKind::Torn),
+                final_record: tail.is_some(),
+            };
         let (mut reader, header) = match SegmentReader::open(segment) {
             Ok(ok) => ok,
             Err(Issue::Io(e)) => return Err(e),
             Err(Issue::Bad(bad)) => {
-                end.problem = Some(problem_at(bad.offset, end.next_sequence, bad.reason, false));
+                end.problem = Some(problem_at(
+                    bad.offset,
+                    end.chain.next_sequence,
+                    bad.reason,
+                    None,
+                ));
                 return Ok(end);
             }
         };
-        if header.first_sequence != segment.first_sequence {
-            end.problem = Some(problem_at(
-                0,
-                end.next_sequence,
-                format!(
-                    "the segment's name announces sequence {} but its header says {}",
-                    segment.first_sequence, header.first_sequence
-                ),
-                false,
-            ));
+        if let Some(reason) = header_problem(segment, &header, index == first_index, &end) {
+            end.problem = Some(problem_at(0, end.chain.next_sequence, reason, None));
             return Ok(end);
         }
-        if index == first_index {
-            let starts_chain = header.first_sequence == 1 && header.prev_hash == GENESIS_HASH;
-            if start == Start::First && !starts_chain {
-                if prune::is_anchor(dir, header.first_sequence, &header.prev_hash)? {
-                    end.anchored_at = Some(header.first_sequence);
-                } else {
-                    end.problem = Some(problem_at(
-                        0,
-                        header.first_sequence,
-                        format!(
-                            "the journal starts at sequence {} but no prune anchor ({}) records the removal of the records before it: segments were deleted",
-                            header.first_sequence,
-                            super::format::PRUNED_FILE
-                        ),
-                        false,
-                    ));
-                    return Ok(end);
-                }
-            }
-            end.next_sequence = header.first_sequence;
-            end.chain_hash = header.prev_hash;
-        } else if header.first_sequence != end.next_sequence {
-            let reason = if header.first_sequence > end.next_sequence {
-                format!(
-                    "the segment starts at sequence {} but the chain continues at {}: records {}..={} are missing",
-                    header.first_sequence,
-                    end.next_sequence,
-                    end.next_sequence,
-                    header.first_sequence - 1
-                )
-            } else {
-                format!(
-                    "the segment starts at sequence {} but the chain continues at {}: segments overlap",
-                    header.first_sequence, end.next_sequence
-                )
-            };
-            end.problem = Some(problem_at(0, end.next_sequence, reason, false));
-            return Ok(end);
-        } else if header.prev_hash != end.chain_hash {
-            end.problem = Some(problem_at(
-                0,
-                end.next_sequence,
-                "the segment header's previous hash does not match the chain: the previous segment was altered".to_string(),
-                false,
-            ));
-            return Ok(end);
-        }
-        if end.first_sequence.is_none() {
-            end.first_sequence = Some(header.first_sequence);
-        }
+        end.journal_id.get_or_insert(header.journal_id);
         let mut valid_len = SEGMENT_HEADER_LEN as u64;
+        match first_offset.filter(|_| index == first_index) {
+            Some(offset) => {
+                if let Err(issue) = reader.seek(offset) {
+                    return match issue {
+                        Issue::Io(e) => Err(e),
+                        Issue::Bad(bad) => {
+                            end.problem = Some(problem_at(
+                                offset,
+                                end.chain.next_sequence,
+                                bad.reason,
+                                None,
+                            ));
+                            Ok(end)
+                        }
+                    };
+                }
+                valid_len = offset;
+            }
+            None if index == first_index => {
+                end.chain = Chain {
+                    next_sequence: header.first_sequence,
+                    hash: header.prev_hash,
+                };
+                end.start = Some((header.first_sequence, header.prev_hash));
+            }
+            None => {}
+        }
+        end.end = Location {
+            segment: index,
+            offset: valid_len,
+        };
         loop {
             let frame = match reader.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
                 Err(Issue::Io(e)) => return Err(e),
                 Err(Issue::Bad(bad)) => {
-                    let torn = bad.incomplete && is_last;
-                    let reason = if bad.incomplete && !is_last {
-                        format!("{} (and this is not the last segment)", bad.reason)
-                    } else if torn {
-                        format!(
+                    let tail = bad.tail.filter(|_| is_last);
+                    let reason = match (bad.tail, tail) {
+                        (Some(_), None) => {
+                            format!("{} (and this is not the last segment)", bad.reason)
+                        }
+                        (_, Some(TailKind::Torn)) => format!(
                             "incomplete final record (an interrupted write): {}",
                             bad.reason
-                        )
-                    } else {
-                        bad.reason
+                        ),
+                        (_, Some(TailKind::Damaged)) => {
+                            format!("damaged final record: {}", bad.reason)
+                        }
+                        (None, None) => bad.reason,
                     };
-                    end.problem = Some(problem_at(bad.offset, end.next_sequence, reason, torn));
+                    end.problem = Some(problem_at(
+                        bad.offset,
+                        end.chain.next_sequence,
+                        reason,
+                        tail,
+                    ));
                     break;
                 }
             };
-            let fh = &frame.header;
-            if fh.sequence != end.next_sequence {
-                end.problem = Some(problem_at(
-                    frame.offset,
-                    end.next_sequence,
-                    format!(
-                        "expected sequence {}, found {}: records were removed, reordered or inserted",
-                        end.next_sequence, fh.sequence
-                    ),
-                    false,
-                ));
+            let prev_hash = end.chain.hash;
+            if let Err(reason) = end.chain.link(&frame.stored()) {
+                let sequence = if reason.starts_with("expected") {
+                    end.chain.next_sequence
+                } else {
+                    frame.header.sequence
+                };
+                end.problem = Some(problem_at(frame.offset, sequence, reason, None));
                 break;
             }
-            let computed = chain_hash(&end.chain_hash, &fh.canonical_prefix, &sha256(&frame.body));
-            if computed != fh.hash {
-                end.problem = Some(problem_at(
-                    frame.offset,
-                    fh.sequence,
-                    "the chain hash does not match: this record's stored hash or the record before it was altered".to_string(),
-                    false,
-                ));
-                break;
-            }
-            let record: Record = match serde_json::from_slice(&frame.body) {
+            let record = match codec::decode(frame.body.clone()) {
                 Ok(record) => record,
                 Err(e) => {
+                    // Undo the link: the record is not part of the good chain.
+                    end.chain = Chain {
+                        next_sequence: frame.header.sequence,
+                        hash: prev_hash,
+                    };
                     end.problem = Some(problem_at(
                         frame.offset,
-                        fh.sequence,
-                        format!("the record body is not a valid record: {e}"),
-                        false,
+                        frame.header.sequence,
+                        e.to_string(),
+                        None,
                     ));
                     break;
                 }
             };
             let v = Visit {
-                segment_index: index,
-                offset: frame.offset,
-                sequence: fh.sequence,
-                written_at_micros: fh.written_at_micros,
-                prev_hash: end.chain_hash,
-                hash: fh.hash,
+                at: Location {
+                    segment: index,
+                    offset: frame.offset,
+                },
+                sequence: frame.header.sequence,
+                written_at_micros: frame.header.written_at_micros,
+                prev_hash,
+                hash: frame.header.hash,
                 record,
             };
             if let Some(reason) = visit(&v) {
-                end.problem = Some(problem_at(frame.offset, fh.sequence, reason, false));
+                end.chain = Chain {
+                    next_sequence: frame.header.sequence,
+                    hash: prev_hash,
+                };
+                end.problem = Some(problem_at(
+                    frame.offset,
+                    frame.header.sequence,
+                    reason,
+                    None,
+                ));
                 break;
             }
             end.records += 1;
             end.head = Some(Head {
-                sequence: fh.sequence,
-                hash: fh.hash,
+                sequence: frame.header.sequence,
+                hash: frame.header.hash,
             });
-            end.next_sequence = fh.sequence.saturating_add(1);
-            end.chain_hash = fh.hash;
             valid_len = frame.end;
+            end.end.offset = valid_len;
         }
         if is_last {
             end.last = Some(LastSegment {
@@ -258,4 +250,49 @@ pub(crate) fn walk(
         }
     }
     Ok(end)
+}
+
+/// What is wrong with a segment's header where it stands in the chain, if anything.
+fn header_problem(
+    segment: &SegmentFile,
+    header: &SegmentHeader,
+    first: bool,
+    end: &WalkEnd,
+) -> Option<String> {
+    if header.first_sequence != segment.first_sequence {
+        return Some(format!(
+            "the segment's name announces sequence {} but its header says {}",
+            segment.first_sequence, header.first_sequence
+        ));
+    }
+    if let Some(id) = end.journal_id.filter(|id| *id != header.journal_id) {
+        return Some(format!(
+            "the segment belongs to journal {} but the journal is {id}: segments of another journal were mixed in",
+            header.journal_id
+        ));
+    }
+    if header.first_sequence == 1 && header.prev_hash != GENESIS_HASH {
+        return Some("the first segment's previous hash is not zero".to_string());
+    }
+    if first {
+        return None;
+    }
+    let next = end.chain.next_sequence;
+    if header.first_sequence > next {
+        return Some(format!(
+            "the segment starts at sequence {} but the chain continues at {next}: records {next}..={} are missing",
+            header.first_sequence,
+            header.first_sequence - 1
+        ));
+    }
+    if header.first_sequence < next {
+        return Some(format!(
+            "the segment starts at sequence {} but the chain continues at {next}: segments overlap",
+            header.first_sequence
+        ));
+    }
+    if header.prev_hash != end.chain.hash {
+        return Some("the segment header's previous hash does not match the chain: the previous segment was altered".to_string());
+    }
+    None
 }

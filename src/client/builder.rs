@@ -101,7 +101,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Reply reading limits (size, depth, nodes).
+    /// Reply reading limits (size, depth, nodes). `build` refuses a size limit above the
+    /// journal's [`max_payload_bytes`](crate::audit::Journal::max_payload_bytes): every
+    /// reply the transport accepts must fit in the journal.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -131,6 +133,13 @@ impl ClientBuilder {
             .guard
             .ok_or_else(|| missing("guard (the authorisation manifest)"))?;
         let journal = self.journal.ok_or_else(|| missing("journal"))?;
+        let max_payload = journal.max_payload_bytes();
+        if self.limits.max_bytes > max_payload {
+            return Err(Error::Config(format!(
+                "the reply limit (max_reply_bytes = {} bytes) is above what one journal record can hold (max_payload_bytes = {max_payload} bytes): a reply the transport accepts could not be journaled; lower the reply limit to at most {max_payload}, or raise the journal's max_record_bytes",
+                self.limits.max_bytes
+            )));
+        }
         let transport = self.transport.ok_or_else(|| missing("transport"))?;
         let organization = match (self.organization, guard.organization()) {
             (Some(cbe), Some(org)) if cbe != org.cbe => {

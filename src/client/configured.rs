@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Client;
-use crate::audit::{FileJournal, FileJournalConfig};
+use crate::audit::FileJournal;
 use crate::config::{Config, TransportKind};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
@@ -69,13 +69,7 @@ impl Client {
             max_depth: config.limits.max_depth.unwrap_or(defaults.max_depth),
             ..defaults
         };
-        let mut journal_config = FileJournalConfig::new(config.resolve(&config.journal.dir));
-        journal_config.signing_key = config
-            .journal
-            .signing_key
-            .as_ref()
-            .map(|p| config.resolve(p));
-        let journal = Arc::new(FileJournal::open(journal_config).await?);
+        let journal = Arc::new(FileJournal::open(config.file_journal_config()).await?);
         let mut builder = Client::builder()
             .environment(config.environment)
             .organization(config.organization.cbe.clone())

@@ -21,7 +21,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::audit::{
-    Bcss, DenialRecord, How, IntentRecord, Journal, OutcomeRecord, Payload, Record, What, Who,
+    Bcss, CallRecord, DenialRecord, How, IntentRecord, Journal, OutcomeRecord, Payload, What, Who,
 };
 use crate::clock::Clock;
 
@@ -148,6 +148,8 @@ struct Refusal<'a> {
     reason_code: &'a str,
     message: String,
     authorization_id: Option<String>,
+    /// `before_guard`, `guard` or `after_grant` (see [`DenialRecord::stage`]).
+    stage: &'static str,
 }
 
 impl Client {
@@ -227,6 +229,7 @@ impl Client {
             endpoint: None,
             authorization_id: None,
             deliberation: None,
+            drill: false,
         };
 
         // WHO is mandatory.
@@ -245,6 +248,7 @@ impl Client {
                         reason_code: "missing_user",
                         message: message.clone(),
                         authorization_id: None,
+                        stage: "before_guard",
                     },
                 )
                 .await
@@ -270,6 +274,7 @@ impl Client {
                     // entries that granted, so a denial records none.
                     message: denial.message.clone(),
                     authorization_id: None,
+                    stage: "guard",
                 };
                 return Err(self
                     .refuse(ticket, decided_at, who, what, how, refusal)
@@ -307,6 +312,7 @@ impl Client {
                             reason_code: "organization_mismatch",
                             message: message.clone(),
                             authorization_id: Some(grant.authorization_id.clone()),
+                            stage: "after_grant",
                         },
                     )
                     .await
@@ -358,10 +364,13 @@ impl Client {
             how,
             soap_action: soap_action.to_string(),
             request: Payload::from_bytes(&body),
+            manifest: None,
+            write: false,
+            attempt: None,
         };
         inner
             .journal
-            .append(Record::Intent(intent))
+            .append(CallRecord::Intent(intent))
             .await
             .map_err(Error::JournalRefused)?;
 
@@ -394,13 +403,14 @@ impl Client {
                     outcome: "transport_error".to_string(),
                     code: None,
                     http_status: None,
+                    content_type: None,
                     bcss: Bcss::default(),
                     reply: None,
                     error: Some(reason),
                 };
                 inner
                     .journal
-                    .append(Record::Outcome(outcome))
+                    .append(CallRecord::Outcome(outcome))
                     .await
                     .map_err(|source| Error::OutcomeNotRecorded { ticket, source })?;
                 Err(Error::Transport(transport_error))
@@ -418,6 +428,7 @@ impl Client {
                     outcome: kind.to_string(),
                     code,
                     http_status: Some(response.status),
+                    content_type: response.content_type.clone(),
                     bcss: Bcss {
                         ticket: decoded.stamp.ticket.clone(),
                         time_receive: decoded.stamp.time_receive.clone(),
@@ -428,7 +439,7 @@ impl Client {
                 };
                 inner
                     .journal
-                    .append(Record::Outcome(outcome))
+                    .append(CallRecord::Outcome(outcome))
                     .await
                     .map_err(|source| Error::OutcomeNotRecorded { ticket, source })?;
                 let reply = decoded.result?;
@@ -467,11 +478,13 @@ impl Client {
             how,
             reason_code: refusal.reason_code.to_string(),
             message: refusal.message,
+            manifest: None,
+            stage: refusal.stage.to_string(),
         };
         tracing::Span::current().record("outcome", "denied");
         self.inner
             .journal
-            .append(Record::Denial(record))
+            .append(CallRecord::Denial(record))
             .await
             .err()
             .map(Error::JournalRefused)

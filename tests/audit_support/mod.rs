@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use bcss::Environment;
 use bcss::audit::{
-    Bcss, DenialRecord, FileJournalConfig, How, IntentRecord, OutcomeRecord, Payload, Record, What,
-    Who,
+    Bcss, CallRecord, DenialRecord, FileJournalConfig, How, IntentRecord, OutcomeRecord, Payload,
+    Record, What, Who, codec,
 };
 use bcss::ids::{Century, Ssin};
 use chrono::Utc;
@@ -47,17 +47,18 @@ pub fn how() -> How {
         endpoint: Some("https://127.0.0.1/test".to_string()),
         authorization_id: Some("entry-1".to_string()),
         deliberation: Some("not-applicable".to_string()),
+        drill: false,
     }
 }
 
-pub fn intent(ticket: Uuid, user: &str, service: &str, subject: &str, size: usize) -> Record {
+pub fn intent(ticket: Uuid, user: &str, service: &str, subject: &str, size: usize) -> CallRecord {
     let now = Utc::now();
     let mut request = format!("<soapenv:Envelope><ssin>{subject}</ssin>");
     while request.len() < size {
         request.push('x');
     }
     request.push_str("</soapenv:Envelope>");
-    Record::Intent(IntentRecord {
+    CallRecord::Intent(IntentRecord {
         ticket,
         decided_at: now,
         sent_at: now,
@@ -65,18 +66,22 @@ pub fn intent(ticket: Uuid, user: &str, service: &str, subject: &str, size: usiz
         what: what(service, subject),
         how: how(),
         soap_action: "urn:test".to_string(),
-        request: Payload::Text(request),
+        request: Payload::from(request),
+        manifest: None,
+        write: false,
+        attempt: None,
     })
 }
 
-pub fn outcome(ticket: Uuid, kind: &str, reply: Option<&[u8]>) -> Record {
-    Record::Outcome(OutcomeRecord {
+pub fn outcome(ticket: Uuid, kind: &str, reply: Option<&[u8]>) -> CallRecord {
+    CallRecord::Outcome(OutcomeRecord {
         ticket,
         replied_at: Utc::now(),
         duration_ms: 12,
         outcome: kind.to_string(),
         code: (kind == "business_error").then(|| "MSG00012".to_string()),
         http_status: Some(200),
+        content_type: Some("text/xml; charset=utf-8".to_string()),
         bcss: Bcss {
             ticket: Some("bcss-ticket-1".to_string()),
             time_receive: Some("2025-01-01T10:00:00.000+01:00".to_string()),
@@ -87,8 +92,8 @@ pub fn outcome(ticket: Uuid, kind: &str, reply: Option<&[u8]>) -> Record {
     })
 }
 
-pub fn denial(ticket: Uuid, user: &str, service: &str, subject: &str) -> Record {
-    Record::Denial(DenialRecord {
+pub fn denial(ticket: Uuid, user: &str, service: &str, subject: &str) -> CallRecord {
+    CallRecord::Denial(DenialRecord {
         ticket,
         decided_at: Utc::now(),
         who: who(user),
@@ -96,6 +101,8 @@ pub fn denial(ticket: Uuid, user: &str, service: &str, subject: &str) -> Record 
         how: how(),
         reason_code: "purpose_not_authorized".to_string(),
         message: "no manifest entry for this purpose".to_string(),
+        manifest: None,
+        stage: "guard".to_string(),
     })
 }
 
@@ -139,10 +146,13 @@ pub struct Frame {
     pub sequence: u64,
 }
 
+/// The length of a segment header.
+pub const SEGMENT_HEADER: usize = 80;
+
 /// The frames of a segment's bytes (stops at the first incomplete one).
 pub fn frames(bytes: &[u8]) -> Vec<Frame> {
     let mut out = Vec::new();
-    let mut off = 64;
+    let mut off = SEGMENT_HEADER;
     while off + 60 <= bytes.len() {
         let body = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
         let len = 60 + body + 4;
@@ -186,6 +196,27 @@ pub fn rechain(bytes: &mut [u8], from_offset: usize) -> [u8; 32] {
     prev
 }
 
+/// The record a frame holds.
+pub fn record_at(bytes: &[u8], frame: &Frame) -> Record {
+    let body = &bytes[frame.offset + 60..frame.offset + frame.len - 4];
+    codec::decode(body.to_vec().into()).unwrap()
+}
+
+/// A frame's bytes for `record`: the frame header fields (sequence, write time) copied
+/// from `like`, the hash and checksums left for `rechain` to fill.
+pub fn frame_for(bytes: &[u8], like: &Frame, sequence: u64, record: &Record) -> Vec<u8> {
+    let body = codec::encode(record).unwrap().to_bytes();
+    let mut out = Vec::new();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&bytes[like.offset + 4..like.offset + 8]);
+    out.extend_from_slice(&sequence.to_le_bytes());
+    out.extend_from_slice(&bytes[like.offset + 16..like.offset + 24]);
+    out.extend_from_slice(&[0; 36]);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&[0; 4]);
+    out
+}
+
 /// Replace `from` by `to` (same length) inside the body of the frame at `frame`.
 pub fn edit_body(bytes: &mut [u8], frame: &Frame, from: &str, to: &str) {
     assert_eq!(from.len(), to.len());
@@ -195,4 +226,25 @@ pub fn edit_body(bytes: &mut [u8], frame: &Frame, from: &str, to: &str) {
         .position(|w| w == from.as_bytes())
         .expect("text to edit not found in the record");
     body[pos..pos + to.len()].copy_from_slice(to.as_bytes());
+}
+
+/// Verify options without any anchor.
+pub fn plain() -> bcss::audit::VerifyOptions {
+    bcss::audit::VerifyOptions::default()
+}
+
+/// Verify options with a trusted head.
+pub fn trusting(head: &bcss::audit::TrustedHead) -> bcss::audit::VerifyOptions {
+    bcss::audit::VerifyOptions {
+        trusted_head: Some(*head),
+        ..Default::default()
+    }
+}
+
+/// Verify options with a public key.
+pub fn keyed(key: &ed25519_dalek::VerifyingKey) -> bcss::audit::VerifyOptions {
+    bcss::audit::VerifyOptions {
+        public_key: Some(*key),
+        ..Default::default()
+    }
 }

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bcss::audit::{Appended, AuditError, Journal, Record};
+use bcss::audit::{Appended, AuditError, CallRecord, Journal, Record};
 use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
 
 use bcss::Error;
@@ -71,6 +71,9 @@ pub struct MemoryJournal {
     pub fail: bool,
 }
 
+/// What the memory journal says it can hold (the file journal's default).
+pub const MEMORY_JOURNAL_MAX_PAYLOAD: usize = 31 * 1024 * 1024;
+
 impl MemoryJournal {
     pub fn records(&self) -> Vec<Record> {
         self.records.lock().unwrap().clone()
@@ -78,18 +81,30 @@ impl MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
-    fn append(&self, record: Record) -> BoxFuture<'_, Result<Appended, AuditError>> {
+    fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
         Box::pin(async move {
             if self.fail {
                 return Err(AuditError::Closed("disk full (test double)".to_string()));
             }
             let mut records = self.records.lock().unwrap();
-            records.push(record);
+            records.push(record.into());
             Ok(Appended {
                 sequence: records.len() as u64,
                 hash: [0; 32],
             })
         })
+    }
+
+    fn append_deferred(&self, record: CallRecord) -> Result<(), AuditError> {
+        if self.fail {
+            return Err(AuditError::Closed("disk full (test double)".to_string()));
+        }
+        self.records.lock().unwrap().push(record.into());
+        Ok(())
+    }
+
+    fn max_payload_bytes(&self) -> usize {
+        MEMORY_JOURNAL_MAX_PAYLOAD
     }
 }
 
@@ -122,7 +137,7 @@ impl Transport for CountingTransport {
             let Some(Record::Intent(intent)) = records.last() else {
                 panic!("transport called without a journaled intent: {records:?}");
             };
-            assert_eq!(intent.request.to_bytes().unwrap(), request.body);
+            assert_eq!(intent.request.as_bytes(), request.body);
             self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
             self.seen.lock().unwrap().push((
                 request.endpoint.to_string(),

@@ -7,29 +7,87 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use tokio::time::Instant;
 
 use super::sync::{Written, complete};
-use super::{Ack, Active, Entry, Failure, HASH_GROUP, Writer, record_failure};
+use super::{Ack, Active, Entry, Failure, HASH_GROUP, Origin, Writer, record_failure};
 use crate::audit::format::{
-    FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, frame_header, segment_file_name, sha256,
+    FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, frame_header, segment_file_name,
 };
-use crate::audit::multi_sha256::sha256_many;
-use crate::audit::{Appended, AuditError, CheckpointRecord, Head, Record, checkpoint};
+use crate::audit::{Appended, AuditError, Head};
 
-/// One frame, ready to write: its header, body and trailer (the body's CRC32C).
+/// One frame, ready to write: its header, body parts and trailer (the body's CRC32C).
 struct Frame {
     header: [u8; FRAME_HEADER_LEN],
-    body: Vec<u8>,
+    body: Vec<Bytes>,
     trailer: [u8; 4],
 }
 
 impl Writer {
-    /// Frame `entries` (plus a checkpoint when one is due), write them, and hand them to the
-    /// sync thread, which acknowledges each once durable. `true` to go on; `false` after a
-    /// failure (every entry then got its error), which tells the caller to stop.
+    /// Write `entries` in order: runs of records framed and written together, and each
+    /// checkpoint once the records before it are durable (and witnessed); then an
+    /// automatic checkpoint when one is due. `true` to go on; `false` after a failure
+    /// (every entry then got its error), which tells the caller to stop.
     pub(super) fn commit(&mut self, entries: Vec<Entry>) -> bool {
+        let mut run = self.take_deferred();
+        let mut entries = entries.into_iter();
+        while let Some(entry) = entries.next() {
+            let ok = match entry {
+                Entry::Checkpoint { reason, ack } => {
+                    self.write_run(std::mem::take(&mut run)) && self.write_checkpoint(reason, ack)
+                }
+                record => {
+                    run.push(record);
+                    true
+                }
+            };
+            if !ok {
+                self.fail_rest(entries);
+                return false;
+            }
+        }
+        if !self.write_run(run) {
+            return false;
+        }
+        let every = self.config.checkpoint_every_records;
+        if every > 0 && self.since_checkpoint >= every {
+            return self.write_checkpoint("records", None);
+        }
+        true
+    }
+
+    /// Records queued by `append_deferred` that did not fit in the queue.
+    fn take_deferred(&self) -> Vec<Entry> {
+        self.shared
+            .take_deferred()
+            .into_iter()
+            .map(|(body, body_crc)| Entry::Record {
+                body,
+                body_crc,
+                digest: None,
+                ack: None,
+                origin: Origin::Caller,
+            })
+            .collect()
+    }
+
+    fn fail_rest(&self, rest: impl Iterator<Item = Entry>) {
+        let reason = self
+            .shared
+            .failure()
+            .unwrap_or_else(|| "an earlier write failed".to_string());
+        for entry in rest {
+            entry.fail(AuditError::Closed(reason.clone()));
+        }
+    }
+
+    /// Frame `entries` (records only), write them, and hand them to the sync thread, which
+    /// acknowledges each once durable.
+    pub(super) fn write_run(&mut self, entries: Vec<Entry>) -> bool {
+        if entries.is_empty() {
+            return self.shared.failure().is_none();
+        }
         if let Some(reason) = self.shared.failure() {
             for entry in entries {
                 entry.fail(AuditError::Closed(reason.clone()));
@@ -42,77 +100,34 @@ impl Writer {
         if let Err(failure) = self.ensure_segment(now, estimate as u64) {
             return self.fail(entries, failure);
         }
-        // The bodies the callers did not hash, hashed together (several per vector
-        // instruction).
-        let digests = {
-            let bodies: Vec<&[u8]> = entries
-                .iter()
-                .filter_map(|entry| match entry {
-                    Entry::Record {
-                        body, digest: None, ..
-                    } => Some(body.as_slice()),
-                    _ => None,
-                })
-                .collect();
-            sha256_many(&bodies)
-        };
-        let mut digests = digests.into_iter();
         let mut sequence = self.next_sequence;
         let mut head = self.head;
         let mut since = self.since_checkpoint;
-        let mut frames = Vec::with_capacity(entries.len() + 1);
-        let mut acks = Vec::with_capacity(entries.len() + 1);
+        let mut frames = Vec::with_capacity(entries.len());
+        let mut acks = Vec::with_capacity(entries.len());
         let mut records = 0u64;
-        let every = self.config.checkpoint_every_records;
-        let mut entries = entries.into_iter();
-        let mut auto_checkpoint_written = false;
-        let mut wrote_checkpoint = false;
-        loop {
-            let entry = match entries.next() {
-                Some(entry) => entry,
-                None if every > 0 && since >= every && !auto_checkpoint_written => {
-                    auto_checkpoint_written = true;
-                    Entry::Checkpoint {
-                        reason: "records",
-                        ack: None,
-                    }
-                }
-                None => break,
+        let mut frame_bytes = 0u64;
+        let mut last_frame_offset = 0u64;
+        for entry in entries {
+            let Entry::Record {
+                body,
+                body_crc,
+                digest,
+                ack,
+                origin,
+            } = entry
+            else {
+                // Checkpoints are written by `write_checkpoint`, never in a run.
+                continue;
             };
-            let (body, body_crc, digest, ack, is_checkpoint) = match entry {
-                Entry::Record {
-                    body,
-                    body_crc,
-                    digest,
-                    ack,
-                } => {
-                    // sha256_many returns one digest per body it was given; hashing again
-                    // is only a guard against a miscount.
-                    let digest = digest
-                        .or_else(|| digests.next())
-                        .unwrap_or_else(|| sha256(&body));
-                    (body, body_crc, digest, ack, false)
-                }
-                Entry::Checkpoint { reason, ack } => {
-                    match self.checkpoint_body(now, sequence.saturating_sub(1), &head, reason) {
-                        Ok(body) => {
-                            let (crc, digest) = (crc32c::crc32c(&body), sha256(&body));
-                            (body, crc, digest, ack, true)
-                        }
-                        Err(e) => {
-                            if let Some(ack) = ack {
-                                let _ = ack.send(Err(e));
-                            }
-                            continue;
-                        }
-                    }
-                }
-            };
+            let digest = digest.unwrap_or_else(|| body.digest());
             let (header, hash) = frame_header(&head, sequence, micros, body.len(), &digest);
             head = hash;
+            last_frame_offset = frame_bytes;
+            frame_bytes += (FRAME_HEADER_LEN + body.len() + 4) as u64;
             frames.push(Frame {
                 header,
-                body,
+                body: body.parts().to_vec(),
                 trailer: body_crc.to_le_bytes(),
             });
             acks.push((
@@ -122,22 +137,21 @@ impl Writer {
                     hash: head,
                 },
             ));
-            if is_checkpoint {
-                since = 0;
-                wrote_checkpoint = true;
-            } else {
-                since += 1;
-                records += 1;
+            match origin {
+                Origin::Checkpoint => since = 0,
+                Origin::Caller => {
+                    since += 1;
+                    records += 1;
+                }
+                Origin::Journal => since += 1,
             }
             sequence += 1;
-        }
-        if acks.is_empty() {
-            return true;
         }
         let Some(active) = self.active.as_mut() else {
             let failure = Failure::new(&self.config.dir, "write", &no_segment());
             return self.fail_acks(acks, failure);
         };
+        let start = active.size;
         let bytes = match write_frames(&active.file, &frames) {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -146,6 +160,7 @@ impl Writer {
             }
         };
         active.size += bytes;
+        self.last_frame = Some((active.path.clone(), start + last_frame_offset));
         let written = Written {
             file: Arc::clone(&active.file),
             path: active.path.clone(),
@@ -158,9 +173,6 @@ impl Writer {
             bytes,
         };
         drop(frames);
-        if wrote_checkpoint {
-            self.last_checkpoint = Instant::now();
-        }
         self.next_sequence = sequence;
         self.head = head;
         self.since_checkpoint = since;
@@ -173,31 +185,6 @@ impl Writer {
             complete(&self.shared, vec![written]);
             self.shared.failure().is_none()
         }
-    }
-
-    fn checkpoint_body(
-        &self,
-        now: DateTime<Utc>,
-        sequence: u64,
-        head: &[u8; 32],
-        reason: &str,
-    ) -> Result<Vec<u8>, AuditError> {
-        let (public_key, signature) = match &self.signing {
-            Some(key) => {
-                let (p, s) = checkpoint::sign(key, sequence, head);
-                (Some(p), Some(s))
-            }
-            None => (None, None),
-        };
-        serde_json::to_vec(&Record::Checkpoint(CheckpointRecord {
-            at: now,
-            sequence,
-            head: hex::encode(head),
-            reason: reason.to_string(),
-            public_key,
-            signature,
-        }))
-        .map_err(|e| AuditError::Encode(e.to_string()))
     }
 
     /// Rotate to a new segment when there is none yet, the UTC day changed, or the batch
@@ -233,6 +220,7 @@ impl Writer {
             first_sequence: self.next_sequence,
             created_at_micros: now.timestamp_micros(),
             prev_hash: self.head,
+            journal_id: self.journal_id,
         };
         let mut file = OpenOptions::new()
             .write(true)
@@ -262,7 +250,7 @@ impl Writer {
         Ok(())
     }
 
-    fn fail(&mut self, entries: Vec<Entry>, failure: Failure) -> bool {
+    pub(super) fn fail(&mut self, entries: Vec<Entry>, failure: Failure) -> bool {
         record_failure(&self.shared, &failure);
         for entry in entries {
             entry.fail(failure.error());
@@ -270,7 +258,7 @@ impl Writer {
         false
     }
 
-    fn fail_acks(
+    pub(super) fn fail_acks(
         &mut self,
         acks: Vec<(Option<Ack<Appended>>, Appended)>,
         failure: Failure,
@@ -291,16 +279,12 @@ fn no_segment() -> std::io::Error {
 
 /// Write every frame with vectored writes (no copy into one buffer); the total length.
 fn write_frames(file: &File, frames: &[Frame]) -> std::io::Result<u64> {
-    let mut slices: Vec<IoSlice<'_>> = frames
-        .iter()
-        .flat_map(|f| {
-            [
-                IoSlice::new(&f.header),
-                IoSlice::new(&f.body),
-                IoSlice::new(&f.trailer),
-            ]
-        })
-        .collect();
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(frames.len() * 4);
+    for f in frames {
+        slices.push(IoSlice::new(&f.header));
+        slices.extend(f.body.iter().map(|p| IoSlice::new(p)));
+        slices.push(IoSlice::new(&f.trailer));
+    }
     let total: usize = slices.iter().map(|s| s.len()).sum();
     let mut rest = slices.as_mut_slice();
     let mut writer = file;

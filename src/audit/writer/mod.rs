@@ -5,8 +5,10 @@
 //! sync thread `fdatasync`s and only then acknowledges each caller, while this thread
 //! prepares the next batch.
 //!
-//! Opening and recovery are in `open`, writing a batch in `commit`, syncing in `sync`.
+//! Opening and recovery are in `open`, writing a batch in `commit` (checkpoints, and the
+//! witness, in `checkpoint`), syncing in `sync`.
 
+mod checkpoint;
 mod commit;
 mod open;
 mod sync;
@@ -21,9 +23,12 @@ use ed25519_dalek::SigningKey;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use uuid::Uuid;
+
+use super::codec::{self, Body};
 use super::file_journal::{FileJournalConfig, Shared};
 use super::format::{FRAME_HEADER_LEN, FRAME_TRAILER_LEN};
-use super::{Appended, AuditError, Record, TruncationRecord};
+use super::{Appended, AuditError, Head, Record, TruncationRecord};
 
 /// An acknowledgement channel.
 pub(crate) type Ack<T> = oneshot::Sender<Result<T, AuditError>>;
@@ -31,15 +36,17 @@ pub(crate) type Ack<T> = oneshot::Sender<Result<T, AuditError>>;
 /// What callers send the writer.
 pub(crate) enum Msg {
     /// Append one encoded record; `body_crc` is its CRC32C and `digest` its SHA-256 when
-    /// the caller computed it (else the writer does).
+    /// the caller computed it (else the writer does). No `ack` for a deferred record.
     Append {
-        body: Vec<u8>,
+        body: Body,
         body_crc: u32,
         digest: Option<[u8; 32]>,
-        ack: Ack<Appended>,
+        ack: Option<Ack<Appended>>,
     },
     /// Write a checkpoint now.
     Checkpoint { ack: Ack<Appended> },
+    /// Append a prune record, then a checkpoint; the checkpoint's position is acknowledged.
+    Prune { body: Body, ack: Ack<Appended> },
     /// Write the shutdown checkpoint and stop.
     Close { ack: Ack<()> },
 }
@@ -48,6 +55,11 @@ pub(crate) enum Msg {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub truncation: Option<TruncationRecord>,
+    pub journal_id: Uuid,
+    /// Whether only the part after the last checkpoint was checked.
+    pub from_checkpoint: bool,
+    /// Records read while opening.
+    pub records_read: u64,
 }
 
 /// Resolves once the writer has opened (and recovered) the journal, or failed to.
@@ -95,35 +107,16 @@ fn run(
             return;
         }
     };
+    let mut first = Vec::new();
+    if let Some(genesis) = opened_genesis(&mut writer) {
+        first.push(genesis);
+    }
     if let Some(truncation) = &opened.truncation {
-        let body = match serde_json::to_vec(&Record::Truncation(truncation.clone())) {
-            Ok(body) => body,
-            Err(e) => {
-                let _ = ready.send(Err(AuditError::Encode(e.to_string())));
-                return;
-            }
-        };
-        let (ack, mut result) = oneshot::channel();
-        writer.commit(vec![Entry::Record {
-            body_crc: crc32c::crc32c(&body),
-            digest: None,
-            body,
-            ack: Some(ack),
-        }]);
-        writer.syncer.flush();
-        match result.try_recv() {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                let _ = ready.send(Err(e));
-                return;
-            }
-            Err(_) => {
-                let _ = ready.send(Err(AuditError::Closed(
-                    "the truncation record could not be written".to_string(),
-                )));
-                return;
-            }
-        }
+        first.push(Record::Truncation(truncation.clone()));
+    }
+    if let Err(e) = writer.write_own(first) {
+        let _ = ready.send(Err(e));
+        return;
     }
     if ready.send(Ok(opened)).is_err() {
         return;
@@ -131,13 +124,30 @@ fn run(
     runtime.block_on(writer.serve(rx));
 }
 
+/// The genesis record a new journal starts with, when it needs one.
+fn opened_genesis(writer: &mut Writer) -> Option<Record> {
+    writer.genesis.take().map(Record::Genesis)
+}
+
+/// Who wrote a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A caller, through `append`.
+    Caller,
+    /// The journal itself (genesis, truncation, prune).
+    Journal,
+    /// A checkpoint.
+    Checkpoint,
+}
+
 /// One entry of a batch.
 enum Entry {
     Record {
-        body: Vec<u8>,
+        body: Body,
         body_crc: u32,
         digest: Option<[u8; 32]>,
         ack: Option<Ack<Appended>>,
+        origin: Origin,
     },
     Checkpoint {
         reason: &'static str,
@@ -146,6 +156,18 @@ enum Entry {
 }
 
 impl Entry {
+    /// A record the journal writes itself.
+    fn own(record: &Record, ack: Option<Ack<Appended>>) -> Result<Entry, AuditError> {
+        let body = codec::encode(record)?;
+        Ok(Entry::Record {
+            body_crc: body.crc32c(),
+            digest: None,
+            body,
+            ack,
+            origin: Origin::Journal,
+        })
+    }
+
     fn estimated_len(&self) -> usize {
         let body = match self {
             Entry::Record { body, .. } => body.len(),
@@ -223,11 +245,18 @@ struct Writer {
     signing: Option<SigningKey>,
     /// Held (locked) for the writer's lifetime.
     _lock: File,
+    journal_id: Uuid,
+    /// The genesis record still to write (a new journal).
+    genesis: Option<super::GenesisRecord>,
     active: Option<Active>,
     next_sequence: u64,
     head: [u8; 32],
     since_checkpoint: u64,
     last_checkpoint: Instant,
+    /// The last head recorded in the witness.
+    last_witnessed: Option<Head>,
+    /// Where the last frame written starts: its segment and offset.
+    last_frame: Option<(PathBuf, u64)>,
     syncer: sync::Syncer,
 }
 
@@ -235,69 +264,42 @@ impl Writer {
     /// Serve callers until closed, disconnected, or an I/O failure.
     async fn serve(mut self, mut rx: mpsc::Receiver<Msg>) {
         let mut carry: Option<Msg> = None;
-        // Records gathered but held back for the next write (see `gather`).
-        let mut held: Vec<Entry> = Vec::new();
         loop {
             let event = match carry.take() {
                 Some(msg) => Event::Msg(msg),
-                None if !held.is_empty() => Event::Held,
                 None => self.next_event(&mut rx).await,
             };
-            // Held records are written before anything else happens (a checkpoint then
-            // covers them, a close does not lose them).
-            let appends = matches!(event, Event::Held | Event::Msg(Msg::Append { .. }));
-            if !appends && !held.is_empty() && !self.commit(std::mem::take(&mut held)) {
-                if let Event::Msg(msg) = event {
-                    carry = Some(msg);
+            let go_on = match event {
+                Event::Disconnected => {
+                    // Dropped without close: deferred records still go to disk.
+                    self.commit(Vec::new());
+                    false
                 }
-                break;
-            }
-            match event {
-                Event::Disconnected => break,
-                Event::CheckpointDue => {
-                    if !self.commit(vec![Entry::Checkpoint {
-                        reason: "interval",
-                        ack: None,
-                    }]) {
-                        break;
-                    }
-                }
+                Event::CheckpointDue => self.commit(vec![Entry::Checkpoint {
+                    reason: "interval",
+                    ack: None,
+                }]),
                 Event::Msg(Msg::Close { ack }) => {
-                    let result = if self.config.checkpoint_on_close && self.since_checkpoint > 0 {
-                        let (cp_ack, mut cp) = oneshot::channel();
-                        self.commit(vec![Entry::Checkpoint {
-                            reason: "shutdown",
-                            ack: Some(cp_ack),
-                        }]);
-                        self.syncer.flush();
-                        match cp.try_recv() {
-                            Ok(Ok(_)) => Ok(()),
-                            Ok(Err(e)) => Err(e),
-                            Err(_) => Err(AuditError::Closed(
-                                "the shutdown checkpoint was not written".to_string(),
-                            )),
-                        }
-                    } else {
-                        Ok(())
-                    };
-                    let _ = ack.send(result);
-                    break;
+                    let _ = ack.send(self.close());
+                    false
                 }
-                Event::Msg(Msg::Checkpoint { ack }) => {
-                    if !self.commit(vec![Entry::Checkpoint {
-                        reason: "manual",
+                Event::Msg(Msg::Prune { body, ack }) => self.commit(vec![
+                    Entry::Record {
+                        body_crc: body.crc32c(),
+                        digest: None,
+                        body,
+                        ack: None,
+                        origin: Origin::Journal,
+                    },
+                    Entry::Checkpoint {
+                        reason: "prune",
                         ack: Some(ack),
-                    }]) {
-                        break;
-                    }
-                }
-                Event::Held => {
-                    let mut batch = std::mem::take(&mut held);
-                    carry = self.gather(&mut rx, &mut batch, &mut held).await;
-                    if !self.commit(batch) {
-                        break;
-                    }
-                }
+                    },
+                ]),
+                Event::Msg(Msg::Checkpoint { ack }) => self.commit(vec![Entry::Checkpoint {
+                    reason: "manual",
+                    ack: Some(ack),
+                }]),
                 Event::Msg(Msg::Append {
                     body,
                     body_crc,
@@ -308,13 +310,16 @@ impl Writer {
                         body,
                         body_crc,
                         digest,
-                        ack: Some(ack),
+                        ack,
+                        origin: Origin::Caller,
                     }];
-                    carry = self.gather(&mut rx, &mut batch, &mut held).await;
-                    if !self.commit(batch) {
-                        break;
-                    }
+                    let mut bytes = batch.iter().map(Entry::estimated_len).sum();
+                    carry = self.fill(&mut rx, &mut batch, &mut bytes).await;
+                    self.commit(batch)
                 }
+            };
+            if !go_on {
+                break;
             }
         }
         // Every batch written is synced and acknowledged (or failed) before the queue is
@@ -326,16 +331,16 @@ impl Writer {
             .shared
             .failure()
             .unwrap_or_else(|| "the journal was closed".to_string());
-        for entry in held {
-            entry.fail(AuditError::Closed(reason.clone()));
-        }
         let pending = carry
             .into_iter()
             .chain(std::iter::from_fn(|| rx.try_recv().ok()));
         for msg in pending {
             let error = AuditError::Closed(reason.clone());
             match msg {
-                Msg::Append { ack, .. } | Msg::Checkpoint { ack } => {
+                Msg::Append { ack: None, .. } => {}
+                Msg::Append { ack: Some(ack), .. }
+                | Msg::Checkpoint { ack }
+                | Msg::Prune { ack, .. } => {
                     let _ = ack.send(Err(error));
                 }
                 Msg::Close { ack } => {
@@ -367,24 +372,6 @@ impl Writer {
         }
     }
 
-    /// Complete `batch` (see `fill`), then move to `held` what the next write should take:
-    /// while the sync thread is busy, a write takes whole hashing groups only, since the
-    /// records it leaves wait for the same `fdatasync` either way and a partial group costs
-    /// as much to hash as a full one. Returns a control message met on the way.
-    async fn gather(
-        &self,
-        rx: &mut mpsc::Receiver<Msg>,
-        batch: &mut Vec<Entry>,
-        held: &mut Vec<Entry>,
-    ) -> Option<Msg> {
-        let mut bytes = batch.iter().map(Entry::estimated_len).sum();
-        let control = self.fill(rx, batch, &mut bytes).await;
-        if control.is_none() && batch.len() > HASH_GROUP && self.syncer.busy() {
-            *held = batch.split_off(batch.len() - batch.len() % HASH_GROUP);
-        }
-        control
-    }
-
     /// Add to `batch` every append already waiting, then those arriving within the batch
     /// window, up to the batch limits. Returns a control message met on the way.
     async fn fill(
@@ -407,7 +394,8 @@ impl Writer {
                     body,
                     body_crc,
                     digest,
-                    ack: Some(ack),
+                    ack,
+                    origin: Origin::Caller,
                 });
                 None
             }
@@ -424,8 +412,8 @@ impl Writer {
             }
         }
         // While the sync thread is busy, records written now would wait for its current
-        // fdatasync anyway: gather at least one full hashing group (or until it is idle),
-        // which costs the writer far less CPU per record than small batches.
+        // fdatasync anyway: gather at least HASH_GROUP of them (or until it is idle), which
+        // costs the writer less CPU per record than small writes.
         let idle = self.syncer.idle();
         let wanted = HASH_GROUP.min(max_records);
         while batch.len() < wanted && *bytes < max_bytes {
@@ -468,13 +456,12 @@ impl Writer {
     }
 }
 
-/// The number of bodies hashed together (see `multi_sha256`).
-const HASH_GROUP: usize = super::multi_sha256::MAX_GROUP;
+/// While the sync thread is busy, a write gathers at least this many appends (they wait
+/// for the same `fdatasync` either way, and larger writes cost less per record).
+const HASH_GROUP: usize = 16;
 
 enum Event {
     Msg(Msg),
-    /// Records were held back from the last write.
-    Held,
     CheckpointDue,
     Disconnected,
 }

@@ -1,25 +1,35 @@
-//! Opening the journal for writing: the directory, the lock, the chain check, and cutting
-//! off an incomplete final record.
+//! Opening the journal for writing: the directory, the lock, a genesis record for a new
+//! journal; for an existing one, the last checkpoint checked in place (through the
+//! locator) and only what follows it walked, or everything when that checkpoint does not
+//! check; the witness's last head confirmed; a bad final record quarantined and cut.
 
 use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::sync::Arc;
 
+use ed25519_dalek::SigningKey;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::sync::Syncer;
 use super::{Active, Opened, Writer};
+use crate::audit::chain::{Chain, canonical_prefix, chain_hash, sha256};
 use crate::audit::file_journal::{FileJournalConfig, Shared};
-use crate::audit::format::{LOCK_FILE, micros_to_time};
+use crate::audit::format::{HEAD_FILE, LOCK_FILE, QUARANTINE_DIR, micros_to_time};
+use crate::audit::locator::{self, Locator};
 use crate::audit::prune::sync_dir;
-use crate::audit::walk::{Start, walk};
-use crate::audit::{AuditError, Record, TruncationRecord, checkpoint};
+use crate::audit::quarantine::quarantine_and_cut;
+use crate::audit::scan::{SegmentFile, list_segments, read_frame_at, read_header};
+use crate::audit::signing::{self, genesis_message, parse_hash, sign};
+use crate::audit::walk::{Start, WalkEnd, walk};
+use crate::audit::{
+    AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
+};
 
 impl Writer {
-    /// Open the journal: create the directory, take the lock, check the chain, cut off an
-    /// incomplete final record.
+    /// Open the journal: create the directory, take the lock, check what must be checked,
+    /// recover a bad final record.
     pub(super) fn open(
         config: FileJournalConfig,
         shared: Arc<Shared>,
@@ -36,148 +46,388 @@ impl Writer {
                 sync_dir(parent)?;
             }
         }
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|e| AuditError::io(&lock_path, "open the lock file", e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(AuditError::Locked {
-                    dir: dir.display().to_string(),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(AuditError::io(&lock_path, "lock", e));
-            }
-        }
+        let lock = take_lock(&dir)?;
         let signing = match &config.signing_key {
-            Some(path) => Some(checkpoint::load_signing_key(path)?),
+            Some(path) => Some(crate::audit::load_signing_key(path)?),
             None => None,
         };
         remove_temporary_files(&dir)?;
-        let start = if config.full_check_on_open {
-            Start::First
-        } else {
-            Start::LastSegment
-        };
-        let mut since_checkpoint = 0u64;
-        let end = walk(&dir, start, &mut |v| {
-            if matches!(v.record, Record::Checkpoint(_)) {
-                since_checkpoint = 0;
-            } else {
-                since_checkpoint += 1;
-            }
-            None
-        })?;
-        let now = (config.clock)();
-        let mut truncation = None;
-        if let Some(problem) = &end.problem {
-            let last = end.last.as_ref().filter(|_| problem.torn_tail);
-            let Some(last) = last else {
-                return Err(problem.to_error());
-            };
-            let (bytes_cut, cut_sha256) = cut_tail(&last.file.path, problem.offset)?;
-            tracing::warn!(
-                segment = %last.file.name,
-                offset = problem.offset,
-                bytes_cut,
-                "audit journal: cut an incomplete final record left by an interrupted write"
-            );
-            truncation = Some(TruncationRecord {
-                at: now,
-                segment: last.file.name.clone(),
-                offset: problem.offset,
-                bytes_cut,
-                cut_sha256,
-                sequence: problem.sequence,
-                reason: problem.reason.clone(),
-            });
-        }
-        let active = match &end.last {
-            Some(last) => {
-                let file = OpenOptions::new()
-                    .append(true)
-                    .open(&last.file.path)
-                    .map_err(|e| AuditError::io(&last.file.path, "open for appending", e))?;
-                Some(Active {
-                    file: Arc::new(file),
-                    path: last.file.path.clone(),
-                    size: last.valid_len,
-                    day: micros_to_time(last.header.created_at_micros).date_naive(),
-                })
-            }
-            None => None,
-        };
-        if let Some(head) = end.head {
-            shared.set_head(head);
-        }
+        let segments = list_segments(&dir)?;
         let syncer = Syncer::spawn(Arc::clone(&shared))
             .map_err(|e| AuditError::io(&dir, "start the journal's sync thread", e))?;
-        let writer = Writer {
+        let mut writer = Writer {
             syncer,
             config,
             shared,
             signing,
             _lock: lock,
-            active,
-            next_sequence: end.next_sequence,
-            head: end.chain_hash,
-            since_checkpoint,
+            journal_id: Uuid::nil(),
+            genesis: None,
+            active: None,
+            next_sequence: 1,
+            head: crate::audit::format::GENESIS_HASH,
+            since_checkpoint: 0,
             last_checkpoint: Instant::now(),
+            last_witnessed: None,
+            last_frame: None,
         };
-        Ok((writer, Opened { truncation }))
+        let opened = if segments.is_empty() {
+            writer.create()?
+        } else {
+            writer.recover(&segments)?
+        };
+        Ok((writer, opened))
     }
-}
 
-/// Remove `*.bcj.tmp` files left by a crash while creating a segment (they hold only a
-/// header, never a record).
-fn remove_temporary_files(dir: &Path) -> Result<(), AuditError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| AuditError::io(dir, "list directory", e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| AuditError::io(dir, "list directory", e))?;
-        let name = entry.file_name();
-        if name
-            .to_str()
-            .is_some_and(|n| n.starts_with("seg-") && n.ends_with(".bcj.tmp"))
+    /// A new journal: its genesis record (written first by the writer thread).
+    fn create(&mut self) -> Result<Opened, AuditError> {
+        if let Some(witness) = &self.config.witness
+            && let Some(last) = witness.heads()?.pop()
         {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(|e| AuditError::io(&path, "remove", e))?;
+            return Err(AuditError::WitnessMismatch {
+                dir: self.config.dir.display().to_string(),
+                reason: format!(
+                    "the witness recorded heads of journal {} (its last {}:{} at {}) but the directory holds no journal: it was deleted or moved; restore it, or give a new journal a witness of its own",
+                    last.journal_id,
+                    last.sequence,
+                    last.hash,
+                    last.at.to_rfc3339()
+                ),
+            });
+        }
+        let journal_id = Uuid::now_v7();
+        let at = (self.config.clock)();
+        let (public_key, signature) = match &self.signing {
+            Some(key) => {
+                let (p, s) = sign(key, &genesis_message(&journal_id, at.timestamp_micros()));
+                (Some(p), Some(s))
+            }
+            None => (None, None),
+        };
+        self.journal_id = journal_id;
+        self.genesis = Some(GenesisRecord {
+            at,
+            journal_id,
+            public_key,
+            signature,
+        });
+        Ok(Opened {
+            truncation: None,
+            journal_id,
+            from_checkpoint: false,
+            records_read: 0,
+        })
+    }
+
+    /// An existing journal: check from the last confirmed checkpoint (or from the start),
+    /// confirm the witness's last head, quarantine a bad final record.
+    fn recover(&mut self, segments: &[SegmentFile]) -> Result<Opened, AuditError> {
+        let dir = self.config.dir.clone();
+        let last_segment = segments.last().ok_or_else(|| {
+            AuditError::Closed("the journal's segments disappeared while opening".into())
+        })?;
+        let journal_id = read_header(last_segment)?.journal_id;
+        let witnessed = self.witnessed_head(journal_id)?;
+        let verifying = self.signing.as_ref().map(SigningKey::verifying_key);
+        let start = match tail_start(
+            &dir,
+            segments,
+            journal_id,
+            verifying.as_ref(),
+            witnessed.as_ref(),
+        ) {
+            Ok(start) => Some(start),
+            Err(why) => {
+                tracing::info!(reason = %why, "audit journal: no confirmed checkpoint to start from; checking the whole journal");
+                None
+            }
+        };
+        let from_checkpoint = start.is_some();
+        let mut since_checkpoint = 0u64;
+        let mut confirmed = witnessed
+            .as_ref()
+            .is_some_and(|w| start.is_some_and(|(_, _, chain)| chain.next_sequence > w.sequence));
+        let mut mismatch = None;
+        let mut last_checkpoint: Option<(usize, u64, u64, [u8; 32])> = None;
+        let end = walk(
+            &dir,
+            start.map_or(Start::First, |(segment, offset, chain)| Start::At {
+                segment,
+                offset,
+                chain,
+            }),
+            &mut |v| {
+                if matches!(v.record, Record::Checkpoint(_)) {
+                    since_checkpoint = 0;
+                    last_checkpoint = Some((v.at.segment, v.at.offset, v.sequence, v.hash));
+                } else {
+                    since_checkpoint += 1;
+                }
+                if let Some(w) = &witnessed
+                    && w.sequence == v.sequence
+                {
+                    if w.hash == v.hash {
+                        confirmed = true;
+                    } else {
+                        mismatch = Some(format!(
+                            "the witness recorded {} after sequence {} but the journal has {}: it was rewritten at or before that record",
+                            hex::encode(w.hash),
+                            w.sequence,
+                            hex::encode(v.hash)
+                        ));
+                    }
+                }
+                None
+            },
+        )?;
+        if end.journal_id.is_some_and(|id| id != journal_id) {
+            return Err(AuditError::Damaged {
+                segment: last_segment.name.clone(),
+                offset: 0,
+                sequence: last_segment.first_sequence,
+                reason: "the last segment belongs to another journal than the first".into(),
+            });
+        }
+        if let Some(w) = &witnessed
+            && !confirmed
+        {
+            let reason = mismatch.unwrap_or_else(|| {
+                format!(
+                    "the witness recorded head {}:{} but the journal ends at sequence {}: records were removed from its end",
+                    w.sequence,
+                    hex::encode(w.hash),
+                    end.chain.next_sequence.saturating_sub(1)
+                )
+            });
+            return Err(AuditError::WitnessMismatch {
+                dir: dir.display().to_string(),
+                reason,
+            });
+        }
+        let truncation = self.recover_tail(&end)?;
+        if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
+            // The next open starts from here.
+            let locator = Locator {
+                segment: end.segments[segment].name.clone(),
+                offset,
+                sequence,
+                hash: hex::encode(hash),
+            };
+            if let Err(e) = locator::write(&dir, &locator) {
+                tracing::warn!(error = %e, "audit journal: the checkpoint locator could not be written");
+            }
+        }
+        if let Some(last) = &end.last {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&last.file.path)
+                .map_err(|e| AuditError::io(&last.file.path, "open for appending", e))?;
+            self.active = Some(Active {
+                file: Arc::new(file),
+                path: last.file.path.clone(),
+                size: truncation.as_ref().map_or(last.valid_len, |t| t.offset),
+                day: micros_to_time(last.header.created_at_micros).date_naive(),
+            });
+        }
+        if let Some(head) = end.head {
+            self.shared.set_head(head);
+        }
+        self.journal_id = journal_id;
+        self.next_sequence = end.chain.next_sequence;
+        self.head = end.chain.hash;
+        self.since_checkpoint = since_checkpoint;
+        self.last_witnessed = witnessed;
+        Ok(Opened {
+            truncation,
+            journal_id,
+            from_checkpoint,
+            records_read: end.records,
+        })
+    }
+
+    /// The witness's last head of `journal_id`; an error when the witness holds heads of
+    /// other journals only (this one replaced another).
+    fn witnessed_head(&self, journal_id: Uuid) -> Result<Option<Head>, AuditError> {
+        let Some(witness) = &self.config.witness else {
+            return Ok(None);
+        };
+        if let Some(last) = witness.last_head(journal_id)? {
+            return last.head().map(Some).ok_or_else(|| {
+                AuditError::Decode(format!(
+                    "the witness's head {} is not 64 hex digits",
+                    last.hash
+                ))
+            });
+        }
+        let heads: Vec<WitnessedHead> = witness.heads()?;
+        match heads.last() {
+            None => Ok(None),
+            Some(other) => Err(AuditError::WitnessMismatch {
+                dir: self.config.dir.display().to_string(),
+                reason: format!(
+                    "the witness holds heads of journal {} (its last {}:{}) but none of this journal {journal_id}: the journal was replaced by another one",
+                    other.journal_id, other.sequence, other.hash
+                ),
+            }),
         }
     }
-    Ok(())
+
+    /// Quarantine and cut a bad final record; any other problem refuses to open.
+    fn recover_tail(&self, end: &WalkEnd) -> Result<Option<TruncationRecord>, AuditError> {
+        let Some(problem) = &end.problem else {
+            return Ok(None);
+        };
+        let Some(last) = end.last.as_ref().filter(|_| problem.final_record) else {
+            return Err(problem.to_error());
+        };
+        let moved = quarantine_and_cut(&self.config.dir, &last.file.path, problem.offset)?;
+        let kind = if problem.torn_tail { "torn" } else { "damaged" };
+        tracing::warn!(
+            segment = %last.file.name,
+            offset = problem.offset,
+            bytes = moved.bytes,
+            kind,
+            quarantine = %moved.file,
+            "audit journal: moved a bad final record to quarantine and cut it off"
+        );
+        Ok(Some(TruncationRecord {
+            at: (self.config.clock)(),
+            segment: last.file.name.clone(),
+            offset: problem.offset,
+            bytes_cut: moved.bytes,
+            cut_sha256: moved.sha256,
+            sequence: problem.sequence,
+            reason: problem.reason.clone(),
+            kind: kind.to_string(),
+            quarantine: Some(moved.file),
+        }))
+    }
 }
 
-/// Cut `path` at `offset`; returns how many bytes were cut and their SHA-256.
-fn cut_tail(path: &Path, offset: u64) -> Result<(u64, String), AuditError> {
-    let mut file = OpenOptions::new()
+/// Where to start walking: just after the checkpoint the locator names, once that
+/// checkpoint checks in place (frame, chain hash from the head it claims, journal,
+/// signature with the configured key, not older than the witness's last head). The reason
+/// when it does not.
+fn tail_start(
+    dir: &Path,
+    segments: &[SegmentFile],
+    journal_id: Uuid,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+    witnessed: Option<&Head>,
+) -> Result<(usize, u64, Chain), String> {
+    let loc = locator::read(dir)?;
+    let index = segments
+        .iter()
+        .position(|s| s.name == loc.segment)
+        .ok_or_else(|| {
+            format!(
+                "{HEAD_FILE} names segment {} which is not there",
+                loc.segment
+            )
+        })?;
+    let frame = read_frame_at(&segments[index].path, loc.offset).map_err(|e| e.to_string())?;
+    if frame.header.sequence != loc.sequence || hex::encode(frame.header.hash) != loc.hash {
+        return Err(format!(
+            "{HEAD_FILE} does not match the record it points at"
+        ));
+    }
+    let Record::Checkpoint(c) = codec::decode(frame.body.clone()).map_err(|e| e.to_string())?
+    else {
+        return Err(format!("{HEAD_FILE} does not point at a checkpoint"));
+    };
+    let covered = parse_hash(&c.head).ok_or("the checkpoint's head is not 64 hex digits")?;
+    let sequence = frame.header.sequence;
+    let computed = chain_hash(
+        &covered,
+        &canonical_prefix(sequence, frame.header.written_at_micros),
+        &sha256(&frame.body),
+    );
+    if computed != frame.header.hash || c.sequence.saturating_add(1) != sequence {
+        return Err("the checkpoint's chain hash does not follow from the head it claims".into());
+    }
+    if c.journal_id != journal_id {
+        return Err("the checkpoint names another journal".into());
+    }
+    if let Some(key) = key {
+        match signing::check_checkpoint(&c, &covered, key) {
+            Ok(true) => {}
+            Ok(false) => return Err("the checkpoint is not signed by the configured key".into()),
+            Err(reason) => return Err(reason),
+        }
+    }
+    if let Some(w) = witnessed {
+        if w.sequence < c.sequence {
+            return Err("the witness's last head precedes the checkpoint".into());
+        }
+        if (w.sequence == c.sequence && w.hash != covered)
+            || (w.sequence == sequence && w.hash != frame.header.hash)
+        {
+            return Err("the checkpoint's head differs from the witness's".into());
+        }
+    }
+    Ok((
+        index,
+        frame.end,
+        Chain {
+            next_sequence: sequence + 1,
+            hash: frame.header.hash,
+        },
+    ))
+}
+
+fn take_lock(dir: &Path) -> Result<std::fs::File, AuditError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = OpenOptions::new()
         .read(true)
         .write(true)
-        .open(path)
-        .map_err(|e| AuditError::io(path, "open to cut the incomplete final record", e))?;
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| AuditError::io(path, "seek", e))?;
-    let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
-    let mut cut = 0u64;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| AuditError::io(path, "read", e))?;
-        if n == 0 {
-            break;
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| AuditError::io(&lock_path, "open the lock file", e))?;
+    // A few tries: a child process of another thread of this process holds a copy of a
+    // just-released lock's file descriptor between its fork and its exec.
+    for attempt in 0..LOCK_TRIES {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) if attempt + 1 < LOCK_TRIES => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => break,
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(AuditError::io(&lock_path, "lock", e));
+            }
         }
-        hasher.update(&buf[..n]);
-        cut += n as u64;
     }
-    file.set_len(offset)
-        .map_err(|e| AuditError::io(path, "truncate", e))?;
-    file.sync_all()
-        .map_err(|e| AuditError::io(path, "fsync", e))?;
-    Ok((cut, hex::encode(hasher.finish().as_ref())))
+    Err(AuditError::Locked {
+        dir: dir.display().to_string(),
+    })
+}
+
+/// How many times opening tries the lock (20 ms apart) before reporting it held.
+const LOCK_TRIES: u32 = 10;
+
+/// Remove temporary files left by a crash: `*.bcj.tmp` (a segment being created, holding
+/// only a header), `head.json.tmp`, and `quarantine/*.tmp` (a quarantine copy not renamed
+/// yet: the bytes are still in the segment).
+fn remove_temporary_files(dir: &Path) -> Result<(), AuditError> {
+    let remove = |folder: &Path, is_tmp: &dyn Fn(&str) -> bool| -> Result<(), AuditError> {
+        if !folder.is_dir() {
+            return Ok(());
+        }
+        let entries =
+            std::fs::read_dir(folder).map_err(|e| AuditError::io(folder, "list directory", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| AuditError::io(folder, "list directory", e))?;
+            if entry.file_name().to_str().is_some_and(is_tmp) {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(|e| AuditError::io(&path, "remove", e))?;
+            }
+        }
+        Ok(())
+    };
+    remove(dir, &|n| {
+        (n.starts_with("seg-") && n.ends_with(".bcj.tmp")) || n == format!("{HEAD_FILE}.tmp")
+    })?;
+    remove(&dir.join(QUARANTINE_DIR), &|n| n.ends_with(".tmp"))
 }

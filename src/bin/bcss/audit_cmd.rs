@@ -6,14 +6,15 @@
 //! that could not be journaled).
 
 mod output;
+mod verify;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::audit::{
-    self, AuditError, FileJournal, FileJournalConfig, Journal, QueryFilter, ReadRecord, Record,
-    TrustedHead,
+    self, AuditError, CallRecord, FileJournal, FileJournalConfig, FileWitness, Journal,
+    QueryFilter, ReadRecord, VerifyOptions,
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use output::{CSV_COLUMNS, csv_line, json_line, print_table, summary};
@@ -22,8 +23,10 @@ use uuid::Uuid;
 /// `bcss audit ...`
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Check framing, checksums, the hash chain and checkpoint signatures. Prints
-    /// `ok: N records, head HEX`, or the first bad record's segment, byte offset and sequence.
+    /// Check framing, checksums, the hash chain, signatures, prunes, quarantined bytes and
+    /// the witness. Prints `ok: N records, head HEX`, or the first bad record's segment,
+    /// byte offset and sequence; first `WARNING: unanchored: ...` without a witness or a
+    /// trusted head.
     Verify(VerifyArgs),
     /// Find exchanges: who consulted whom, when, why, and how it ended.
     Query(QueryArgs),
@@ -47,6 +50,10 @@ pub struct ReaderArgs {
     /// read record (without it no checkpoint is written).
     #[arg(long, value_name = "FILE", requires = "reader")]
     pub signing_key: Option<PathBuf>,
+    /// The journal's witness file: the checkpoint written after the read record is
+    /// recorded there (give it whenever the journal has one).
+    #[arg(long, value_name = "FILE")]
+    pub witness: Option<PathBuf>,
 }
 
 /// `bcss audit verify`
@@ -58,10 +65,17 @@ pub struct VerifyArgs {
     /// the journal still extends it.
     #[arg(long, value_name = "HEX")]
     pub trusted_head: Option<String>,
-    /// The Ed25519 public key (PEM, or 64 hex digits) that signs checkpoints: check every
-    /// signature.
+    /// The Ed25519 public key (PEM, or 64 hex digits) of the journal's signing key: check
+    /// every signature (genesis, checkpoints, witnessed heads).
     #[arg(long, value_name = "FILE")]
     pub public_key: Option<PathBuf>,
+    /// Fail (exit 1) when the journal is unanchored: no witness head of it and no trusted
+    /// head.
+    #[arg(long)]
+    pub require_anchor: bool,
+    /// A `bcss.toml` whose `[journal] witness` is used when --witness is not given.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub reader: ReaderArgs,
 }
@@ -135,6 +149,13 @@ pub struct PruneArgs {
     /// older than 10 years.
     #[arg(long, value_name = "DATE")]
     pub before: String,
+    /// The journal's Ed25519 PKCS#8 PEM signing key: signs the checkpoint after the prune
+    /// record (give it whenever the journal has one: verify with a public key requires it).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// The journal's witness file: the checkpoint after the prune record is recorded there.
+    #[arg(long, value_name = "FILE")]
+    pub witness: Option<PathBuf>,
 }
 
 /// Run `bcss audit ...`.
@@ -189,19 +210,19 @@ fn journal_read(
             dir.display()
         )));
     }
-    let mut config = FileJournalConfig::new(dir);
-    config.checkpoint_on_close = reader.signing_key.is_some();
-    config.signing_key.clone_from(&reader.signing_key);
-    let record = Record::Read(ReadRecord {
+    let mut config = journal_config(
+        dir,
+        reader.signing_key.as_deref(),
+        reader.witness.as_deref(),
+    );
+    config.checkpoint_on_close = reader.signing_key.is_some() || reader.witness.is_some();
+    let record = CallRecord::Read(ReadRecord {
         at: Utc::now(),
         reader: id.clone(),
         command: command.to_string(),
         arguments,
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| usage(format!("cannot start a runtime: {e}")))?;
+    let runtime = runtime()?;
     let refused = |e: AuditError| {
         Failure(
             ExitCode::from(2),
@@ -215,85 +236,62 @@ fn journal_read(
     })
 }
 
+/// A journal's configuration from the command line's key and witness.
+fn journal_config(
+    dir: &Path,
+    signing_key: Option<&Path>,
+    witness: Option<&Path>,
+) -> FileJournalConfig {
+    let mut config = FileJournalConfig::new(dir);
+    config.signing_key = signing_key.map(Path::to_path_buf);
+    config.witness = witness.map(|w| {
+        let witness: std::sync::Arc<dyn audit::Witness> = std::sync::Arc::new(FileWitness::new(w));
+        witness
+    });
+    config
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| usage(format!("cannot start a runtime: {e}")))
+}
+
 fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
-    let trusted = args
-        .trusted_head
-        .as_deref()
-        .map(str::parse::<TrustedHead>)
-        .transpose()?;
-    let key = args
-        .public_key
-        .as_deref()
-        .map(audit::load_verifying_key)
-        .transpose()?;
+    let options = VerifyOptions {
+        trusted_head: args.trusted_head.as_deref().map(str::parse).transpose()?,
+        public_key: args
+            .public_key
+            .as_deref()
+            .map(audit::load_verifying_key)
+            .transpose()?,
+        witness: configured_witness(&args)?.map(|w| {
+            let witness: std::sync::Arc<dyn audit::Witness> =
+                std::sync::Arc::new(FileWitness::new(w));
+            witness
+        }),
+        require_anchor: args.require_anchor,
+    };
     let mut arguments = Vec::new();
     if let Some(t) = &args.trusted_head {
         arguments.push(format!("--trusted-head={t}"));
     }
     journal_read(&args.dir, &args.reader, "verify", arguments)?;
-    let report = audit::verify(&args.dir, trusted.as_ref(), key.as_ref())?;
-    let mut out = std::io::stdout().lock();
-    if let Some(problem) = &report.problem {
-        let _ = writeln!(
-            out,
-            "FAILED: segment {} byte {} sequence {}: {}",
-            problem.segment, problem.offset, problem.sequence, problem.reason
-        );
-        let _ = writeln!(out, "{} records verified before it", report.records);
-        if problem.torn_tail {
-            let _ = writeln!(
-                out,
-                "(opening the journal for writing cuts this incomplete record off and records the truncation)"
-            );
-        }
-        return Ok(ExitCode::from(1));
+    let report = audit::verify(&args.dir, &options)?;
+    Ok(verify::print(&report, &options))
+}
+
+/// The witness file: `--witness`, else the configuration's `[journal] witness`.
+fn configured_witness(args: &VerifyArgs) -> Result<Option<PathBuf>, Failure> {
+    if let Some(w) = &args.reader.witness {
+        return Ok(Some(w.clone()));
     }
-    let head = report
-        .head
-        .map(|h| hex::encode(h.hash))
-        .unwrap_or_else(|| "none (empty journal)".to_string());
-    let _ = writeln!(out, "ok: {} records, head {head}", report.records);
-    if let Some(h) = report.head {
-        let _ = writeln!(out, "head sequence: {}", h.sequence);
-    }
-    if let Some(at) = report.anchored_at {
-        let _ = writeln!(
-            out,
-            "chain starts at sequence {at} (earlier segments pruned)"
-        );
-    }
-    if trusted.is_some() {
-        let _ = writeln!(out, "trusted head: confirmed");
-    }
-    if key.is_some() {
-        let after = match (report.last_signed_checkpoint, report.head) {
-            (Some(s), Some(h)) => h.sequence.saturating_sub(s),
-            _ => 0,
-        };
-        let _ = writeln!(
-            out,
-            "signed checkpoints: {} verified; {after} records after the last one",
-            report.signed_checkpoints
-        );
-    }
-    if report.truncations > 0 {
-        let _ = writeln!(
-            out,
-            "crash recoveries (truncations): {}",
-            report.truncations
-        );
-    }
-    if !report.intents_without_outcome.is_empty() {
-        let _ = writeln!(
-            out,
-            "intents without outcome: {}",
-            report.intents_without_outcome.len()
-        );
-        for p in &report.intents_without_outcome {
-            let _ = writeln!(out, "  sequence {} ticket {}", p.sequence, p.ticket);
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let Some(path) = &args.config else {
+        return Ok(None);
+    };
+    let config = bcss::config::Config::load(path).map_err(|e| usage(e.to_string()))?;
+    Ok(config.journal.witness.as_ref().map(|w| config.resolve(w)))
 }
 
 /// Parse an instant: RFC 3339, `YYYY-MM-DDTHH:MM:SS` (UTC), or `YYYY-MM-DD` (the start of
@@ -380,9 +378,9 @@ fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
     }
     let _ = out.flush();
     match &result.problem {
-        Some(p) if p.torn_tail => {
+        Some(p) if p.final_record => {
             eprintln!(
-                "note: the final record is incomplete (a write in progress or interrupted): {p}"
+                "note: the final record is bad (a write in progress, interrupted or damaged): {p}"
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -424,6 +422,11 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
     if let Some(i) = &e.intent {
         let _ = writeln!(out, "soap_action: {}", i.soap_action);
     }
+    if let Some(c) = &e.classification
+        && let Some(error) = &c.error
+    {
+        let _ = writeln!(out, "decoding error: {error}");
+    }
     if let Some(o) = &e.outcome {
         if let Some(status) = o.http_status {
             let _ = writeln!(out, "http_status: {status}");
@@ -441,18 +444,20 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
     let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
     let _ = writeln!(out, "sequences: {}", seqs.join(" "));
     if let Some(i) = &e.intent {
-        let _ = writeln!(out, "--- request ({}) ---", i.request.encoding());
-        let _ = writeln!(out, "{}", i.request.as_stored_str());
+        let (encoding, text) = output::shown(&i.request);
+        let _ = writeln!(out, "--- request ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
     }
     if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
-        let _ = writeln!(out, "--- reply ({}) ---", reply.encoding());
-        let _ = writeln!(out, "{}", reply.as_stored_str());
+        let (encoding, text) = output::shown(reply);
+        let _ = writeln!(out, "--- reply ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
-    let report = audit::verify(&args.dir, None, None)?;
+    let report = audit::verify(&args.dir, &VerifyOptions::default())?;
     if let Some(problem) = &report.problem {
         return Err(Failure(
             ExitCode::from(1),
@@ -471,7 +476,18 @@ fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
 
 fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
     let before = parse_time(&args.before, false)?;
-    let report = audit::prune(&args.dir, before)?;
+    if !args.dir.is_dir() {
+        return Err(usage(format!(
+            "{} is not a journal directory",
+            args.dir.display()
+        )));
+    }
+    let config = journal_config(
+        &args.dir,
+        args.signing_key.as_deref(),
+        args.witness.as_deref(),
+    );
+    let report = runtime()?.block_on(audit::prune(config, before))?;
     println!("cut-off: {}", report.cutoff.to_rfc3339());
     for name in &report.removed {
         println!("removed {name}");
@@ -484,6 +500,9 @@ fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
     );
     if let Some(first) = report.first_remaining_sequence {
         println!("the chain now starts at sequence {first}");
+    }
+    if let Some(sequence) = report.prune_record {
+        println!("the removal is recorded in the chain by the prune record at sequence {sequence}");
     }
     if let Some(why) = &report.kept_because {
         println!("stopped: {why}");

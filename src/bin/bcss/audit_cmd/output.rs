@@ -34,10 +34,9 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
     let what = e.what();
     let how = e.how();
     let outcome = e.outcome.as_ref();
-    let code = match (&e.denial, outcome) {
-        (Some(d), _) => d.reason_code.clone(),
-        (None, Some(o)) => opt(o.code.as_ref()),
-        (None, None) => String::new(),
+    let code = match &e.denial {
+        Some(d) => d.reason_code.clone(),
+        None => e.code().unwrap_or_default().to_string(),
     };
     vec![
         e.decided_at().map(|t| t.to_rfc3339()).unwrap_or_default(),
@@ -67,7 +66,7 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
         outcome
             .map(|o| o.duration_ms.to_string())
             .unwrap_or_default(),
-        opt(outcome.and_then(|o| o.bcss.ticket.as_ref())),
+        opt(e.bcss().and_then(|b| b.ticket.as_ref())),
     ]
 }
 
@@ -143,15 +142,28 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
+/// A payload as printed: its text when it is UTF-8, else base64 (with the encoding's
+/// name).
+pub(super) fn shown(payload: &Payload) -> (&'static str, String) {
+    use base64::Engine as _;
+    match payload.as_text() {
+        Some(text) => ("text", text.to_string()),
+        None => (
+            "base64",
+            base64::engine::general_purpose::STANDARD.encode(payload.as_bytes()),
+        ),
+    }
+}
+
 fn payload_fields(
     map: &mut serde_json::Map<String, serde_json::Value>,
     name: &str,
     payload: Option<&Payload>,
 ) {
-    let (text, encoding) = match payload {
-        Some(p) => (
-            serde_json::Value::String(p.as_stored_str().to_string()),
-            serde_json::Value::String(p.encoding().to_string()),
+    let (text, encoding) = match payload.map(shown) {
+        Some((encoding, text)) => (
+            serde_json::Value::String(text),
+            serde_json::Value::String(encoding.to_string()),
         ),
         None => (serde_json::Value::Null, serde_json::Value::Null),
     };
@@ -179,17 +191,23 @@ pub(super) fn json_line(e: &Exchange) -> String {
     let outcome = e.outcome.as_ref();
     map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));
     map.insert("duration_ms".into(), json!(outcome.map(|o| o.duration_ms)));
-    map.insert("code".into(), json!(outcome.and_then(|o| o.code.as_ref())));
+    map.insert("code".into(), json!(e.code()));
     map.insert(
         "http_status".into(),
         json!(outcome.and_then(|o| o.http_status)),
     );
-    map.insert("bcss".into(), json!(outcome.map(|o| &o.bcss)));
-    payload_fields(&mut map, "reply", outcome.and_then(|o| o.reply.as_ref()));
+    map.insert("bcss".into(), json!(e.bcss()));
     map.insert(
-        "error".into(),
-        json!(outcome.and_then(|o| o.error.as_ref())),
+        "content_type".into(),
+        json!(outcome.and_then(|o| o.content_type.as_ref())),
     );
+    payload_fields(&mut map, "reply", outcome.and_then(|o| o.reply.as_ref()));
+    let error = e
+        .classification
+        .as_ref()
+        .and_then(|c| c.error.as_ref())
+        .or(outcome.and_then(|o| o.error.as_ref()));
+    map.insert("error".into(), json!(error));
     map.insert("sequences".into(), json!(e.sequences));
     Value::Object(map).to_string()
 }
