@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(soap_envelope ssdn_reply v3_reply national_register manifest config fixture wsdl_import)
+TARGETS=(soap_envelope ssdn_reply v3_reply national_register manifest config fixture wsdl_import
+  journal_segment)
 
 if [[ "${1:-}" == "--list" ]]; then
   printf '%s\n' "${TARGETS[@]}"
@@ -32,6 +33,7 @@ case "$target" in
   config)            fixtures=(); dict=toml ;;
   fixture)           fixtures=(fixtures/exchanges); dict=toml ;;
   wsdl_import)       fixtures=(); dict=xml ;;
+  journal_segment)   fixtures=(); dict=journal ;;
   *) echo "unknown fuzz target $target; one of: ${TARGETS[*]}" >&2; exit 2 ;;
 esac
 
@@ -40,6 +42,12 @@ corpora=("fuzz/corpus/$target")
 [[ -d "fuzz/seeds/$target" ]] && corpora+=("fuzz/seeds/$target")
 corpora+=("${fixtures[@]}")
 # -a: debug assertions, so that an arithmetic overflow is a crash too.
-exec cargo +nightly fuzz run -a "$target" "${corpora[@]}" -- \
+status=0
+cargo +nightly fuzz run -a "$target" "${corpora[@]}" -- \
   -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
-  -max_len=65536 -dict="fuzz/dict/$dict.dict" -print_final_stats=1 "$@"
+  -max_len=65536 -dict="fuzz/dict/$dict.dict" -print_final_stats=1 "$@" || status=$?
+# The folders wsdl_import and journal_segment write to, one per process, once it is gone.
+for dir in /dev/shm/bcss-fuzz-* "${TMPDIR:-/tmp}"/bcss-fuzz-*; do
+  [[ -d "$dir" ]] && ! kill -0 "${dir##*-}" 2>/dev/null && rm -rf "$dir"
+done
+exit "$status"

@@ -9,7 +9,7 @@
 //! is) reads back as the same service.
 #![no_main]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use bcss::services::catalogue::Origin;
@@ -20,9 +20,16 @@ use libfuzzer_sys::fuzz_target;
 const SEPARATOR: &[u8] = b"\n--8<--\n";
 const NAMES: [&str; 3] = ["service-test.wsdl", "types.xsd", "service-acpt.wsdl"];
 
-/// A folder for this process's files (several fuzzing jobs may run at once).
+/// A folder for this process's files (several fuzzing jobs may run at once), in memory
+/// (/dev/shm) where there is one: the files are rewritten at every run.
 static DIR: LazyLock<PathBuf> = LazyLock::new(|| {
-    let dir = std::env::temp_dir().join(format!("bcss-fuzz-wsdl-{}", std::process::id()));
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("bcss-fuzz-wsdl-{}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         panic!("cannot create {}: {e}", dir.display());
     }
