@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
 """Derive the seeds that are not fixtures as they are, from the shipped fixtures.
 
-Run from the repository's root: python3 fuzz/seeds/derive.py. It rewrites
+Run from the repository's root: python3 fuzz/seeds/derive.py [JOURNAL_DIR]. It rewrites
 fuzz/seeds/{ssdn_reply,national_register,wsdl_import}/derived-*; the hand-written seeds
-beside them are kept. The other targets are seeded from the fixtures as they are, by
+beside them are kept. With JOURNAL_DIR (the journal the quickstart leaves with
+`cargo run --example quickstart -- --workdir DIR`, in DIR/journal), it rewrites
+fuzz/seeds/journal_segment/derived-* too: the segment, cut at a record boundary and
+inside a record, split in two segments, and some record bodies alone. The other targets are seeded from the fixtures as they are, by
 fuzz/run.sh (see there). Writes only small files (a few dozen per target).
 """
 import glob
 import html
 import os
 import re
+import struct
+import sys
 import tomllib
 
 ROOT = os.getcwd()
@@ -92,6 +97,41 @@ def wsdl_bundles():
         write("wsdl_import", "builtin-" + os.path.basename(path) + ".txt", open(path).read())
 
 
+def journal_seeds(journal_dir):
+    """Seeds for journal_segment from a journal's first segment."""
+    clear("journal_segment")
+    path = sorted(glob.glob(os.path.join(journal_dir, "seg-*.bcj")))[0]
+    seg = open(path, "rb").read()
+    header, frames, at = seg[:80], [], 80
+    while at + 64 <= len(seg):
+        (n,) = struct.unpack_from("<I", seg, at)
+        frames.append(seg[at:at + 64 + n])
+        at += 64 + n
+    write("journal_segment", "segment.bcj", seg)
+    write("journal_segment", "segment-first-3.bcj", header + b"".join(frames[:3]))
+    torn = header + b"".join(frames[:4])
+    write("journal_segment", "segment-torn.bcj", torn + frames[4][: len(frames[4]) // 2])
+    # A second segment from the middle: its header announces its first sequence and the
+    # chain hash it follows (the hash stored in the frame before it).
+    mid = len(frames) // 2
+    (first,) = struct.unpack_from("<Q", frames[mid], 8)
+    second = bytearray(header)
+    second[12:20] = struct.pack("<Q", first)
+    second[28:60] = frames[mid - 1][24:56]
+    second[76:80] = b"\0\0\0\0"  # the checksum is the repaired copy's to fix
+    write("journal_segment", "two-segments.bcj", header + b"".join(frames[:mid]) + bytes(second) + b"".join(frames[mid:]))
+    seen = set()
+    for frame in frames:
+        body = frame[60:-4]
+        kind = re.search(rb'"type":"(\w+)"', body)
+        kind = kind.group(1).decode() if kind else "unknown"
+        if kind not in seen:
+            seen.add(kind)
+            write("journal_segment", f"body-{kind}.bin", body)
+
+
 ssdn_documents()
 register_contents()
 wsdl_bundles()
+if len(sys.argv) > 1:
+    journal_seeds(sys.argv[1])
