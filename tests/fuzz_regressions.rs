@@ -2,6 +2,11 @@
 //! that showed it (reduced by hand or by `cargo fuzz tmin`). See the README's development
 //! section for running the targets.
 
+use std::path::{Path, PathBuf};
+
+use bcss::audit::{
+    CallRecord, FileJournal, FileJournalConfig, ReadRecord, VerifyOptions, VerifyReport, verify,
+};
 use bcss::services::catalogue::Origin;
 use bcss::services::catalogue::import::{ImportOptions, import};
 use bcss::services::parse_services;
@@ -78,4 +83,75 @@ fn import_notes_quoting_control_characters_stay_comments() {
     read_back.origin = Origin::BuiltIn;
     expected.origin = Origin::BuiltIn;
     assert_eq!(read_back, expected);
+}
+
+/// A journal whose creation stopped after its first segment's header, before its genesis
+/// record was durable: `keep` bytes of that record are left after the header.
+async fn journal_stopped_at_creation(keep: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("journal");
+    let mut config = FileJournalConfig::new(&journal_dir);
+    config.checkpoint_on_close = false;
+    let journal = FileJournal::open(config).await.unwrap();
+    journal.close().await.unwrap();
+    let segment = std::fs::read_dir(&journal_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "bcj"))
+        .unwrap();
+    let header = 80;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    file.set_len(header + keep).unwrap();
+    (dir, journal_dir)
+}
+
+/// Open the journal, append one record, close it (which writes a checkpoint), and verify
+/// it.
+async fn reopen_append_verify(dir: &Path) -> VerifyReport {
+    let journal = FileJournal::open(FileJournalConfig::new(dir))
+        .await
+        .unwrap();
+    journal
+        .append_record(CallRecord::Read(ReadRecord {
+            at: chrono::Utc::now(),
+            reader: "advisor-1".into(),
+            command: "verify".into(),
+            arguments: vec![],
+        }))
+        .await
+        .unwrap();
+    journal.close().await.unwrap();
+    verify(dir, &VerifyOptions::default()).unwrap()
+}
+
+/// fuzz target journal_segment: a journal whose only record, its genesis, was torn (the
+/// process stopped while creating it) opened by cutting that record off and writing a
+/// truncation record first: the journal had no genesis record, and never verified again.
+/// The genesis record is written again, before the truncation record.
+#[tokio::test]
+async fn a_journal_whose_genesis_record_was_torn_opens_with_a_genesis_record() {
+    let (_tmp, dir) = journal_stopped_at_creation(3).await;
+    let report = reopen_append_verify(&dir).await;
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert_eq!(report.truncations, 1);
+    assert_eq!(report.quarantined.len(), 1);
+    // Genesis, truncation, the record appended, the checkpoint written at close.
+    assert_eq!(report.records, 4);
+    assert_eq!(report.checkpoints, 1);
+}
+
+/// The same stop before any byte of the genesis record: the journal held only its
+/// segment header, and the first record appended was not a genesis record.
+#[tokio::test]
+async fn a_journal_stopped_before_its_genesis_record_opens_with_one() {
+    let (_tmp, dir) = journal_stopped_at_creation(0).await;
+    let report = reopen_append_verify(&dir).await;
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert_eq!(report.truncations, 0);
+    // Genesis, the record appended, the checkpoint written at close.
+    assert_eq!(report.records, 3);
+    assert_eq!(report.checkpoints, 1);
 }

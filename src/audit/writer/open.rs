@@ -96,6 +96,19 @@ impl Writer {
             });
         }
         let journal_id = Uuid::now_v7();
+        self.journal_id = journal_id;
+        self.genesis = Some(self.genesis_record(journal_id));
+        Ok(Opened {
+            truncation: None,
+            journal_id,
+            from_checkpoint: false,
+            records_read: 0,
+        })
+    }
+
+    /// The genesis record of journal `journal_id`, written now (signed when a key is
+    /// configured).
+    fn genesis_record(&self, journal_id: Uuid) -> GenesisRecord {
         let at = (self.config.clock)();
         let (public_key, signature) = match &self.signing {
             Some(key) => {
@@ -104,19 +117,12 @@ impl Writer {
             }
             None => (None, None),
         };
-        self.journal_id = journal_id;
-        self.genesis = Some(GenesisRecord {
+        GenesisRecord {
             at,
             journal_id,
             public_key,
             signature,
-        });
-        Ok(Opened {
-            truncation: None,
-            journal_id,
-            from_checkpoint: false,
-            records_read: 0,
-        })
+        }
     }
 
     /// An existing journal: check from the last confirmed checkpoint (or from the start),
@@ -233,6 +239,13 @@ impl Writer {
             self.shared.set_head(head);
         }
         self.journal_id = journal_id;
+        if end.chain.next_sequence == 1 {
+            // No record survived: the process stopped while creating the journal, after
+            // its first segment's header and before its genesis record was durable (or
+            // with that record torn, now cut off). The journal starts with its genesis
+            // record still, then the truncation record, if any.
+            self.genesis = Some(self.genesis_record(journal_id));
+        }
         self.next_sequence = end.chain.next_sequence;
         self.head = end.chain.hash;
         self.since_checkpoint = since_checkpoint;
