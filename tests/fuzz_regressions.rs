@@ -2,10 +2,13 @@
 //! that showed it (reduced by hand or by `cargo fuzz tmin`). See the README's development
 //! section for running the targets.
 
+mod audit_support;
+
 use std::path::{Path, PathBuf};
 
 use bcss::audit::{
-    CallRecord, FileJournal, FileJournalConfig, ReadRecord, VerifyOptions, VerifyReport, verify,
+    AuditError, CallRecord, FileJournal, FileJournalConfig, ReadRecord, VerifyOptions,
+    VerifyReport, verify,
 };
 use bcss::services::catalogue::Origin;
 use bcss::services::catalogue::import::{ImportOptions, import};
@@ -154,4 +157,40 @@ async fn a_journal_stopped_before_its_genesis_record_opens_with_one() {
     // Genesis, the record appended, the checkpoint written at close.
     assert_eq!(report.records, 3);
     assert_eq!(report.checkpoints, 1);
+}
+
+/// fuzz target journal_segment: a journal whose chain continues at the largest sequence
+/// number (its header and records altered, checksums and chain made right) made the
+/// writer's sequence count overflow when opening it appended its records (a panic in the
+/// writer thread; a wrap to 0 in a release build). Opening refuses it as damage.
+#[tokio::test]
+async fn a_journal_at_the_largest_sequence_number_is_refused_as_damage() {
+    let tmp = audit_support::tempdir();
+    let dir = tmp.path().join("journal");
+    let mut config = FileJournalConfig::new(&dir);
+    config.checkpoint_on_close = false;
+    let journal = FileJournal::open(config).await.unwrap();
+    journal.close().await.unwrap();
+    let path = audit_support::segments(&dir).remove(0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The genesis record, renumbered u64::MAX, in a segment announcing it.
+    let last = u64::MAX;
+    bytes[12..20].copy_from_slice(&last.to_le_bytes());
+    let crc = crc32c::crc32c(&bytes[0..76]);
+    bytes[76..80].copy_from_slice(&crc.to_le_bytes());
+    let genesis = audit_support::frames(&bytes).remove(0);
+    bytes[genesis.offset + 8..genesis.offset + 16].copy_from_slice(&last.to_le_bytes());
+    audit_support::rechain(&mut bytes, genesis.offset);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(dir.join(format!("seg-{last:020}-20250115.bcj")), &bytes).unwrap();
+
+    let e = FileJournal::open(FileJournalConfig::new(&dir))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        matches!(&e, AuditError::Damaged { sequence, reason, .. }
+            if *sequence == last && reason.contains("outside 1..=")),
+        "{e}"
+    );
 }

@@ -27,6 +27,11 @@ use crate::audit::{
     AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
 };
 
+/// The largest sequence number a journal continues at: far beyond any journal's life (a
+/// million records a second for 290,000 years), it keeps every sequence a signed 64-bit
+/// integer (a database journal's `bigint`) and the writer's count from overflowing.
+const MAX_SEQUENCE: u64 = i64::MAX as u64;
+
 impl Writer {
     /// Open the journal: create the directory, take the lock, check what must be checked,
     /// recover a bad final record.
@@ -210,6 +215,18 @@ impl Writer {
                 reason,
             });
         }
+        let next = end.chain.next_sequence;
+        if !(1..=MAX_SEQUENCE).contains(&next) {
+            // Only damage gets here: a journal counts from 1, one record at a time.
+            return Err(AuditError::Damaged {
+                segment: last_segment.name.clone(),
+                offset: 0,
+                sequence: next,
+                reason: format!(
+                    "the journal would continue at sequence {next}, outside 1..={MAX_SEQUENCE}: its segment headers or records were altered"
+                ),
+            });
+        }
         let truncation = self.recover_tail(&end)?;
         if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
             // The next open starts from here.
@@ -382,7 +399,7 @@ fn tail_start(
         index,
         frame.end,
         Chain {
-            next_sequence: sequence + 1,
+            next_sequence: sequence.saturating_add(1),
             hash: frame.header.hash,
         },
     ))
