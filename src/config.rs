@@ -34,6 +34,10 @@
 //! connect_timeout_seconds = 10
 //! timeout_seconds = 60
 //! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
+//! # drill = true                     # production only: allow a stand-in (journaled)
+//!
+//! # [retry]                          # optional: retry reads that may pass later
+//! # max_attempts = 3                 # (see crate::client::RetryConfig)
 //! ```
 //!
 //! Services beyond the built-in ones are `[[service]]` entries, here or in a file named by
@@ -139,6 +143,11 @@ pub struct TransportConfig {
     pub extra_root_ca: Option<PathBuf>,
     /// The fixtures folder, for `kind = "replay"`.
     pub fixtures: Option<PathBuf>,
+    /// A drill: let a production client reach a stand-in (the replay transport, a
+    /// loopback or plain `http://` endpoint such as `bcss mock`), which it otherwise
+    /// refuses; every journal record then says `drill`. Default false.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// The `[journal]` table.
@@ -250,6 +259,8 @@ pub struct Config {
     /// Reply limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Retries (`[retry]`); none when left out.
+    pub retry: Option<crate::client::RetryConfig>,
     /// A file of `[[service]]` entries (relative to this file's folder), read by
     /// [`Config::load`].
     pub catalogue: Option<PathBuf>,
@@ -267,7 +278,10 @@ pub struct Config {
 
 impl Config {
     /// Read and validate a configuration file, and the catalogue file it names.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    ///
+    /// `?` turns its [`ConfigError`] into a [`crate::Error`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
         let text = read(path)?;
         let mut config = Config::parse_only(&text, &path.display().to_string())?;
         config.base_dir = path
@@ -393,6 +407,17 @@ impl Config {
             ));
         }
         config.check_limits(text, name)?;
+        if let Some(retry) = &config.retry
+            && let Err(e) = retry.policy().check()
+        {
+            let (line, column) = text.find("[retry]").map_or((1, 1), |o| line_col(text, o));
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message: format!("[retry] {e}"),
+            });
+        }
         if config.transport.kind == TransportKind::Replay && config.transport.fixtures.is_none() {
             return Err(invalid(
                 "[transport] kind = \"replay\" needs fixtures = \"<folder>\"".to_string(),

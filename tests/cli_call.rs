@@ -232,3 +232,75 @@ fn a_missing_configuration_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+/// A production configuration pointed at the mock: refused unless it says it is a drill;
+/// then `bcss call` says so once on stderr and every journal record says `drill`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_reaches_the_mock_only_in_a_drill_and_says_so() {
+    let mock = MockServer::start(MockConfig::from_dir(fixtures()).unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let manifest = dir.path().join("authorizations.toml");
+    let production = std::fs::read_to_string(&manifest).unwrap().replace(
+        "environment = \"test\"",
+        "environment = \"production\"\ndeliberation = \"13/084\"",
+    );
+    std::fs::write(&manifest, production).unwrap();
+    let text_of = std::fs::read_to_string(&config).unwrap().replace(
+        "environment = \"test\"\nmanifest = \"authorizations.toml\"",
+        "environment = \"production\"\n[manifest]\nfile = \"authorizations.toml\"\nrequire_signature = false",
+    );
+    let without = dir.path().join("production.toml");
+    std::fs::write(&without, &text_of).unwrap();
+    let drill = dir.path().join("drill.toml");
+    std::fs::write(&drill, format!("{text_of}drill = true\n")).unwrap();
+    let (refused, drilled) = tokio::task::spawn_blocking(move || {
+        let call = |config: &Path| {
+            bcss(&[
+                "call",
+                "RetrieveTIGroups",
+                "retrieveTI",
+                "--config",
+                config.to_str().unwrap(),
+                "--user",
+                "agent-042",
+                "--purpose",
+                "PCSA:SOCIAL_INQUIRY",
+                "--ssin",
+                "68070100188",
+                "--language",
+                "fr",
+            ])
+        };
+        (call(&without), call(&drill))
+    })
+    .await
+    .unwrap();
+    mock.shutdown().await;
+
+    assert!(!refused.status.success());
+    let why = text(&refused.stderr);
+    assert!(why.contains("production") && why.contains("drill"), "{why}");
+
+    assert!(drilled.status.success(), "{}", text(&drilled.stderr));
+    let err = text(&drilled.stderr);
+    assert_eq!(err.matches("DRILL").count(), 1, "{err}");
+    let journal = dir.path().join("journal");
+    let query = bcss(&[
+        "audit",
+        "query",
+        journal.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let lines: Vec<serde_json::Value> = text(&query.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", text(&query.stdout));
+    assert_eq!(lines[0]["how"]["drill"], true);
+    assert_eq!(lines[0]["how"]["environment"], "production");
+    assert_eq!(lines[0]["status"], "ok");
+}

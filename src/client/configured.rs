@@ -37,11 +37,15 @@ impl Client {
     /// Build a client from a configuration: load the manifest and check its signature
     /// against `[manifest] signers` (an invalid manifest, or one whose signature does not
     /// satisfy `require_signature`, refuses to start, saying why), open the journal, and
-    /// set up the transport.
+    /// set up the transport. `[manifest] require_signature = false` is what lets a
+    /// production client decide under an unsigned manifest
+    /// ([`ClientBuilder::allow_unsigned_manifest`](super::ClientBuilder::allow_unsigned_manifest)),
+    /// and `[transport] drill = true` what lets it reach a stand-in
+    /// ([`ClientBuilder::drill`](super::ClientBuilder::drill)).
     pub async fn from_config(config: &Config) -> Result<ConfiguredClient, Error> {
         let catalogue = config
             .service_catalogue()
-            .map_err(|e| Error::Config(e.to_string()))?;
+            .map_err(|e| Error::config(e.to_string()))?;
         let trust = config.manifest_trust().map_err(ManifestError::from)?;
         let guard = Arc::new(Guard::load_trusted_with(
             config.manifest_file(),
@@ -53,15 +57,15 @@ impl Client {
         if let Some(base) = &config.transport.base_url {
             endpoints = endpoints
                 .with_base_url(config.environment, base)
-                .map_err(|e| Error::Config(e.to_string()))?;
+                .map_err(|e| Error::config(e.to_string()))?;
         }
         for (name, url) in &config.endpoints {
             let service = catalogue
                 .lookup(name)
-                .map_err(|e| Error::Config(format!("[endpoints]: {e}")))?;
+                .map_err(|e| Error::config(format!("[endpoints]: {e}")))?;
             endpoints = endpoints
                 .with_service_url(config.environment, service, url)
-                .map_err(|e| Error::Config(e.to_string()))?;
+                .map_err(|e| Error::config(e.to_string()))?;
         }
         let defaults = Limits::default();
         let limits = Limits {
@@ -83,6 +87,17 @@ impl Client {
         if let Some(program) = &config.organization.program {
             builder = builder.program(program.clone());
         }
+        if !config.require_manifest_signature() {
+            // The file says so itself: `[manifest] require_signature = false` (production
+            // requires a signature by default).
+            builder = builder.allow_unsigned_manifest();
+        }
+        if config.transport.drill {
+            builder = builder.drill(true);
+        }
+        if let Some(retry) = &config.retry {
+            builder = builder.retry(retry.policy());
+        }
         Ok(ConfiguredClient {
             client: builder.build()?,
             journal,
@@ -95,10 +110,10 @@ fn transport_from(config: &Config) -> Result<Arc<dyn Transport>, Error> {
     match t.kind {
         TransportKind::Replay => {
             let dir = t.fixtures.as_ref().ok_or_else(|| {
-                Error::Config("[transport] kind = \"replay\" needs fixtures".to_string())
+                Error::config("[transport] kind = \"replay\" needs fixtures".to_string())
             })?;
             let replay = ReplayTransport::replay(config.resolve(dir))
-                .map_err(|e| Error::Config(format!("fixtures: {e}")))?;
+                .map_err(|e| Error::config(format!("fixtures: {e}")))?;
             Ok(Arc::new(replay))
         }
         TransportKind::Http => {
@@ -120,7 +135,7 @@ fn transport_from(config: &Config) -> Result<Arc<dyn Transport>, Error> {
                 }
                 (None, None, Some(p12)) => {
                     let var = t.client_pkcs12_password_env.clone().ok_or_else(|| {
-                        Error::Config(
+                        Error::config(
                             "[transport] client_pkcs12 needs client_pkcs12_password_env"
                                 .to_string(),
                         )
@@ -132,7 +147,7 @@ fn transport_from(config: &Config) -> Result<Arc<dyn Transport>, Error> {
                 }
                 (None, None, None) => {}
                 _ => {
-                    return Err(Error::Config(
+                    return Err(Error::config(
                         "[transport] give client_certificate and client_key together, or client_pkcs12 alone"
                             .to_string(),
                     ));

@@ -25,7 +25,7 @@ mod status;
 
 pub use header::{
     LEGAL_CONTEXT_MAX, ROOT_PREFIX, check_legal_context, check_ssin, check_text,
-    information_customer, request_root, timestamp,
+    information_customer, request_root, service_request_root, timestamp,
 };
 pub use reply::{
     CbssFault, Expect, cbss_fault, decode, read_information_cbss, read_status, status_warnings,

@@ -8,8 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bcss::Environment;
+use bcss::endpoints::Endpoints;
+use bcss::services::generic::GenericRequest;
+use bcss::services::test_connection;
+use bcss::soap::Limits;
 use bcss::transport::http::HttpTransport;
-use bcss::transport::{Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::transport::{TransportError, TransportResponse};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -20,32 +24,69 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-/// The SOAPAction of the test requests.
-pub const ACTION: &str = "urn:be:fgov:kszbcss:testconnection:v1:sendTestMessage";
-/// The body of the test requests (with a non-ASCII character, sent as UTF-8).
-pub const ENVELOPE: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><ping>é</ping></soapenv:Body></soapenv:Envelope>";
-/// The body of a successful reply.
-pub const REPLY: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><pong/></soapenv:Body></soapenv:Envelope>";
+use crate::pipeline_support::{Through, rig};
 
-/// A TestConnection request with [`ENVELOPE`] as body.
-pub fn request(endpoint: &str, max_reply_bytes: usize) -> TransportRequest<'_> {
-    TransportRequest {
-        environment: Environment::Test,
-        service: bcss::services::test_connection::service(),
-        operation: "sendTestMessage",
-        endpoint,
-        soap_action: ACTION,
-        body: ENVELOPE.as_bytes(),
-        max_reply_bytes,
-    }
+/// The SOAPAction of the test requests: TestConnection's `sendTestMessage`.
+pub fn action() -> &'static str {
+    test_connection::service()
+        .soap_action("sendTestMessage")
+        .unwrap()
 }
 
-/// Sends [`request`] with a 16 MiB reply cap.
+/// The business part of the test requests (with a non-ASCII character, sent as UTF-8).
+pub const ECHO: &str = "<echo>é</echo>";
+/// The body of a successful reply.
+pub const REPLY: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><pong/></soapenv:Body></soapenv:Envelope>";
+/// The purpose the test client is granted TestConnection for.
+pub const PURPOSE: &str = "connectivity check";
+
+/// The TestConnection request the tests send, made generically.
+pub fn echo_request() -> GenericRequest {
+    GenericRequest::new(test_connection::service(), "sendTestMessage", ECHO).unwrap()
+}
+
+/// A client (test environment) that sends TestConnection to `endpoint` through
+/// `transport`, with replies capped at `max_reply_bytes`; an endpoint the client cannot be
+/// configured with is the configuration's error.
+pub fn client_for(
+    transport: &Arc<HttpTransport>,
+    endpoint: &str,
+    max_reply_bytes: usize,
+) -> Result<Through, String> {
+    let service = test_connection::service();
+    let endpoints = Endpoints::defaults()
+        .with_service_url(Environment::Test, service, endpoint)
+        .map_err(|e| e.to_string())?;
+    let r = rig(transport.clone(), Environment::Test, &[(service, PURPOSE)]);
+    let limits = Limits {
+        max_bytes: max_reply_bytes,
+        ..Limits::default()
+    };
+    Ok(crate::pipeline_support::Rig {
+        builder: r.builder.endpoints(endpoints).limits(limits),
+        journal: r.journal,
+    }
+    .build())
+}
+
+/// Sends [`echo_request`] to `endpoint` through a client, replies capped at
+/// `max_reply_bytes`: what the transport answered (as the journal keeps it) or its error.
+pub async fn send_capped(
+    transport: &Arc<HttpTransport>,
+    endpoint: &str,
+    max_reply_bytes: usize,
+) -> Result<TransportResponse, TransportError> {
+    let through = client_for(transport, endpoint, max_reply_bytes)
+        .unwrap_or_else(|e| panic!("the client refused endpoint {endpoint}: {e}"));
+    through.exchange(PURPOSE, &echo_request()).await
+}
+
+/// [`send_capped`] with a 16 MiB reply cap.
 pub async fn send(
-    transport: &HttpTransport,
+    transport: &Arc<HttpTransport>,
     endpoint: &str,
 ) -> Result<TransportResponse, TransportError> {
-    transport.send(request(endpoint, 16 * 1024 * 1024)).await
+    send_capped(transport, endpoint, 16 * 1024 * 1024).await
 }
 
 /// A certificate authority that can issue server and client certificates.

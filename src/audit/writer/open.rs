@@ -59,7 +59,7 @@ impl Writer {
         remove_temporary_files(&dir)?;
         let segments = list_segments(&dir)?;
         let syncer = Syncer::spawn(Arc::clone(&shared))
-            .map_err(|e| AuditError::io(&dir, "start the journal's sync thread", e))?;
+            .map_err(|e| AuditError::io(&dir, "start the journal's sync threads", e))?;
         let mut writer = Writer {
             syncer,
             config,

@@ -428,8 +428,9 @@ async fn invoke<R: ServiceRequest>(
     request: &R,
 ) -> Result<String, bcss::Error> {
     let reply = client.call(ctx, request).await?;
-    serde_json::to_string_pretty(&reply)
-        .map_err(|e| bcss::Error::Config(format!("the reply could not be printed: {e}")))
+    serde_json::to_string_pretty(&reply).map_err(|e| {
+        bcss::error::ErrorKind::Config(format!("the reply could not be printed: {e}")).into()
+    })
 }
 
 async fn call_any(
@@ -467,6 +468,13 @@ async fn open(config: &Path) -> Result<ConfiguredClient, Usage> {
             policy.source(),
             policy.signature(),
             policy.manifest_ref().sha256
+        );
+    }
+    // Once per run: a drill is never mistaken for production traffic.
+    if configured.client.is_drill() {
+        eprintln!(
+            "bcss: DRILL: this {} client may reach a stand-in for BCSS ([transport] drill = true); every journal record says drill",
+            configured.client.environment()
         );
     }
     Ok(configured)

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use bcss::audit::{Exchange, Payload};
 
-pub(super) const CSV_COLUMNS: [&str; 20] = [
+pub(super) const CSV_COLUMNS: [&str; 22] = [
     "decided_at",
     "ticket",
     "status",
@@ -25,6 +25,8 @@ pub(super) const CSV_COLUMNS: [&str; 20] = [
     "replied_at",
     "duration_ms",
     "bcss_ticket",
+    "attempt",
+    "first_ticket",
 ];
 
 /// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
@@ -34,6 +36,7 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
     let what = e.what();
     let how = e.how();
     let outcome = e.outcome.as_ref();
+    let attempt = e.intent.as_ref().and_then(|i| i.attempt);
     let code = match &e.denial {
         Some(d) => d.reason_code.clone(),
         None => e.code().unwrap_or_default().to_string(),
@@ -67,6 +70,11 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
             .map(|o| o.duration_ms.to_string())
             .unwrap_or_default(),
         opt(e.bcss().and_then(|b| b.ticket.as_ref())),
+        // A retry: which attempt, and the ticket of the call's first attempt.
+        attempt.map(|a| a.number.to_string()).unwrap_or_default(),
+        attempt
+            .map(|a| a.first_ticket.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -85,7 +93,7 @@ pub(super) fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
 }
 
 /// The table's columns: indexes into [`summary`] and their titles.
-const TABLE_COLUMNS: [(usize, &str); 10] = [
+const TABLE_COLUMNS: [(usize, &str); 12] = [
     (0, "DECIDED"),
     (1, "TICKET"),
     (4, "WHO"),
@@ -96,6 +104,8 @@ const TABLE_COLUMNS: [(usize, &str); 10] = [
     (10, "PURPOSE"),
     (2, "STATUS"),
     (3, "CODE"),
+    (20, "ATTEMPT"),
+    (21, "FIRST_TICKET"),
 ];
 
 pub(super) fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
@@ -187,6 +197,8 @@ pub(super) fn json_line(e: &Exchange) -> String {
     let intent = e.intent.as_ref();
     map.insert("sent_at".into(), json!(intent.map(|i| i.sent_at)));
     map.insert("soap_action".into(), json!(intent.map(|i| &i.soap_action)));
+    // A retry: {"first_ticket", "number"}; null for a first attempt.
+    map.insert("attempt".into(), json!(intent.and_then(|i| i.attempt)));
     payload_fields(&mut map, "request", intent.map(|i| &i.request));
     let outcome = e.outcome.as_ref();
     map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));
