@@ -1,6 +1,8 @@
 //! The common-v3 reply decoders: the fuzzed bytes are a reply body, decoded by each typed
 //! common-v3 service through its public API (`ServiceRequest::decode`): TestConnection,
-//! RetrieveTIGroups, and HealthCareInsurance's three operations. The requests are about
+//! RetrieveTIGroups, and HealthCareInsurance's three operations; and through the generic
+//! path (`GenericRequest`, for catalogued services without a typed module) as
+//! RetrieveTIGroups and TestConnection replies. The requests are about
 //! the first SSIN the reply holds, so that a reply about anyone is decoded to the end.
 //!
 //! Checks: no panic, hang or unbounded memory; a result is `Ok` exactly when the outcome
@@ -8,11 +10,12 @@
 #![no_main]
 
 use bcss::services::ServiceRequest;
+use bcss::services::generic::GenericRequest;
 use bcss::services::health_care_insurance::{
     DesiredData, HciOperation, HealthCareInsurance, ReferenceDate,
 };
-use bcss::services::retrieve_ti_groups::RetrieveTi;
-use bcss::services::test_connection::TestConnection;
+use bcss::services::retrieve_ti_groups::{self, RetrieveTi};
+use bcss::services::test_connection::{self, TestConnection};
 use bcss::soap::Limits;
 use bcss_fuzz::{check_decoded, day, ssin, ssin_in};
 use libfuzzer_sys::fuzz_target;
@@ -41,5 +44,19 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(request) = request {
             check_decoded(&request.decode(status, data, &limits));
         }
+    }
+    let search = format!(
+        "<searchInformation><ssin>{}</ssin><history>true</history></searchInformation>",
+        person.reveal()
+    );
+    if let Ok(generic) = GenericRequest::new(retrieve_ti_groups::service(), "retrieveTI", search) {
+        check_decoded(&generic.decode(status, data, &limits));
+    }
+    if let Ok(generic) = GenericRequest::new(
+        test_connection::service(),
+        "sendTestMessage",
+        "<echo>Bonjour BCSS</echo>",
+    ) {
+        check_decoded(&generic.decode(status, data, &limits));
     }
 });
