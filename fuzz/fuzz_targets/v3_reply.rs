@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(retrieve) = RetrieveTi::new(person.clone()).or_else(|_| RetrieveTi::new(ssin())) {
         check_decoded(&retrieve.decode(status, data, &limits));
     }
-    let reference = if data.len() % 2 == 0 {
+    let reference = if data.len().is_multiple_of(2) {
         ReferenceDate::Today
     } else {
         ReferenceDate::Date(day(2024, 5, 17))
