@@ -27,6 +27,11 @@ use crate::audit::{
     AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
 };
 
+/// The largest sequence number a journal continues at: far beyond any journal's life (a
+/// million records a second for 290,000 years), it keeps every sequence a signed 64-bit
+/// integer (a database journal's `bigint`) and the writer's count from overflowing.
+const MAX_SEQUENCE: u64 = i64::MAX as u64;
+
 impl Writer {
     /// Open the journal: create the directory, take the lock, check what must be checked,
     /// recover a bad final record.
@@ -96,6 +101,19 @@ impl Writer {
             });
         }
         let journal_id = Uuid::now_v7();
+        self.journal_id = journal_id;
+        self.genesis = Some(self.genesis_record(journal_id));
+        Ok(Opened {
+            truncation: None,
+            journal_id,
+            from_checkpoint: false,
+            records_read: 0,
+        })
+    }
+
+    /// The genesis record of journal `journal_id`, written now (signed when a key is
+    /// configured).
+    fn genesis_record(&self, journal_id: Uuid) -> GenesisRecord {
         let at = (self.config.clock)();
         let (public_key, signature) = match &self.signing {
             Some(key) => {
@@ -104,19 +122,12 @@ impl Writer {
             }
             None => (None, None),
         };
-        self.journal_id = journal_id;
-        self.genesis = Some(GenesisRecord {
+        GenesisRecord {
             at,
             journal_id,
             public_key,
             signature,
-        });
-        Ok(Opened {
-            truncation: None,
-            journal_id,
-            from_checkpoint: false,
-            records_read: 0,
-        })
+        }
     }
 
     /// An existing journal: check from the last confirmed checkpoint (or from the start),
@@ -204,6 +215,18 @@ impl Writer {
                 reason,
             });
         }
+        let next = end.chain.next_sequence;
+        if !(1..=MAX_SEQUENCE).contains(&next) {
+            // Only damage gets here: a journal counts from 1, one record at a time.
+            return Err(AuditError::Damaged {
+                segment: last_segment.name.clone(),
+                offset: 0,
+                sequence: next,
+                reason: format!(
+                    "the journal would continue at sequence {next}, outside 1..={MAX_SEQUENCE}: its segment headers or records were altered"
+                ),
+            });
+        }
         let truncation = self.recover_tail(&end)?;
         if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
             // The next open starts from here.
@@ -233,6 +256,13 @@ impl Writer {
             self.shared.set_head(head);
         }
         self.journal_id = journal_id;
+        if end.chain.next_sequence == 1 {
+            // No record survived: the process stopped while creating the journal, after
+            // its first segment's header and before its genesis record was durable (or
+            // with that record torn, now cut off). The journal starts with its genesis
+            // record still, then the truncation record, if any.
+            self.genesis = Some(self.genesis_record(journal_id));
+        }
         self.next_sequence = end.chain.next_sequence;
         self.head = end.chain.hash;
         self.since_checkpoint = since_checkpoint;
@@ -369,7 +399,7 @@ fn tail_start(
         index,
         frame.end,
         Chain {
-            next_sequence: sequence + 1,
+            next_sequence: sequence.saturating_add(1),
             hash: frame.header.hash,
         },
     ))
