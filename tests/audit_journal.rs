@@ -304,7 +304,9 @@ async fn one_writer_per_directory() {
     let tmp = tempdir();
     let dir = tmp.path().join("j");
     let first = FileJournal::open(config(&dir)).await.unwrap();
-    let second = FileJournal::open(config(&dir)).await.unwrap_err();
+    let mut impatient = config(&dir);
+    impatient.lock_wait = std::time::Duration::ZERO;
+    let second = FileJournal::open(impatient).await.unwrap_err();
     assert!(matches!(second, AuditError::Locked { .. }), "{second}");
     assert!(second.to_string().contains("another process"));
     first.close().await.unwrap();

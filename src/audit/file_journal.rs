@@ -68,6 +68,12 @@ pub struct FileJournalConfig {
     /// The clock for write times and day rotation (UTC). Default [`Utc::now`]; tests replace
     /// it.
     pub clock: fn() -> DateTime<Utc>,
+    /// How long opening waits for the journal's lock while another process holds it,
+    /// before failing with [`AuditError::Locked`]. While it waits it says so once (a `WARN`
+    /// event of target [`LOCK_WAIT_TARGET`](super::LOCK_WAIT_TARGET), naming the holder's
+    /// process id when known). Default 30 seconds ([`DEFAULT_LOCK_WAIT`](super::DEFAULT_LOCK_WAIT));
+    /// `[journal] lock_wait_seconds` in `bcss.toml`.
+    pub lock_wait: Duration,
 }
 
 impl FileJournalConfig {
@@ -87,6 +93,7 @@ impl FileJournalConfig {
             signing_key: None,
             witness: None,
             clock: Utc::now,
+            lock_wait: super::DEFAULT_LOCK_WAIT,
         }
     }
 
@@ -225,7 +232,8 @@ impl Shared {
 /// [`append`](Journal::append) resolves only after the fdatasync that covers the record.
 /// After a write or fsync failure, the failed appends get [`AuditError::Io`] and every later
 /// one [`AuditError::Closed`], until the journal is reopened (which recovers it). Only one
-/// process may have a directory open (a lock file); opening it again fails with
+/// process may have a directory open (a lock file): opening it from another waits up to
+/// [`FileJournalConfig::lock_wait`] for it to be released, then fails with
 /// [`AuditError::Locked`].
 ///
 /// Shut it down with [`close`](FileJournal::close) (writes a checkpoint). Dropping it stops
@@ -297,7 +305,7 @@ impl FileJournal {
     /// the journal is damaged anywhere but its final record, with
     /// [`AuditError::WitnessMismatch`] when the witness recorded a head the journal does
     /// not have (cut, rewritten, replaced or deleted), with [`AuditError::Locked`] when
-    /// another process has it open, and with [`AuditError::Io`] when it cannot be created,
+    /// another process kept it open longer than [`FileJournalConfig::lock_wait`], and with [`AuditError::Io`] when it cannot be created,
     /// read or written.
     pub async fn open(config: FileJournalConfig) -> Result<FileJournal, AuditError> {
         config.validate()?;

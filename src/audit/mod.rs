@@ -24,6 +24,7 @@ pub mod codec;
 mod file_journal;
 pub mod format;
 mod locator;
+mod lock;
 mod prune;
 mod quarantine;
 mod query;
@@ -36,6 +37,7 @@ mod witness;
 mod writer;
 
 pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
+pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at};
 pub use query::{Exchange, QueryFilter, QueryResult, query, show};
 pub use record::{
@@ -113,13 +115,19 @@ pub enum AuditError {
     /// Stored data could not be decoded.
     #[error("audit journal data could not be decoded: {0}")]
     Decode(String),
-    /// Another process has the journal open for writing.
+    /// Another process has the journal open for writing, and kept it past the configured
+    /// wait ([`FileJournalConfig::lock_wait`]).
     #[error(
-        "audit journal at {dir} is open for writing by another process (its lock file is held)"
+        "audit journal at {dir} is open for writing by another process{} (its lock file is held; waited {waited_seconds} s): retry when it is done, or raise [journal] lock_wait_seconds",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
     )]
     Locked {
         /// The journal directory.
         dir: String,
+        /// The process id the holder wrote in the lock file, when known.
+        holder: Option<u32>,
+        /// How long this process waited, in seconds.
+        waited_seconds: u64,
     },
     /// The journal's configuration is unusable (a bad limit, an unreadable signing key).
     #[error("audit journal configuration: {0}")]

@@ -4,7 +4,7 @@
 //! check; the witness's last head confirmed; a bad final record quarantined and cut.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ impl Writer {
                 sync_dir(parent)?;
             }
         }
-        let lock = take_lock(&dir)?;
+        let lock = crate::audit::lock::take(&dir, LOCK_FILE, config.lock_wait)?;
         let signing = match &config.signing_key {
             Some(path) => Some(crate::audit::load_signing_key(path)?),
             None => None,
@@ -374,38 +374,6 @@ fn tail_start(
         },
     ))
 }
-
-fn take_lock(dir: &Path) -> Result<std::fs::File, AuditError> {
-    let lock_path = dir.join(LOCK_FILE);
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| AuditError::io(&lock_path, "open the lock file", e))?;
-    // A few tries: a child process of another thread of this process holds a copy of a
-    // just-released lock's file descriptor between its fork and its exec.
-    for attempt in 0..LOCK_TRIES {
-        match lock.try_lock() {
-            Ok(()) => return Ok(lock),
-            Err(std::fs::TryLockError::WouldBlock) if attempt + 1 < LOCK_TRIES => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => break,
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(AuditError::io(&lock_path, "lock", e));
-            }
-        }
-    }
-    Err(AuditError::Locked {
-        dir: dir.display().to_string(),
-    })
-}
-
-/// How many times opening tries the lock (20 ms apart) before reporting it held.
-const LOCK_TRIES: u32 = 10;
 
 /// Remove temporary files left by a crash: `*.bcj.tmp` (a segment being created, holding
 /// only a header), `head.json.tmp`, and `quarantine/*.tmp` (a quarantine copy not renamed
