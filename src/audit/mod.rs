@@ -48,7 +48,8 @@ pub use record::{
 pub use scan::TailKind;
 pub use signing::{load_signing_key, load_verifying_key};
 pub use verify::{
-    PendingIntent, Problem, Quarantined, TrustedHead, VerifyOptions, VerifyReport, verify,
+    PendingIntent, Problem, Quarantined, TrustedHead, UnapprovedDecision, VerifyOptions,
+    VerifyReport, verify,
 };
 pub use witness::{FileWitness, Witness, WitnessedHead};
 

@@ -41,6 +41,9 @@ pub struct QueryFilter {
     pub outcome: Option<String>,
     /// Our ticket.
     pub ticket: Option<Uuid>,
+    /// The SHA-256 of the manifest the decision was taken under (64 hex digits, any case):
+    /// the `sha256` of the denial's or intent's [`ManifestRef`](super::ManifestRef).
+    pub manifest: Option<String>,
 }
 
 impl fmt::Debug for QueryFilter {
@@ -53,6 +56,7 @@ impl fmt::Debug for QueryFilter {
             .field("until", &self.until)
             .field("outcome", &self.outcome)
             .field("ticket", &self.ticket)
+            .field("manifest", &self.manifest)
             .finish()
     }
 }
@@ -62,14 +66,31 @@ fn digits(s: &str) -> String {
 }
 
 impl QueryFilter {
+    /// Whether a decision (a denial or an intent) meets every criterion but the status.
+    pub(crate) fn matches_decision(&self, record: &Record) -> bool {
+        match record {
+            Record::Denial(d) => {
+                self.matches_call(d.ticket, d.decided_at, &d.who, &d.what, d.manifest.as_ref())
+            }
+            Record::Intent(i) => {
+                self.matches_call(i.ticket, i.decided_at, &i.who, &i.what, i.manifest.as_ref())
+            }
+            _ => false,
+        }
+    }
+
     fn matches_call(
         &self,
         ticket: Uuid,
         decided_at: DateTime<Utc>,
         who: &Who,
         what: &What,
+        manifest: Option<&super::ManifestRef>,
     ) -> bool {
         self.ticket.is_none_or(|t| t == ticket)
+            && self.manifest.as_ref().is_none_or(|wanted| {
+                manifest.is_some_and(|m| m.sha256.eq_ignore_ascii_case(wanted.trim()))
+            })
             && self.who.as_ref().is_none_or(|w| *w == who.user_id)
             && self
                 .service
@@ -279,7 +300,7 @@ pub fn query(dir: &Path, filter: &QueryFilter) -> Result<QueryResult, AuditError
             sequence: v.sequence,
         };
         match &v.record {
-            Record::Denial(d) if filter.matches_call(d.ticket, d.decided_at, &d.who, &d.what) => {
+            Record::Denial(d) if filter.matches_decision(&v.record) => {
                 hits.push(Hit {
                     ticket: d.ticket,
                     first: loc,
@@ -288,7 +309,7 @@ pub fn query(dir: &Path, filter: &QueryFilter) -> Result<QueryResult, AuditError
                     status: "denied".to_string(),
                 });
             }
-            Record::Intent(i) if filter.matches_call(i.ticket, i.decided_at, &i.who, &i.what) => {
+            Record::Intent(i) if filter.matches_decision(&v.record) => {
                 intents.insert(i.ticket, hits.len());
                 hits.push(Hit {
                     ticket: i.ticket,

@@ -128,6 +128,25 @@ pub struct VerifyOptions {
     pub witness: Option<Arc<dyn Witness>>,
     /// Fail ([`VerifyReport::problem`]) when the journal is unanchored.
     pub require_anchor: bool,
+    /// The fingerprints ([`crate::keys::fingerprint`], `SHA256:…`) of the keys allowed to
+    /// sign the authorisation manifest. When not empty, every decision (denial, intent)
+    /// taken under a manifest that none of them signed (unsigned, signed by another key,
+    /// or not named) is listed in [`VerifyReport::unapproved_decisions`].
+    pub manifest_signers: Vec<String>,
+}
+
+/// A decision taken under a manifest that none of the [`VerifyOptions::manifest_signers`]
+/// signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnapprovedDecision {
+    /// The decision record's sequence number.
+    pub sequence: u64,
+    /// `denial` or `intent`.
+    pub kind: &'static str,
+    /// The call's ticket.
+    pub ticket: Uuid,
+    /// The manifest the record names (`None`: the record names none).
+    pub manifest: Option<crate::audit::ManifestRef>,
 }
 
 /// A quarantine file, as verify found it.
@@ -196,6 +215,9 @@ pub struct VerifyReport {
     pub quarantined: Vec<Quarantined>,
     /// Intents without an outcome, in journal order.
     pub intents_without_outcome: Vec<PendingIntent>,
+    /// With [`VerifyOptions::manifest_signers`]: the decisions taken under a manifest none
+    /// of those keys signed, in journal order (the journal may verify all the same).
+    pub unapproved_decisions: Vec<UnapprovedDecision>,
     /// The first problem; `None` when the journal verifies.
     pub problem: Option<Problem>,
 }
@@ -320,6 +342,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
         truncations: gathered.truncations.len() as u64,
         quarantined,
         intents_without_outcome: gathered.intents_without_outcome,
+        unapproved_decisions: gathered.unapproved_decisions,
         problem,
     })
 }

@@ -76,6 +76,11 @@ pub struct VerifyArgs {
     /// A `bcss.toml` whose `[journal] witness` is used when --witness is not given.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A public key (SPKI PEM, or 64 hex digits) allowed to sign the authorisation
+    /// manifest; repeat for several. Lists every decision (denial, intent) taken under a
+    /// manifest none of them signed, and exits 1 when there is one.
+    #[arg(long, value_name = "KEY.pub")]
+    pub manifest_signer: Vec<PathBuf>,
     #[command(flatten)]
     pub reader: ReaderArgs,
 }
@@ -115,6 +120,9 @@ pub struct QueryArgs {
     /// denied or no_outcome.
     #[arg(long, value_name = "O")]
     pub outcome: Option<String>,
+    /// The SHA-256 (64 hex digits) of the manifest the decision was taken under.
+    #[arg(long, value_name = "SHA256")]
+    pub manifest: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -272,6 +280,15 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             witness
         }),
         require_anchor: args.require_anchor,
+        manifest_signers: args
+            .manifest_signer
+            .iter()
+            .map(|path| {
+                bcss::keys::load_verifying_key(path)
+                    .map(|key| bcss::keys::fingerprint(&key))
+                    .map_err(|e| usage(format!("--manifest-signer: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
     };
     let mut arguments = Vec::new();
     if let Some(t) = &args.trusted_head {
@@ -335,6 +352,7 @@ fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
             .transpose()?,
         outcome: args.outcome.clone(),
         ticket: None,
+        manifest: args.manifest.clone(),
     };
     let mut arguments = Vec::new();
     let named = [
@@ -344,6 +362,7 @@ fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
         ("--since", &args.since),
         ("--until", &args.until),
         ("--outcome", &args.outcome),
+        ("--manifest", &args.manifest),
     ];
     for (name, value) in named {
         if let Some(v) = value {

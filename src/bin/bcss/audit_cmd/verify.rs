@@ -99,6 +99,7 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
         );
     }
     print_quarantine(&mut out, report);
+    let unapproved = print_unapproved(&mut out, report, options);
     if !report.intents_without_outcome.is_empty() {
         let _ = writeln!(
             out,
@@ -109,7 +110,60 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
             let _ = writeln!(out, "  sequence {} ticket {}", p.sequence, p.ticket);
         }
     }
+    if unapproved {
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
+}
+
+/// With `--manifest-signer`: the decisions taken under a manifest none of the given keys
+/// signed, grouped by manifest (consecutive decisions under the same one). `true` when
+/// there is one.
+fn print_unapproved(out: &mut impl Write, report: &VerifyReport, options: &VerifyOptions) -> bool {
+    if options.manifest_signers.is_empty() {
+        return false;
+    }
+    let decisions = &report.unapproved_decisions;
+    if decisions.is_empty() {
+        let _ = writeln!(
+            out,
+            "manifest signers: every decision was taken under a manifest signed by one of the given keys"
+        );
+        return false;
+    }
+    let _ = writeln!(
+        out,
+        "UNAPPROVED: {} decision(s) taken under a manifest not signed by any of the given keys:",
+        decisions.len()
+    );
+    for group in decisions.chunk_by(|a, b| a.manifest == b.manifest) {
+        let (first, last) = (group[0].sequence, group[group.len() - 1].sequence);
+        let manifest = match &group[0].manifest {
+            None => "no manifest named in the record".to_string(),
+            Some(m) => match (&m.signer, &m.signed_by) {
+                (None, _) => format!("manifest {} (unsigned)", m.sha256),
+                (Some(signer), by) => format!(
+                    "manifest {} (signed by {}{}, not a given key)",
+                    m.sha256,
+                    signer,
+                    by.as_ref().map(|b| format!(", {b}")).unwrap_or_default()
+                ),
+            },
+        };
+        let _ = writeln!(
+            out,
+            "  sequences {first}..={last}: {} decision(s) under {manifest}",
+            group.len()
+        );
+        for d in group {
+            let _ = writeln!(
+                out,
+                "    sequence {} {} ticket {}",
+                d.sequence, d.kind, d.ticket
+            );
+        }
+    }
+    true
 }
 
 fn print_quarantine(out: &mut impl Write, report: &VerifyReport) {
