@@ -74,6 +74,11 @@ pub struct FileJournalConfig {
     /// process id when known). Default 30 seconds ([`DEFAULT_LOCK_WAIT`](super::DEFAULT_LOCK_WAIT));
     /// `[journal] lock_wait_seconds` in `bcss.toml`.
     pub lock_wait: Duration,
+    /// Keep the sidecar index (`index/` in the directory) up to date, in a thread of its
+    /// own, for [`query`](super::query()). Default true. The index is rebuilt from the
+    /// segments by [`reindex`](super::reindex()); queries work without it (reading every
+    /// record).
+    pub index: bool,
 }
 
 impl FileJournalConfig {
@@ -94,6 +99,7 @@ impl FileJournalConfig {
             witness: None,
             clock: Utc::now,
             lock_wait: super::DEFAULT_LOCK_WAIT,
+            index: true,
         }
     }
 
@@ -211,6 +217,11 @@ impl Shared {
 
     fn head(&self) -> Option<Head> {
         *self.head.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The last record known durable (fdatasync'd), for the indexing thread.
+    pub(crate) fn durable_head(&self) -> Option<Head> {
+        self.head()
     }
 
     fn defer(&self, body: Body, crc: u32) {

@@ -23,11 +23,14 @@ pub mod chain;
 pub mod codec;
 mod file_journal;
 pub mod format;
+mod index;
 mod locator;
 mod lock;
+mod progress;
 mod prune;
 mod quarantine;
 mod query;
+mod readback;
 pub mod record;
 mod scan;
 mod signing;
@@ -37,9 +40,11 @@ mod witness;
 mod writer;
 
 pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
+pub use index::{INDEX_DIR, IndexReport, reindex};
 pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
+pub use progress::Progress;
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at};
-pub use query::{Exchange, QueryFilter, QueryResult, query, show};
+pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
 pub use record::{
     Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,
     How, IntentRecord, ManifestLoadRecord, ManifestRef, OutcomeRecord, Payload, PruneRecord,

@@ -34,6 +34,7 @@ fn rows(id: Uuid, n: usize) -> Vec<Visit> {
             written_at_micros: row.written_at_micros,
             prev_hash,
             hash: row.hash,
+            len: row.body.len() as u64,
             record: codec::decode(row.body).unwrap(),
         });
     };

@@ -70,6 +70,7 @@ impl Writer {
             last_checkpoint: Instant::now(),
             last_witnessed: None,
             last_frame: None,
+            indexer: None,
         };
         let opened = if segments.is_empty() {
             writer.create()?
@@ -229,7 +230,15 @@ impl Writer {
                 day: micros_to_time(last.header.created_at_micros).date_naive(),
             });
         }
-        if let Some(head) = end.head {
+        // Opened from a checkpoint with nothing after it, the walk visited no record: the
+        // head is the checkpoint's.
+        let head = end.head.or_else(|| {
+            (end.chain.next_sequence > 1).then(|| Head {
+                sequence: end.chain.next_sequence - 1,
+                hash: end.chain.hash,
+            })
+        });
+        if let Some(head) = head {
             self.shared.set_head(head);
         }
         self.journal_id = journal_id;
