@@ -21,9 +21,7 @@ use uuid::Uuid;
 fn read_record(n: usize) -> CallRecord {
     CallRecord::Read(ReadRecord {
         at: Utc::now(),
-        reader: format!("reader-{n}"),
-        command: "query".into(),
-        arguments: vec![],
+        ..ReadRecord::new(format!("reader-{n}"), "query", vec![])
     })
 }
 

@@ -182,6 +182,8 @@ async fn call_and_test_connection_through_the_mock_then_verify_the_journal() {
         "68070100188",
         "--format",
         "json",
+        "--reader",
+        "advisor-1",
     ]);
     assert!(query.status.success(), "{}", text(&query.stderr));
     let lines: Vec<serde_json::Value> = text(&query.stdout)

@@ -79,6 +79,9 @@ pub struct FileJournalConfig {
     /// segments by [`reindex`](super::reindex()); queries work without it (reading every
     /// record).
     pub index: bool,
+    /// For a reads chain (`reads/` of a journal): the journal it belongs to. Its witness
+    /// may then already hold that journal's heads when the reads chain is created.
+    pub(crate) parent: Option<Uuid>,
 }
 
 impl FileJournalConfig {
@@ -100,6 +103,7 @@ impl FileJournalConfig {
             clock: Utc::now,
             lock_wait: super::DEFAULT_LOCK_WAIT,
             index: true,
+            parent: None,
         }
     }
 
@@ -264,12 +268,7 @@ impl Shared {
 /// config.witness = Some(witness.clone());
 /// let journal = FileJournal::open(config).await?;
 /// let appended = journal
-///     .append(CallRecord::Read(ReadRecord {
-///         at: chrono::Utc::now(),
-///         reader: "advisor-1".into(),
-///         command: "query".into(),
-///         arguments: vec![],
-///     }))
+///     .append(CallRecord::Read(ReadRecord::new("advisor-1", "query", vec![])))
 ///     .await?;
 /// assert_eq!(appended.sequence, 2); // after the genesis record
 /// journal.close().await?;

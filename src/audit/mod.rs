@@ -31,6 +31,7 @@ mod prune;
 mod quarantine;
 mod query;
 mod readback;
+mod reads;
 pub mod record;
 mod scan;
 mod signing;
@@ -43,8 +44,9 @@ pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
 pub use index::{INDEX_DIR, IndexReport, reindex};
 pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use progress::Progress;
-pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at};
+pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progress};
 pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
+pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, record_read};
 pub use record::{
     Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,
     How, IntentRecord, ManifestLoadRecord, ManifestRef, OutcomeRecord, Payload, PruneRecord,

@@ -189,4 +189,3 @@ fn follow(
         std::thread::park_timeout(Duration::from_millis(200));
     }
 }
-

@@ -15,7 +15,7 @@
 
 mod collect;
 mod exchange;
-mod filter;
+pub(crate) mod filter;
 mod indexed;
 
 use std::path::Path;

@@ -49,9 +49,7 @@ fn rows(id: Uuid, n: usize) -> Vec<Visit> {
     for i in 0..n {
         let read = ReadRecord {
             at,
-            reader: format!("advisor-{i}"),
-            command: "query".into(),
-            arguments: vec![],
+            ..ReadRecord::new(format!("advisor-{i}"), "query", vec![])
         };
         push(&mut chain, Record::Read(read), &mut out);
     }

@@ -82,8 +82,13 @@ impl Writer {
 
     /// A new journal: its genesis record (written first by the writer thread).
     fn create(&mut self) -> Result<Opened, AuditError> {
+        // A reads chain shares its journal's witness: that journal's heads are expected.
+        let parent = self.config.parent;
         if let Some(witness) = &self.config.witness
-            && let Some(last) = witness.heads()?.pop()
+            && let Some(last) = witness
+                .heads()?
+                .into_iter()
+                .rfind(|h| Some(h.journal_id) != parent)
         {
             return Err(AuditError::WitnessMismatch {
                 dir: self.config.dir.display().to_string(),
