@@ -11,7 +11,11 @@
 //!   signatures, prunes, quarantined bytes, and the anchors outside the journal: a
 //!   [`Witness`], a trusted head.
 //! - [`query()`] and [`show()`]: the security advisor's questions, intents joined with their
-//!   outcomes and classifications.
+//!   outcomes and classifications, through the sidecar index the writer keeps
+//!   ([`reindex()`] rebuilds it); every record returned is read back and checked against
+//!   the chain.
+//! - [`record_read()`] and [`query_reads()`]: reading is accountable; reads go to the
+//!   journal's reads chain before anything is shown.
 //! - [`prune()`]: removes whole segments older than both a date and 10 years, recording it
 //!   in the chain first.
 //!

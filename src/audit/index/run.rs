@@ -6,7 +6,10 @@
 //!
 //! Header (block 0): magic `BCSSIDXR`, format version (u16), two zero bytes, block size
 //! (u32), entries (u64), first and last journal sequence covered (u64 each), first leaf
-//! block (u32), leaf blocks (u32), root block (u32), levels above the leaves (u32).
+//! block (u32), leaf blocks (u32), root block (u32), levels above the leaves (u32), and the
+//! smallest and largest decision sequence among its link keys (u64 each; `u64::MAX` and 0
+//! when it has none), so that looking up a decision's outcome skips the runs that cannot
+//! hold it.
 //!
 //! Every block: kind (1 byte: 0 header, 1 leaf, 2 internal), entry count (u16), bytes
 //! used (u16), entries, zero padding, and the CRC32C of the first 4092 bytes in its last 4.
@@ -45,6 +48,18 @@ pub(crate) struct RunHeader {
     leaf_count: u32,
     root: u32,
     levels: u32,
+    /// The decisions its link keys lead from: smallest and largest.
+    pub link_min: u64,
+    pub link_max: u64,
+}
+
+/// The decision a link key leads from.
+fn link_of(key: &[u8]) -> Option<u64> {
+    if key.first() != Some(&(super::key::Kind::Link as u8)) {
+        return None;
+    }
+    let term: [u8; 8] = super::key::term_of(key)?.try_into().ok()?;
+    Some(u64::from_be_bytes(term))
 }
 
 fn seal(block: &mut [u8; BLOCK]) {
@@ -150,6 +165,8 @@ pub(crate) struct RunWriter {
     next_block: u32,
     entries: u64,
     last: Vec<u8>,
+    link_min: u64,
+    link_max: u64,
 }
 
 impl RunWriter {
@@ -170,6 +187,8 @@ impl RunWriter {
             next_block: 1,
             entries: 0,
             last: Vec::new(),
+            link_min: u64::MAX,
+            link_max: 0,
         })
     }
 
@@ -193,6 +212,10 @@ impl RunWriter {
             self.leaf.push(key, None);
         }
         self.entries += 1;
+        if let Some(decision) = link_of(key) {
+            self.link_min = self.link_min.min(decision);
+            self.link_max = self.link_max.max(decision);
+        }
         self.last.clear();
         self.last.extend_from_slice(key);
         Ok(())
@@ -247,6 +270,8 @@ impl RunWriter {
             leaf_count,
             root,
             levels,
+            link_min: self.link_min,
+            link_max: self.link_max,
         };
         let mut b = [0u8; BLOCK];
         b[0..8].copy_from_slice(&MAGIC);
@@ -259,6 +284,8 @@ impl RunWriter {
         b[44..48].copy_from_slice(&leaf_count.to_le_bytes());
         b[48..52].copy_from_slice(&root.to_le_bytes());
         b[52..56].copy_from_slice(&levels.to_le_bytes());
+        b[56..64].copy_from_slice(&self.link_min.to_le_bytes());
+        b[64..72].copy_from_slice(&self.link_max.to_le_bytes());
         seal(&mut b);
         let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
@@ -329,6 +356,8 @@ impl RunReader {
             leaf_count: u32_at(&b, 44),
             root: u32_at(&b, 48),
             levels: u32_at(&b, 52),
+            link_min: u64_at(&b, 56),
+            link_max: u64_at(&b, 64),
         };
         let blocks = file.metadata()?.len() / BLOCK as u64;
         let leaf_end = u64::from(header.leaf_first) + u64::from(header.leaf_count);

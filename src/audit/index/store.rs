@@ -246,6 +246,35 @@ impl Snapshot {
         Ok(out)
     }
 
+    /// The link keys of the decisions in `first..=last`, from the runs that may hold them.
+    pub(crate) fn link_keys(&self, first: u64, last: u64) -> Result<Vec<Vec<u8>>, String> {
+        let (low, _) = super::key::range(super::key::Kind::Link, &first.to_be_bytes(), 0, 0);
+        let (_, high) = super::key::range(super::key::Kind::Link, &last.to_be_bytes(), 0, 0);
+        let mut out = Vec::new();
+        for run in &self.runs {
+            let h = &run.header;
+            if h.link_max < first || h.link_min > last {
+                continue;
+            }
+            run.range(&low, &high, &mut out)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(out)
+    }
+
+    /// The outcomes and classifications the index links to decision `sequence`.
+    pub(crate) fn linked(&self, sequence: u64) -> Result<Vec<u64>, String> {
+        let mut seqs: Vec<u64> = self
+            .link_keys(sequence, sequence)?
+            .iter()
+            .filter_map(|k| sequence_of(k))
+            .filter(|s| *s <= self.through)
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        Ok(seqs)
+    }
+
     /// The sequence numbers the keys in `[low, high)` lead to, sorted, without repeats.
     pub(crate) fn sequences(&self, low: &[u8], high: &[u8]) -> Result<Vec<u64>, String> {
         let mut seqs: Vec<u64> = self

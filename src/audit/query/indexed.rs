@@ -113,9 +113,7 @@ fn links(snapshot: &Snapshot, decisions: &[u64]) -> Result<BTreeMap<u64, Vec<u64
     let span_blocks = (last - first).saturating_mul(2) / 150;
     let lookups_blocks = (decisions.len() as u64).saturating_mul(30);
     if span_blocks < lookups_blocks {
-        let (low, _) = key::range(Kind::Link, &first.to_be_bytes(), 0, 0);
-        let (_, high) = key::range(Kind::Link, &last.to_be_bytes(), 0, 0);
-        for k in snapshot.keys(&low, &high)? {
+        for k in snapshot.link_keys(*first, *last)? {
             let (Some(term), Some(linked)) = (key::term_of(&k), key::sequence_of(&k)) else {
                 continue;
             };
@@ -133,8 +131,7 @@ fn links(snapshot: &Snapshot, decisions: &[u64]) -> Result<BTreeMap<u64, Vec<u64
         }
     } else {
         for d in decisions {
-            let (low, high) = key::range(Kind::Link, &d.to_be_bytes(), 0, 0);
-            out.insert(*d, snapshot.sequences(&low, &high)?);
+            out.insert(*d, snapshot.linked(*d)?);
         }
     }
     Ok(out)
