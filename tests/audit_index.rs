@@ -330,6 +330,29 @@ async fn a_record_altered_under_the_index_is_reported_not_returned() {
     assert_eq!(problem.sequence, frame.sequence);
     assert!(problem.reason.contains("chain hash"), "{}", problem.reason);
 
+    // A forger who also rewrites the hash stored with the altered record keeps the link
+    // before it, but the record after it no longer chains from it.
+    let mut own = bytes.clone();
+    rechain(&mut own, frame.offset);
+    let range = frame.offset..frame.offset + frame.len;
+    let mut one = bytes.clone();
+    one[range.clone()].copy_from_slice(&own[range]);
+    std::fs::write(&seg, &one).unwrap();
+    let r = audit::query(dir, &filter).unwrap();
+    assert!(matches!(r.plan, QueryPlan::Index { .. }));
+    assert!(r.is_empty());
+    let problem = r.problem.expect("the altered record is reported");
+    assert_eq!(problem.sequence, frame.sequence);
+    assert!(
+        problem.reason.contains("does not chain from its hash"),
+        "{}",
+        problem.reason
+    );
+    // Read in order, the break is found too, and the record is not shown.
+    let r = audit::scan(dir, &filter).unwrap();
+    assert!(r.problem.is_some());
+    assert!(r.exchanges().all(|e| e.is_err()));
+
     // A forger who also rechains every later record passes this local check (each
     // record then follows from the one before it): `verify` catches that rewrite, at the
     // checkpoint whose head no longer matches.

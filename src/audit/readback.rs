@@ -1,7 +1,14 @@
-//! Reading one record back from its segment, checked against the chain: its frame's
-//! checksums, its sequence number, and its hash recomputed from the hash stored in the
+//! Reading one record back from its segment, checked against the chain on both sides: its
+//! frame's checksums, its sequence number, its hash recomputed from the hash stored in the
 //! frame just before it (or, for a segment's first record, in the segment's header) and
-//! its body. What a query returns is read this way, whether an index or a walk found it.
+//! its body, and the record after it (when there is one) recomputed from that hash in
+//! turn (or the next segment's header chaining from it). What a query returns is read this
+//! way, whether an index or a walk found it.
+//!
+//! Both links matter: a forger who rewrites a record and the hash stored with it keeps the
+//! link before it, but breaks the one after it. Passing both checks means the record is
+//! where the chain says, unless every later record was rewritten too, which the signed
+//! checkpoints and the witness expose to [`verify`](super::verify()).
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -104,8 +111,94 @@ impl Reader {
                     .into(),
             ));
         }
+        successor(file, segments, loc, &header)
+            .map_err(io)?
+            .map_or(Ok(()), |reason| Err(damaged(reason)))?;
         codec::decode(body).map_err(|e| damaged(e.to_string()))
     }
+}
+
+/// Whether the record after the one at `loc` (`header`) chains from its hash: `None` when
+/// it does, or when there is no complete record after it yet (the journal's head, or a
+/// write in progress at the very end); else the reason it does not.
+fn successor(
+    file: &File,
+    segments: &[SegmentFile],
+    loc: &Loc,
+    header: &FrameHeader,
+) -> std::io::Result<Option<String>> {
+    let next = loc.offset + header.frame_len();
+    let len = file.metadata()?.len();
+    let last_segment = loc.segment + 1 == segments.len();
+    if next >= len {
+        // The segment's last record: the next segment, if any, chains from it.
+        let Some(segment) = segments.get(loc.segment + 1) else {
+            return Ok(None);
+        };
+        let file = File::open(&segment.path)?;
+        let mut h = [0u8; SEGMENT_HEADER_LEN];
+        if file.metadata()?.len() < SEGMENT_HEADER_LEN as u64 {
+            // Being created.
+            return Ok(None);
+        }
+        file.read_exact_at(&mut h, 0)?;
+        return Ok(match SegmentHeader::decode(&h) {
+            Ok(seg)
+                if seg.first_sequence == header.sequence.saturating_add(1)
+                    && seg.prev_hash == header.hash =>
+            {
+                None
+            }
+            Ok(_) => Some(format!(
+                "the next segment, {}, does not chain from this record: this record or the journal after it was altered",
+                segment.name
+            )),
+            Err(e) => Some(format!("the next segment's header: {e}")),
+        });
+    }
+    // An incomplete or unreadable record at the very end is a write in progress (or a
+    // torn write the next writer quarantines): not this record's problem.
+    let at_end = |end: u64| last_segment && end >= len;
+    if next + FRAME_HEADER_LEN as u64 > len {
+        return Ok((!at_end(len)).then(|| "a partial record follows it".to_string()));
+    }
+    let h = read_header_at(file, next)?;
+    let after = match FrameHeader::decode(&h) {
+        Ok(after) => after,
+        Err(e) => {
+            // The length it announces, unchecked: does it reach the end?
+            let announced = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as u64;
+            let end = next + (FRAME_HEADER_LEN + FRAME_TRAILER_LEN) as u64 + announced;
+            return Ok((!at_end(end)).then(|| format!("the record after it: {e}")));
+        }
+    };
+    let end = next + after.frame_len();
+    if end > len {
+        return Ok((!at_end(end)).then(|| "a partial record follows it".to_string()));
+    }
+    let mut rest = vec![0u8; after.body_len + FRAME_TRAILER_LEN];
+    file.read_exact_at(&mut rest, next + FRAME_HEADER_LEN as u64)?;
+    let (body, trailer) = rest.split_at(after.body_len);
+    let mut crc = [0u8; FRAME_TRAILER_LEN];
+    crc.copy_from_slice(trailer);
+    if u32::from_le_bytes(crc) != crc32c::crc32c(body) {
+        return Ok((!at_end(end)).then(|| "the record after it is damaged".to_string()));
+    }
+    if after.sequence != header.sequence.saturating_add(1) {
+        return Ok(Some(format!(
+            "the record after it is sequence {}, not {}",
+            after.sequence,
+            header.sequence.saturating_add(1)
+        )));
+    }
+    let computed = chain_hash(
+        &header.hash,
+        &canonical_prefix(after.sequence, after.written_at_micros),
+        &sha256(body),
+    );
+    Ok((computed != after.hash).then(|| {
+        "the record after it does not chain from its hash: this record (its hash with it) or the one after it was altered".to_string()
+    }))
 }
 
 fn read_header_at(file: &File, offset: u64) -> std::io::Result<[u8; FRAME_HEADER_LEN]> {

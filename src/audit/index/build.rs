@@ -205,6 +205,14 @@ impl Indexer {
         self.manifest.through.as_ref().map(|t| t.sequence)
     }
 
+    /// The last record read into the index, written to its files or not yet.
+    pub(crate) fn read_through(&self) -> Option<u64> {
+        self.next
+            .as_ref()
+            .and_then(|(_, _, chain)| chain.next_sequence.checked_sub(1))
+            .or_else(|| self.through())
+    }
+
     /// The entries in force.
     pub(crate) fn entries(&self) -> u64 {
         self.manifest.runs.iter().map(|r| r.entries).sum()

@@ -4,9 +4,9 @@
 //! journal.
 //!
 //! It is never trusted on its own. Every record a query returns is read back from its
-//! segment and checked against the chain (its frame checksums, and its hash recomputed from
-//! the hash stored in the frame before it and its body), and matched against the filter
-//! again; the index only says where to look. Records after the last one indexed are read
+//! segment and checked against the chain (its frame checksums, its hash recomputed from the
+//! hash stored in the frame before it and its body, and the next record's hash recomputed
+//! from its own: see `readback`), and matched against the filter again; the index only says where to look. Records after the last one indexed are read
 //! and checked by the query itself. An index that does not check (missing, another
 //! journal's, its last record not in the chain) is not used: the query reads everything.
 //!
@@ -172,7 +172,9 @@ fn follow(
         let stopping = stop.load(Ordering::SeqCst);
         let durable = shared.durable_head().map(|h| h.sequence);
         if let Some(head) = durable {
-            let behind = head.saturating_sub(indexer.through().unwrap_or(0));
+            // Against what is read, not what is written: a run interrupted by the stop
+            // is written below, with everything read before it.
+            let behind = head.saturating_sub(indexer.read_through().unwrap_or(0));
             // While running, or closing with little left: index up to the durable head.
             let interrupt = (!stopping || behind > FINAL_CATCH_UP).then_some(stop);
             let done = indexer.catch_up(Some(head), interrupt, None)?;

@@ -101,7 +101,8 @@ impl QueryResult {
     }
 
     /// The matching exchanges in full, read back one at a time, each record checked
-    /// against the chain (frame checksums, and its hash from the frame before it).
+    /// against the chain (frame checksums, its hash from the frame before it, and the next
+    /// record's hash from its own).
     pub fn exchanges(&self) -> impl Iterator<Item = Result<Exchange, AuditError>> + '_ {
         let mut reader = Reader::default();
         self.hits.iter().map(move |hit| self.load(&mut reader, hit))
