@@ -398,6 +398,67 @@ async fn reader_journals_the_read_first() {
 }
 
 #[tokio::test]
+async fn reindex_rebuilds_the_index_and_long_commands_draw_nothing_off_a_terminal() {
+    let tmp = tempdir();
+    let (call, _) = journal(tmp.path(), None).await;
+    std::fs::remove_dir_all(tmp.path().join(audit::INDEX_DIR)).unwrap();
+    let query = |dir: &Path| {
+        bcss(&[
+            "audit",
+            "query",
+            p(dir),
+            "--subject",
+            &ssin(1),
+            "--reader",
+            "advisor",
+            "--format",
+            "csv",
+        ])
+    };
+    let out = query(tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: the index was not used"),
+        "{}",
+        stderr(&out)
+    );
+    let without = stdout(&out);
+    assert!(without.contains(&call.to_string()), "{without}");
+
+    // stderr is a pipe here: no progress bar is drawn, by reindex or verify.
+    let out = bcss(&["audit", "reindex", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    // The genesis record, four records, the shutdown checkpoint.
+    assert!(
+        stdout(&out).starts_with("indexed 6 records: "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("through sequence 6"),
+        "{}",
+        stdout(&out)
+    );
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+
+    let out = query(tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    assert_eq!(stdout(&out), without);
+
+    let out = bcss(&["audit", "reindex", p(&tmp.path().join("missing"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a journal directory"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test]
 async fn prune_command() {
     let tmp = tempdir();
     journal(tmp.path(), None).await;

@@ -382,3 +382,95 @@ async fn a_record_altered_under_the_index_is_reported_not_returned() {
     audit::reindex(dir, std::time::Duration::ZERO, None).unwrap();
     assert_eq!(audit::query(dir, &filter).unwrap().len(), 1);
 }
+
+/// Counts what the long commands report.
+#[derive(Debug, Default)]
+struct Counted {
+    started: std::sync::Mutex<Vec<(String, Option<u64>)>>,
+    records: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+    finished: std::sync::atomic::AtomicU64,
+}
+
+impl audit::Progress for Counted {
+    fn start(&self, what: &str, total_bytes: Option<u64>) {
+        self.started
+            .lock()
+            .unwrap()
+            .push((what.to_string(), total_bytes));
+    }
+    fn advance(&self, records: u64, bytes: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.records.fetch_add(records, Relaxed);
+        self.bytes.fetch_add(bytes, Relaxed);
+    }
+    fn finish(&self) {
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Counted {
+    /// (label, total bytes announced, records, bytes) of the one operation seen.
+    fn seen(&self) -> (String, Option<u64>, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let started = self.started.lock().unwrap();
+        assert_eq!(started.len(), 1, "{started:?}");
+        assert_eq!(self.finished.load(Relaxed), 1);
+        let (what, total) = started[0].clone();
+        (
+            what,
+            total,
+            self.records.load(Relaxed),
+            self.bytes.load(Relaxed),
+        )
+    }
+}
+
+#[tokio::test]
+async fn verify_reindex_and_prune_report_their_progress() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let journal = FileJournal::open(config(dir)).await.unwrap();
+    append_calls(&journal, 0, 30).await;
+    journal.close().await.unwrap();
+    let files = segments(dir);
+    let total: u64 = files
+        .iter()
+        .map(|s| std::fs::metadata(s).unwrap().len())
+        .sum();
+    // Every byte of the segments but their headers is a record's.
+    let record_bytes = total - (files.len() * SEGMENT_HEADER) as u64;
+
+    let counted = std::sync::Arc::new(Counted::default());
+    let options = audit::VerifyOptions {
+        progress: Some(counted.clone()),
+        ..plain()
+    };
+    let report = audit::verify(dir, &options).unwrap();
+    assert!(report.problem.is_none());
+    let records = report.records;
+    assert_eq!(
+        counted.seen(),
+        ("verify".into(), Some(total), records, record_bytes)
+    );
+
+    let counted = Counted::default();
+    let report = audit::reindex(dir, std::time::Duration::ZERO, Some(&counted)).unwrap();
+    assert_eq!(report.records, records);
+    assert_eq!(
+        counted.seen(),
+        ("reindex".into(), Some(total), records, record_bytes)
+    );
+
+    let counted = Counted::default();
+    let report = audit::prune_with_progress(config(dir), Utc::now(), Utc::now(), Some(&counted))
+        .await
+        .unwrap();
+    assert!(report.removed.is_empty());
+    // Prune reads the journal as it was (opening it adds no record).
+    assert_eq!(
+        counted.seen(),
+        ("prune".into(), Some(total), records, record_bytes)
+    );
+}
