@@ -192,3 +192,64 @@ async fn a_rewritten_journal_no_longer_has_the_head_a_reader_saw() {
     let problem = report.reads.unwrap().problem.unwrap();
     assert!(problem.reason.contains("rewritten"), "{}", problem.reason);
 }
+
+#[tokio::test]
+async fn reads_an_application_journals_itself_are_listed_through_the_index_or_without_it() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("journal");
+    let journal = FileJournal::open(config(&dir)).await.unwrap();
+    let mut sequences = Vec::new();
+    for (n, clerk) in ["clerk-1", "clerk-2", "clerk-1"].iter().enumerate() {
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "alice",
+                "IdentifyPerson",
+                &ssin(1),
+                40,
+            ))
+            .await
+            .unwrap();
+        let read = ReadRecord::new(*clerk, "case-screen", vec![format!("case-{n}")])
+            .with_subjects(vec![ssin(n as u16 + 1)]);
+        let appended = journal
+            .append(bcss::audit::CallRecord::Read(read))
+            .await
+            .unwrap();
+        sequences.push(appended.sequence);
+    }
+    journal.close().await.unwrap();
+
+    let by_clerk = QueryFilter {
+        who: Some("clerk-1".into()),
+        ..Default::default()
+    };
+    let about = QueryFilter {
+        subject: Some(ssin(2)),
+        ..Default::default()
+    };
+    let listed = |filter: &QueryFilter| -> Vec<(ReadChain, u64, String)> {
+        audit::query_reads(&dir, filter)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.chain, e.sequence, e.record.reader))
+            .collect()
+    };
+    let expected_clerk = vec![
+        (ReadChain::Journal, sequences[0], "clerk-1".to_string()),
+        (ReadChain::Journal, sequences[2], "clerk-1".to_string()),
+    ];
+    let expected_about = vec![(ReadChain::Journal, sequences[1], "clerk-2".to_string())];
+    // Through the index the writer kept.
+    assert!(dir.join(audit::INDEX_DIR).is_dir());
+    assert_eq!(listed(&by_clerk), expected_clerk);
+    assert_eq!(listed(&about), expected_about);
+    // Without it, reading every record.
+    std::fs::remove_dir_all(dir.join(audit::INDEX_DIR)).unwrap();
+    assert_eq!(listed(&by_clerk), expected_clerk);
+    assert_eq!(listed(&about), expected_about);
+    // Rebuilt.
+    audit::reindex(&dir, std::time::Duration::ZERO, None).unwrap();
+    assert_eq!(listed(&by_clerk), expected_clerk);
+    assert_eq!(listed(&about), expected_about);
+}
