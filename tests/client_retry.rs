@@ -383,7 +383,7 @@ async fn audit_query_shows_the_chain_of_attempts() {
     let out = std::process::Command::new(bcss)
         .args(["audit", "query"])
         .arg(dir.path())
-        .args(["--format", "json"])
+        .args(["--reader", "advisor-1", "--format", "json"])
         .output()
         .unwrap();
     assert!(
@@ -408,7 +408,7 @@ async fn audit_query_shows_the_chain_of_attempts() {
     let out = std::process::Command::new(bcss)
         .args(["audit", "query"])
         .arg(dir.path())
-        .args(["--format", "csv"])
+        .args(["--reader", "advisor-1", "--format", "csv"])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();

@@ -118,12 +118,11 @@ async fn reopen_append_verify(dir: &Path) -> VerifyReport {
         .await
         .unwrap();
     journal
-        .append_record(CallRecord::Read(ReadRecord {
-            at: chrono::Utc::now(),
-            reader: "advisor-1".into(),
-            command: "verify".into(),
-            arguments: vec![],
-        }))
+        .append_record(CallRecord::Read(ReadRecord::new(
+            "advisor-1",
+            "verify",
+            vec![],
+        )))
         .await
         .unwrap();
     journal.close().await.unwrap();

@@ -4,7 +4,7 @@
 //! check; the witness's last head confirmed; a bad final record quarantined and cut.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ impl Writer {
                 sync_dir(parent)?;
             }
         }
-        let lock = take_lock(&dir)?;
+        let lock = crate::audit::lock::take(&dir, LOCK_FILE, config.lock_wait)?;
         let signing = match &config.signing_key {
             Some(path) => Some(crate::audit::load_signing_key(path)?),
             None => None,
@@ -75,6 +75,7 @@ impl Writer {
             last_checkpoint: Instant::now(),
             last_witnessed: None,
             last_frame: None,
+            indexer: None,
         };
         let opened = if segments.is_empty() {
             writer.create()?
@@ -86,8 +87,13 @@ impl Writer {
 
     /// A new journal: its genesis record (written first by the writer thread).
     fn create(&mut self) -> Result<Opened, AuditError> {
+        // A reads chain shares its journal's witness: that journal's heads are expected.
+        let parent = self.config.parent;
         if let Some(witness) = &self.config.witness
-            && let Some(last) = witness.heads()?.pop()
+            && let Some(last) = witness
+                .heads()?
+                .into_iter()
+                .rfind(|h| Some(h.journal_id) != parent)
         {
             return Err(AuditError::WitnessMismatch {
                 dir: self.config.dir.display().to_string(),
@@ -252,7 +258,15 @@ impl Writer {
                 day: micros_to_time(last.header.created_at_micros).date_naive(),
             });
         }
-        if let Some(head) = end.head {
+        // Opened from a checkpoint with nothing after it, the walk visited no record: the
+        // head is the checkpoint's.
+        let head = end.head.or_else(|| {
+            (end.chain.next_sequence > 1).then(|| Head {
+                sequence: end.chain.next_sequence - 1,
+                hash: end.chain.hash,
+            })
+        });
+        if let Some(head) = head {
             self.shared.set_head(head);
         }
         self.journal_id = journal_id;
@@ -404,38 +418,6 @@ fn tail_start(
         },
     ))
 }
-
-fn take_lock(dir: &Path) -> Result<std::fs::File, AuditError> {
-    let lock_path = dir.join(LOCK_FILE);
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| AuditError::io(&lock_path, "open the lock file", e))?;
-    // A few tries: a child process of another thread of this process holds a copy of a
-    // just-released lock's file descriptor between its fork and its exec.
-    for attempt in 0..LOCK_TRIES {
-        match lock.try_lock() {
-            Ok(()) => return Ok(lock),
-            Err(std::fs::TryLockError::WouldBlock) if attempt + 1 < LOCK_TRIES => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => break,
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(AuditError::io(&lock_path, "lock", e));
-            }
-        }
-    }
-    Err(AuditError::Locked {
-        dir: dir.display().to_string(),
-    })
-}
-
-/// How many times opening tries the lock (20 ms apart) before reporting it held.
-const LOCK_TRIES: u32 = 10;
 
 /// Remove temporary files left by a crash: `*.bcj.tmp` (a segment being created, holding
 /// only a header), `head.json.tmp`, and `quarantine/*.tmp` (a quarantine copy not renamed
