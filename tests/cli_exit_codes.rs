@@ -271,7 +271,13 @@ async fn a_closed_pipe_ends_the_process_quietly() {
     let (call, query, list, mock_list) = tokio::task::spawn_blocking(move || {
         let config = config.to_str().unwrap();
         let call = with_stdout_closed(&ti_args(config, "68070100188", "fr", "PCSA:SOCIAL_INQUIRY"));
-        let query = with_stdout_closed(&["audit", "query", journal.to_str().unwrap()]);
+        let query = with_stdout_closed(&[
+            "audit",
+            "query",
+            journal.to_str().unwrap(),
+            "--reader",
+            "advisor-1",
+        ]);
         let list = with_stdout_closed(&["services", "list"]);
         let fixtures = fixtures();
         let mock_list =

@@ -352,6 +352,8 @@ async fn an_ssdn_service_of_the_configuration_through_bcss_call_and_the_mock() {
                 "audit",
                 "query",
                 "journal",
+                "--reader",
+                "advisor-1",
                 "--subject",
                 MARC,
                 "--format",

@@ -7,6 +7,7 @@ mod audit_cmd;
 mod call_cmd;
 mod manifest_cmd;
 mod mock_cmd;
+mod notice;
 mod services_cmd;
 
 use std::process::ExitCode;
@@ -65,6 +66,7 @@ fn json_asked() -> bool {
 }
 
 fn main() -> ExitCode {
+    notice::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && json_asked() => {
