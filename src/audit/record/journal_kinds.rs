@@ -72,6 +72,13 @@ pub struct TruncationRecord {
     /// (`quarantine/<segment>-<offset>.bin`).
     #[serde(default)]
     pub quarantine: Option<String>,
+    /// The sequence number and chain hash (`SEQUENCE:HEX`) the cut bytes give when read as
+    /// one record chained from the record before them, whatever their checksums say: when
+    /// a witness recorded that head, the cut record is the witnessed one, kept whole in
+    /// quarantine (so opening and `verify` accept the truncation instead of reporting
+    /// records removed from the end). Absent when the bytes do not hold a whole record.
+    #[serde(default)]
+    pub cut_head: Option<String>,
 }
 
 /// One segment a prune removed.

@@ -40,10 +40,32 @@ pub(crate) struct Gathered {
     /// The prune that attests the missing prefix (its sequence).
     pub attested_by_prune: Option<u64>,
     pub prunes: u64,
-    pub truncations: Vec<(Location, u64, TruncationRecord)>,
+    pub truncations: Vec<TruncationSeen>,
+    /// Witnessed heads met by a truncation record that claims them for the record it cut
+    /// (to be confirmed against its quarantine file).
+    pub witnessed_cuts: Vec<Head>,
     pub intents_without_outcome: Vec<PendingIntent>,
     /// Why the journal is not anchored (no witness head of it, no trusted head).
     pub unanchored: Option<String>,
+}
+
+/// A truncation record met in the chain.
+#[derive(Debug, Clone)]
+pub(crate) struct TruncationSeen {
+    pub at: Location,
+    pub sequence: u64,
+    /// The chain hash before it (the cut record chained from it too).
+    pub prev_hash: [u8; 32],
+    pub record: TruncationRecord,
+}
+
+/// Whether `v` is a truncation record that claims the witnessed head `h` for the record it
+/// cut and kept in quarantine (verify then checks the quarantine file gives that head).
+fn cut_record_is(v: &Visit, h: &Head) -> bool {
+    matches!(&v.record, Record::Truncation(t)
+        if t.quarantine.is_some()
+            && t.sequence == v.sequence
+            && crate::audit::quarantine::claimed_cut_head(t).as_ref() == Some(h))
 }
 
 /// How the chain started.
@@ -186,7 +208,12 @@ impl<'o> Checker<'o> {
                 self.checkpoint_witnessed(c.sequence)?;
             }
             Record::Prune(p) => self.prune(v, p)?,
-            Record::Truncation(t) => self.g.truncations.push((v.at, v.sequence, t.clone())),
+            Record::Truncation(t) => self.g.truncations.push(TruncationSeen {
+                at: v.at,
+                sequence: v.sequence,
+                prev_hash: v.prev_hash,
+                record: t.clone(),
+            }),
             Record::Intent(r) => {
                 self.pending.insert(r.ticket, v.sequence);
             }
@@ -297,12 +324,16 @@ impl<'o> Checker<'o> {
                 break;
             }
             if h.sequence == v.sequence {
-                if h.hash != v.hash {
+                if h.hash != v.hash && !cut_record_is(v, h) {
                     return Err(format!(
                         "the chain hash after this record is {}, but the witness recorded {} for it: the journal was rewritten at or before this record",
                         hex::encode(v.hash),
                         hex::encode(h.hash)
                     ));
+                }
+                if h.hash != v.hash {
+                    // Confirmed once verify checks the quarantine file (`check_quarantine`).
+                    self.g.witnessed_cuts.push(*h);
                 }
                 self.g.witnessed_heads_confirmed += 1;
                 self.g.last_witnessed = Some(*h);

@@ -16,6 +16,7 @@ use ed25519_dalek::VerifyingKey;
 use uuid::Uuid;
 
 use super::format::QUARANTINE_DIR;
+use super::quarantine::{claimed_cut_head, quarantine_path, recomputed_head};
 use super::walk::{Location, Start, walk};
 use super::{AuditError, Head, Witness};
 pub(crate) use check::Checker;
@@ -142,6 +143,14 @@ pub struct Quarantined {
     pub truncation: Option<u64>,
     /// `torn` or `damaged`, from the truncation record.
     pub kind: Option<String>,
+    /// The head the witness recorded for the cut record, when the quarantined bytes are
+    /// that very record (a witnessed final record whose checksum was damaged): the cut
+    /// removed nothing the witness saw.
+    pub witnessed_head: Option<Head>,
+    /// Verification walked the whole chain, so a file with no `truncation` is named by no
+    /// truncation record; `false` when it stopped at a problem before the end (the record
+    /// naming the file may come after it).
+    pub reached: bool,
 }
 
 /// An intent with no outcome: the process stopped (or the outcome could not be written)
@@ -282,7 +291,12 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
             ),
         ));
     }
-    let (quarantined, quarantine_problem) = check_quarantine(dir, &gathered.truncations)?;
+    let (quarantined, quarantine_problem) = check_quarantine(
+        dir,
+        &gathered.truncations,
+        &gathered.witnessed_cuts,
+        end.problem.is_none(),
+    )?;
     if problem.is_none()
         && let Some((at, sequence, reason)) = quarantine_problem
     {
@@ -326,36 +340,37 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
 
 type QuarantineProblem = Option<(Location, u64, String)>;
 
-/// Every quarantine file, each checked against the truncation record naming it.
+/// Every quarantine file, each checked against the truncation record naming it (and
+/// against the head the record claims for the bytes it cut).
 fn check_quarantine(
     dir: &Path,
-    truncations: &[(Location, u64, super::TruncationRecord)],
+    truncations: &[check::TruncationSeen],
+    witnessed_cuts: &[Head],
+    walked_to_end: bool,
 ) -> Result<(Vec<Quarantined>, QuarantineProblem), AuditError> {
     let mut found = Vec::new();
     let mut problem = None;
     let mut named = std::collections::HashSet::new();
-    for (at, sequence, t) in truncations {
+    for seen in truncations {
+        let t = &seen.record;
         let Some(file) = &t.quarantine else { continue };
         named.insert(file.clone());
-        let valid_name = file
-            .strip_prefix(&format!("{QUARANTINE_DIR}/"))
-            .is_some_and(|n| !n.is_empty() && !n.contains('/') && n != "..");
-        let checked = if valid_name {
-            check_quarantine_file(&dir.join(file), t)?
-        } else {
-            Err(format!(
-                "the truncation record names {file:?}, not a file in {QUARANTINE_DIR}/"
-            ))
+        let checked = match quarantine_path(dir, t) {
+            Ok(Some(path)) => check_quarantine_file(&path, seen)?,
+            Ok(None) => continue,
+            Err(reason) => Err(reason),
         };
         match checked {
-            Ok(bytes) => found.push(Quarantined {
+            Ok((bytes, cut_head)) => found.push(Quarantined {
                 file: file.clone(),
                 bytes,
-                truncation: Some(*sequence),
+                truncation: Some(seen.sequence),
                 kind: Some(t.kind.clone()),
+                witnessed_head: cut_head.filter(|h| witnessed_cuts.contains(h)),
+                reached: true,
             }),
             Err(reason) => {
-                problem.get_or_insert((*at, *sequence, reason));
+                problem.get_or_insert((seen.at, seen.sequence, reason));
             }
         }
     }
@@ -379,6 +394,8 @@ fn check_quarantine(
                 bytes,
                 truncation: None,
                 kind: None,
+                witnessed_head: None,
+                reached: walked_to_end,
             });
         }
         unnamed.sort_by(|a, b| a.file.cmp(&b.file));
@@ -387,10 +404,13 @@ fn check_quarantine(
     Ok((found, problem))
 }
 
+/// The file's length and the head its bytes give, when it matches the truncation record
+/// (and gives the head the record claims, if it claims one); why not, otherwise.
 fn check_quarantine_file(
     path: &Path,
-    t: &super::TruncationRecord,
-) -> Result<Result<u64, String>, AuditError> {
+    seen: &check::TruncationSeen,
+) -> Result<Result<(u64, Option<Head>), String>, AuditError> {
+    let t = &seen.record;
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -412,5 +432,15 @@ fn check_quarantine_file(
             t.cut_sha256
         )));
     }
-    Ok(Ok(bytes.len() as u64))
+    let head = recomputed_head(&bytes, &seen.prev_hash);
+    if let Some(claimed) = claimed_cut_head(t)
+        && head != Some(claimed)
+    {
+        return Ok(Err(format!(
+            "the truncation record says the record it cut had head {claimed}, but the quarantine file {} gives {}: the truncation record was forged",
+            path.display(),
+            head.map_or_else(|| "no whole record".to_string(), |h| h.to_string())
+        )));
+    }
+    Ok(Ok((bytes.len() as u64, head)))
 }

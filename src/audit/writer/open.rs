@@ -19,10 +19,10 @@ use crate::audit::file_journal::{FileJournalConfig, Shared};
 use crate::audit::format::{HEAD_FILE, LOCK_FILE, QUARANTINE_DIR, micros_to_time};
 use crate::audit::locator::{self, Locator};
 use crate::audit::prune::sync_dir;
-use crate::audit::quarantine::quarantine_and_cut;
+use crate::audit::quarantine::{accounts_for, quarantine_and_cut, read_tail, recomputed_head};
 use crate::audit::scan::{SegmentFile, list_segments, read_frame_at, read_header};
 use crate::audit::signing::{self, genesis_message, parse_hash, sign};
-use crate::audit::walk::{Start, WalkEnd, walk};
+use crate::audit::walk::{Start, Visit, WalkEnd, walk};
 use crate::audit::{
     AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
 };
@@ -166,20 +166,26 @@ impl Writer {
                 if let Some(w) = &witnessed
                     && w.sequence == v.sequence
                 {
-                    if w.hash == v.hash {
-                        confirmed = true;
-                    } else {
-                        mismatch = Some(format!(
-                            "the witness recorded {} after sequence {} but the journal has {}: it was rewritten at or before that record",
-                            hex::encode(w.hash),
-                            w.sequence,
-                            hex::encode(v.hash)
-                        ));
+                    match witnessed_here(&dir, w, v) {
+                        Ok(()) => confirmed = true,
+                        Err(why) => mismatch = Some(why),
                     }
                 }
                 None
             },
         )?;
+        // A bad final record that is the witnessed head itself (its bytes still give that
+        // head: only a checksum is damaged) is accounted for: it goes to quarantine whole,
+        // and the truncation record says which head it had.
+        let cut_head = match (&end.problem, &end.last) {
+            (Some(p), Some(last)) if p.final_record => {
+                recomputed_head(&read_tail(&last.file.path, p.offset)?, &end.chain.hash)
+            }
+            _ => None,
+        };
+        if mismatch.is_none() && cut_head.is_some() && cut_head == witnessed {
+            confirmed = true;
+        }
         if end.journal_id.is_some_and(|id| id != journal_id) {
             return Err(AuditError::Damaged {
                 segment: last_segment.name.clone(),
@@ -191,20 +197,33 @@ impl Writer {
         if let Some(w) = &witnessed
             && !confirmed
         {
-            let reason = mismatch.unwrap_or_else(|| {
-                format!(
+            let damaged_final = end
+                .problem
+                .as_ref()
+                .filter(|p| p.final_record && end.chain.next_sequence == w.sequence);
+            let reason = mismatch.unwrap_or_else(|| match damaged_final {
+                Some(p) => format!(
+                    "the witness recorded head {}:{}, the journal's final record (sequence {}, segment {} byte {}), but that record is damaged beyond its checksums ({}): its bytes no longer give the witnessed head, so it cannot be told from a forgery and is not moved to quarantine; restore the segment from a backup",
+                    w.sequence,
+                    hex::encode(w.hash),
+                    p.sequence,
+                    p.segment,
+                    p.offset,
+                    p.reason
+                ),
+                None => format!(
                     "the witness recorded head {}:{} but the journal ends at sequence {}: records were removed from its end",
                     w.sequence,
                     hex::encode(w.hash),
                     end.chain.next_sequence.saturating_sub(1)
-                )
+                ),
             });
             return Err(AuditError::WitnessMismatch {
                 dir: dir.display().to_string(),
                 reason,
             });
         }
-        let truncation = self.recover_tail(&end)?;
+        let truncation = self.recover_tail(&end, cut_head)?;
         if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
             // The next open starts from here.
             let locator = Locator {
@@ -273,7 +292,11 @@ impl Writer {
     }
 
     /// Quarantine and cut a bad final record; any other problem refuses to open.
-    fn recover_tail(&self, end: &WalkEnd) -> Result<Option<TruncationRecord>, AuditError> {
+    fn recover_tail(
+        &self,
+        end: &WalkEnd,
+        cut_head: Option<Head>,
+    ) -> Result<Option<TruncationRecord>, AuditError> {
         let Some(problem) = &end.problem else {
             return Ok(None);
         };
@@ -300,8 +323,35 @@ impl Writer {
             reason: problem.reason.clone(),
             kind: kind.to_string(),
             quarantine: Some(moved.file),
+            cut_head: cut_head.map(|h| h.to_string()),
         }))
     }
+}
+
+/// Whether the record `v` is the head `w` the witness recorded at its sequence: the same
+/// chain hash, or a truncation record whose quarantined bytes are that very record (a
+/// witnessed final record cut off because a checksum was damaged). Why not, otherwise.
+fn witnessed_here(dir: &Path, w: &Head, v: &Visit) -> Result<(), String> {
+    if w.hash == v.hash {
+        return Ok(());
+    }
+    if let Record::Truncation(t) = &v.record {
+        match accounts_for(dir, t, &v.prev_hash, w) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => {
+                return Err(format!(
+                    "the witness recorded {w} and the truncation record there names its quarantined record, which cannot be read: {e}"
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "the witness recorded {} after sequence {} but the journal has {}: it was rewritten at or before that record",
+        hex::encode(w.hash),
+        w.sequence,
+        hex::encode(v.hash)
+    ))
 }
 
 /// Where to start walking: just after the checkpoint the locator names, once that

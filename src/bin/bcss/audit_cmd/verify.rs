@@ -115,9 +115,21 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
 fn print_quarantine(out: &mut impl Write, report: &VerifyReport) {
     for q in &report.quarantined {
         let _ = match (q.truncation, &q.kind) {
-            (Some(sequence), Some(kind)) => writeln!(
+            (Some(sequence), Some(kind)) => {
+                let witnessed = q.witnessed_head.map_or(String::new(), |h| {
+                    format!(
+                        "; it holds the record whose head {h} the witness recorded (nothing the witness saw was removed)"
+                    )
+                });
+                writeln!(
+                    out,
+                    "quarantined: {} ({} bytes, {kind}), named by the truncation record at sequence {sequence}; it matches{witnessed}",
+                    q.file, q.bytes
+                )
+            }
+            _ if !q.reached => writeln!(
                 out,
-                "quarantined: {} ({} bytes, {kind}), named by the truncation record at sequence {sequence}; it matches",
+                "quarantined: {} ({} bytes), not checked: verification stopped at the problem above, before any truncation record naming it",
                 q.file, q.bytes
             ),
             _ => writeln!(

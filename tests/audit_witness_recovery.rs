@@ -1,0 +1,137 @@
+//! A witnessed journal and crash recovery: a damaged final record that is the witnessed
+//! head is quarantined whole and accounted for (opening succeeds, verify says the
+//! quarantine holds the witnessed record), while a real removal still fails.
+
+#[path = "audit_support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bcss::audit::{
+    self, AuditError, FileJournal, FileJournalConfig, FileWitness, Journal, VerifyOptions,
+};
+use support::*;
+use uuid::Uuid;
+
+struct Witnessed {
+    journal: tempfile::TempDir,
+    witness_dir: tempfile::TempDir,
+}
+
+impl Witnessed {
+    fn dir(&self) -> &Path {
+        self.journal.path()
+    }
+
+    fn witness_path(&self) -> PathBuf {
+        self.witness_dir.path().join("journal.witness")
+    }
+
+    fn config(&self) -> FileJournalConfig {
+        let mut c = config(self.dir());
+        c.witness = Some(Arc::new(FileWitness::new(self.witness_path())));
+        c.checkpoint_every_records = 4;
+        c
+    }
+
+    fn with_witness(&self) -> VerifyOptions {
+        VerifyOptions {
+            witness: Some(Arc::new(FileWitness::new(self.witness_path()))),
+            ..VerifyOptions::default()
+        }
+    }
+}
+
+/// `n` intents, closed cleanly (its last record, the shutdown checkpoint, is the head the
+/// witness recorded at close).
+async fn witnessed(n: usize) -> Witnessed {
+    let w = Witnessed {
+        journal: tempdir(),
+        witness_dir: tempdir(),
+    };
+    let j = FileJournal::open(w.config()).await.unwrap();
+    for _ in 0..n {
+        j.append(intent(Uuid::now_v7(), "alice", "S", &ssin(1), 100))
+            .await
+            .unwrap();
+    }
+    j.close().await.unwrap();
+    w
+}
+
+/// The last segment, its bytes and its last frame.
+fn last_frame(dir: &Path) -> (PathBuf, Vec<u8>, Frame) {
+    let seg = segments(dir).pop().unwrap();
+    let bytes = std::fs::read(&seg).unwrap();
+    let last = frames(&bytes).last().unwrap().clone();
+    (seg, bytes, last)
+}
+
+#[tokio::test]
+async fn a_witnessed_final_record_with_a_bad_checksum_is_quarantined_and_accounted_for() {
+    let w = witnessed(9).await;
+    let before = audit::verify(w.dir(), &w.with_witness()).unwrap();
+    let head = before.head.unwrap();
+    assert_eq!(
+        before.last_witnessed_head,
+        Some(head),
+        "close witnessed the head"
+    );
+    let (seg, mut bytes, last) = last_frame(w.dir());
+    assert_eq!(last.sequence, head.sequence);
+    bytes[last.offset + last.len - 1] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let j = FileJournal::open(w.config()).await.unwrap();
+    let t = j.recovered_truncation().unwrap().clone();
+    assert_eq!((t.kind.as_str(), t.sequence), ("damaged", head.sequence));
+    assert_eq!(t.cut_head, Some(head.to_string()));
+    j.close().await.unwrap();
+    // Opening again before any new witnessed head also accepts it.
+    let j = FileJournal::open(w.config()).await.unwrap();
+    j.close().await.unwrap();
+
+    let report = audit::verify(w.dir(), &w.with_witness()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert!(report.unanchored.is_none());
+    assert_eq!(report.quarantined.len(), 1);
+    assert_eq!(report.quarantined[0].truncation, Some(head.sequence));
+    assert_eq!(report.quarantined[0].witnessed_head, Some(head));
+
+    // The quarantined bytes altered: verify names the truncation record.
+    let q = w.dir().join(t.quarantine.as_ref().unwrap());
+    std::fs::write(&q, b"not the record").unwrap();
+    let p = audit::verify(w.dir(), &w.with_witness())
+        .unwrap()
+        .problem
+        .unwrap();
+    assert_eq!(p.sequence, head.sequence);
+    assert!(p.reason.contains("altered"), "{}", p.reason);
+}
+
+#[tokio::test]
+async fn a_witnessed_final_record_whose_body_is_damaged_refuses_to_open_naming_it() {
+    let w = witnessed(5).await;
+    let (seg, mut bytes, last) = last_frame(w.dir());
+    // A byte of the body: the bytes no longer give the witnessed head.
+    bytes[last.offset + 70] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = FileJournal::open(w.config()).await.unwrap_err();
+    assert!(matches!(err, AuditError::WitnessMismatch { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("damaged beyond its checksums"), "{text}");
+    assert!(!text.contains("removed from its end"), "{text}");
+    // Nothing was cut or moved.
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes);
+    assert!(!w.dir().join("quarantine").exists());
+}
+
+#[tokio::test]
+async fn a_removed_final_record_still_fails_with_the_witness() {
+    let w = witnessed(5).await;
+    let (seg, bytes, last) = last_frame(w.dir());
+    std::fs::write(&seg, &bytes[..last.offset]).unwrap();
+    let err = FileJournal::open(w.config()).await.unwrap_err();
+    assert!(err.to_string().contains("removed from its end"), "{err}");
+}
