@@ -135,3 +135,84 @@ async fn a_removed_final_record_still_fails_with_the_witness() {
     let err = FileJournal::open(w.config()).await.unwrap_err();
     assert!(err.to_string().contains("removed from its end"), "{err}");
 }
+
+#[tokio::test]
+async fn a_missing_witness_file_refuses_to_open_naming_it_and_is_started_only_explicitly() {
+    let w = witnessed(5).await;
+    std::fs::remove_file(w.witness_path()).unwrap();
+    let err = FileJournal::open(w.config()).await.unwrap_err();
+    assert!(matches!(err, AuditError::WitnessMismatch { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(w.witness_path().to_str().unwrap()),
+        "names the witness: {text}"
+    );
+    assert!(text.contains("start-witness"), "says what to do: {text}");
+    assert!(!w.witness_path().exists(), "not recreated");
+
+    // Started explicitly: journaled as a checkpoint, its head in the witness.
+    let head_before = audit::verify(w.dir(), &w.with_witness()).unwrap().head;
+    let mut c = w.config();
+    c.start_witness = true;
+    let j = FileJournal::open(c.clone()).await.unwrap();
+    assert!(j.witness_started());
+    j.close().await.unwrap();
+    let report = audit::verify(w.dir(), &w.with_witness()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert_eq!(report.first_witnessed_head, head_before);
+    let (seg, bytes, _) = last_frame(w.dir());
+    let last = frames(&bytes).last().unwrap().clone();
+    match record_at(&bytes, &last) {
+        audit::Record::Checkpoint(cp) => assert_eq!(cp.reason, "witness_started"),
+        other => panic!("expected the witness_started checkpoint, got {other:?} in {seg:?}"),
+    }
+    // Once it holds heads, the flag changes nothing; the journal opens as usual.
+    let j = FileJournal::open(c).await.unwrap();
+    assert!(!j.witness_started());
+    j.close().await.unwrap();
+    let j = FileJournal::open(w.config()).await.unwrap();
+    j.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_new_journal_with_a_witness_needs_no_flag() {
+    let w = Witnessed {
+        journal: tempdir(),
+        witness_dir: tempdir(),
+    };
+    let j = FileJournal::open(w.config()).await.unwrap();
+    assert!(!j.witness_started());
+    j.close().await.unwrap();
+    let j = FileJournal::open(w.config()).await.unwrap();
+    j.close().await.unwrap();
+    assert!(audit::verify(w.dir(), &w.with_witness()).unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn bcss_audit_start_witness_starts_it_and_verify_says_from_where() {
+    let w = witnessed(5).await;
+    std::fs::remove_file(w.witness_path()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bcss"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir = w.dir().to_str().unwrap();
+    let witness = w.witness_path();
+    let witness = witness.to_str().unwrap();
+    let out = run(&["audit", "start-witness", dir, "--witness", witness]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("started at head"), "{text}");
+    let out = run(&["audit", "verify", dir, "--witness", witness]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("records before it are anchored by the chain alone"),
+        "{text}"
+    );
+    let out = run(&["audit", "start-witness", dir, "--witness", witness]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("nothing to start"), "{text}");
+}

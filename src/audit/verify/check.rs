@@ -37,6 +37,7 @@ pub(crate) struct Gathered {
     pub trusted_head_confirmed: bool,
     pub witnessed_heads_confirmed: u64,
     pub last_witnessed: Option<Head>,
+    pub first_witnessed: Option<Head>,
     /// The prune that attests the missing prefix (its sequence).
     pub attested_by_prune: Option<u64>,
     pub prunes: u64,
@@ -337,6 +338,7 @@ impl<'o> Checker<'o> {
                 }
                 self.g.witnessed_heads_confirmed += 1;
                 self.g.last_witnessed = Some(*h);
+                self.g.first_witnessed.get_or_insert(*h);
             }
             self.next_witnessed += 1;
         }

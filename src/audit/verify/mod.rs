@@ -194,6 +194,9 @@ pub struct VerifyReport {
     pub witnessed_heads_confirmed: u64,
     /// The last of them.
     pub last_witnessed_head: Option<Head>,
+    /// The first of them: records before it are anchored by the chain alone (a witness
+    /// started late, by `start-witness`, or its first heads pruned).
+    pub first_witnessed_head: Option<Head>,
     /// Why the journal is not anchored, when it is not: then a cut at a record boundary,
     /// deleted trailing segments or a replaced journal cannot be detected.
     pub unanchored: Option<String>,
@@ -329,6 +332,7 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
         trusted_head_confirmed: gathered.trusted_head_confirmed,
         witnessed_heads_confirmed: gathered.witnessed_heads_confirmed,
         last_witnessed_head: gathered.last_witnessed,
+        first_witnessed_head: gathered.first_witnessed,
         unanchored: gathered.unanchored,
         prunes: gathered.prunes,
         truncations: gathered.truncations.len() as u64,

@@ -116,6 +116,7 @@ impl Writer {
             journal_id,
             from_checkpoint: false,
             records_read: 0,
+            witness_started: false,
         })
     }
 
@@ -223,6 +224,7 @@ impl Writer {
                 reason,
             });
         }
+        let witness_started = self.unwitnessed(witnessed.is_none(), &end)?;
         let truncation = self.recover_tail(&end, cut_head)?;
         if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
             // The next open starts from here.
@@ -261,6 +263,7 @@ impl Writer {
             journal_id,
             from_checkpoint,
             records_read: end.records,
+            witness_started,
         })
     }
 
@@ -289,6 +292,30 @@ impl Writer {
                 ),
             }),
         }
+    }
+
+    /// An existing journal whose configured witness holds nothing: refused (naming the
+    /// witness) when it has records beyond its genesis, unless the witness is to be
+    /// started ([`FileJournalConfig::start_witness`]); whether to start it.
+    fn unwitnessed(&self, holds_nothing: bool, end: &WalkEnd) -> Result<bool, AuditError> {
+        let Some(witness) = self.config.witness.as_ref().filter(|_| holds_nothing) else {
+            return Ok(false);
+        };
+        let last = end.chain.next_sequence.saturating_sub(1);
+        if self.config.start_witness {
+            return Ok(true);
+        }
+        if last <= 1 {
+            // Only the genesis record: the witness starts with the next checkpoint.
+            return Ok(false);
+        }
+        Err(AuditError::WitnessMismatch {
+            dir: self.config.dir.display().to_string(),
+            reason: format!(
+                "the witness {} holds no head of this journal, which has {last} records: the witness is missing or empty (its volume not mounted, or the file deleted), and is not recreated silently; mount or restore it, or, when this journal never had this witness or it is lost for good, start it explicitly (`bcss audit start-witness`, or FileJournalConfig::start_witness): that is journaled, and records before it are then anchored by the chain alone",
+                witness.location()
+            ),
+        })
     }
 
     /// Quarantine and cut a bad final record; any other problem refuses to open.

@@ -7,6 +7,7 @@
 
 mod output;
 mod verify;
+mod witness;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,11 @@ pub enum AuditCommand {
     Checkpoint(CheckpointArgs),
     /// Remove whole segments whose every record is older than both --before and 10 years.
     Prune(PruneArgs),
+    /// Give an existing journal a witness (one that holds no head of it yet): its head is
+    /// recorded there and a `witness_started` checkpoint in the chain. Opening refuses a
+    /// journal whose witness holds nothing, so a missing witness is never recreated
+    /// silently.
+    StartWitness(witness::StartWitnessArgs),
 }
 
 /// Journaling the read itself.
@@ -166,6 +172,7 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
         AuditCommand::Show(args) => run_show(args),
         AuditCommand::Checkpoint(args) => run_checkpoint(args),
         AuditCommand::Prune(args) => run_prune(args),
+        AuditCommand::StartWitness(args) => witness::run(args),
     };
     match result {
         Ok(code) => code,

@@ -62,6 +62,15 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
                         .head
                         .map_or(0, |head| head.sequence.saturating_sub(h.sequence))
                 );
+                if let Some(first) = report.first_witnessed_head
+                    && first.sequence > report.first_sequence.unwrap_or(1)
+                {
+                    let _ = writeln!(
+                        out,
+                        "witness: the first head it holds is at sequence {}: records before it are anchored by the chain alone (the witness was started then)",
+                        first.sequence
+                    );
+                }
             }
             None => {
                 let _ = writeln!(out, "witness: no head of this journal");
