@@ -328,6 +328,7 @@ fn forge_checkpoint(dir: &Path) -> (PathBuf, usize, u64) {
         reason: "manual".into(),
         public_key: None,
         signature: None,
+        witnessed: true,
     });
     let offset = bytes.len();
     bytes.extend(frame_for(&bytes, &tail, tail.sequence + 1, &checkpoint));

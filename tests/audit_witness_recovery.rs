@@ -216,3 +216,74 @@ async fn bcss_audit_start_witness_starts_it_and_verify_says_from_where() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(text.contains("nothing to start"), "{text}");
 }
+
+#[tokio::test]
+async fn a_witnessed_journal_refuses_a_writer_without_its_witness() {
+    let w = witnessed(3).await;
+    // A writer (or a journaled read) given no witness would write checkpoints the witness
+    // never saw: refused, saying what to give.
+    let err = FileJournal::open(config(w.dir())).await.unwrap_err();
+    assert!(matches!(err, AuditError::WitnessMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("none was given"), "{err}");
+    // A journal created with a witness says so from its genesis record on.
+    let fresh = Witnessed {
+        journal: tempdir(),
+        witness_dir: tempdir(),
+    };
+    let mut c = fresh.config();
+    c.checkpoint_on_close = false;
+    FileJournal::open(c).await.unwrap().close().await.unwrap();
+    assert!(FileJournal::open(config(fresh.dir())).await.is_err());
+}
+
+#[tokio::test]
+async fn a_journaled_read_without_the_witness_is_refused_and_verification_stays_intact() {
+    let w = witnessed(3).await;
+    let key_dir = tempdir();
+    let key = key_dir.path().join("reader.key");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bcss"))
+        .args([
+            "manifest",
+            "keygen",
+            key_dir.path().join("reader").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(key.exists());
+    let dir = w.dir().to_str().unwrap();
+    let read = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "query",
+            dir,
+            "--reader",
+            "advisor-1",
+            "--signing-key",
+        ];
+        args.push(key.to_str().unwrap());
+        args.extend_from_slice(extra);
+        std::process::Command::new(env!("CARGO_BIN_EXE_bcss"))
+            .args(&args)
+            .output()
+            .unwrap()
+    };
+    let out = read(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("--witness"), "{err}");
+    let witness = w.witness_path();
+    let out = read(&["--witness", witness.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = audit::verify(w.dir(), &w.with_witness()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+}

@@ -19,6 +19,11 @@ pub struct GenesisRecord {
     /// The signature, hex (absent when unsigned).
     #[serde(default)]
     pub signature: Option<String>,
+    /// The journal was created with a witness: a writer given none refuses to open it
+    /// (the checkpoints it would write are not in the witness, so verify would call them
+    /// forged).
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// The journal's head at one point, written every N records or minutes and at clean
@@ -43,6 +48,11 @@ pub struct CheckpointRecord {
     /// The signature, hex (absent when unsigned).
     #[serde(default)]
     pub signature: Option<String>,
+    /// Its head was recorded in the journal's witness first. A writer given no witness
+    /// refuses to open a journal whose last checkpoint says so (its own checkpoints would
+    /// not be in the witness, so verify would call them forged).
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// What opening the journal cut off the end of its last segment: an incomplete final

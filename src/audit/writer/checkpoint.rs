@@ -138,6 +138,7 @@ impl Writer {
             reason: reason.to_string(),
             public_key,
             signature,
+            witnessed: self.config.witness.is_some(),
         }
     }
 

@@ -110,6 +110,7 @@ impl Writer {
             journal_id,
             public_key,
             signature,
+            witnessed: self.config.witness.is_some(),
         });
         Ok(Opened {
             truncation: None,
@@ -144,20 +145,27 @@ impl Writer {
             }
         };
         let from_checkpoint = start.is_some();
+        // Whether the journal says it has a witness: its last checkpoint (or genesis).
+        let mut says_witnessed = start.is_some_and(|(_, _, _, w)| w);
         let mut since_checkpoint = 0u64;
-        let mut confirmed = witnessed
-            .as_ref()
-            .is_some_and(|w| start.is_some_and(|(_, _, chain)| chain.next_sequence > w.sequence));
+        let mut confirmed = witnessed.as_ref().is_some_and(|w| {
+            start.is_some_and(|(_, _, chain, _)| chain.next_sequence > w.sequence)
+        });
         let mut mismatch = None;
         let mut last_checkpoint: Option<(usize, u64, u64, [u8; 32])> = None;
         let end = walk(
             &dir,
-            start.map_or(Start::First, |(segment, offset, chain)| Start::At {
+            start.map_or(Start::First, |(segment, offset, chain, _)| Start::At {
                 segment,
                 offset,
                 chain,
             }),
             &mut |v| {
+                match &v.record {
+                    Record::Checkpoint(c) => says_witnessed = c.witnessed,
+                    Record::Genesis(g) => says_witnessed = g.witnessed,
+                    _ => {}
+                }
                 if matches!(v.record, Record::Checkpoint(_)) {
                     since_checkpoint = 0;
                     last_checkpoint = Some((v.at.segment, v.at.offset, v.sequence, v.hash));
@@ -222,6 +230,12 @@ impl Writer {
             return Err(AuditError::WitnessMismatch {
                 dir: dir.display().to_string(),
                 reason,
+            });
+        }
+        if says_witnessed && self.config.witness.is_none() {
+            return Err(AuditError::WitnessMismatch {
+                dir: dir.display().to_string(),
+                reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE); a checkpoint written without it would not be in the witness, and verify would report it as forged".to_string(),
             });
         }
         let witness_started = self.unwitnessed(witnessed.is_none(), &end)?;
@@ -383,15 +397,15 @@ fn witnessed_here(dir: &Path, w: &Head, v: &Visit) -> Result<(), String> {
 
 /// Where to start walking: just after the checkpoint the locator names, once that
 /// checkpoint checks in place (frame, chain hash from the head it claims, journal,
-/// signature with the configured key, not older than the witness's last head). The reason
-/// when it does not.
+/// signature with the configured key, not older than the witness's last head), and whether
+/// that checkpoint was witnessed. The reason when it does not.
 fn tail_start(
     dir: &Path,
     segments: &[SegmentFile],
     journal_id: Uuid,
     key: Option<&ed25519_dalek::VerifyingKey>,
     witnessed: Option<&Head>,
-) -> Result<(usize, u64, Chain), String> {
+) -> Result<(usize, u64, Chain, bool), String> {
     let loc = locator::read(dir)?;
     let index = segments
         .iter()
@@ -449,6 +463,7 @@ fn tail_start(
             next_sequence: sequence + 1,
             hash: frame.header.hash,
         },
+        c.witnessed,
     ))
 }
 

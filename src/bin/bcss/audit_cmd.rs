@@ -57,7 +57,7 @@ pub struct ReaderArgs {
     #[arg(long, value_name = "FILE", requires = "reader")]
     pub signing_key: Option<PathBuf>,
     /// The journal's witness file: the checkpoint written after the read record is
-    /// recorded there (give it whenever the journal has one).
+    /// recorded there. Required when the journal has one: the read is refused without it.
     #[arg(long, value_name = "FILE")]
     pub witness: Option<PathBuf>,
 }
