@@ -287,3 +287,52 @@ async fn a_journaled_read_without_the_witness_is_refused_and_verification_stays_
     let report = audit::verify(w.dir(), &w.with_witness()).unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
 }
+
+#[tokio::test]
+async fn verify_messages_name_the_real_cause() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bcss"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let w = witnessed(4).await;
+    let dir = w.dir().to_str().unwrap();
+    // A witness given that holds no head of this journal: the hint says so, rather than
+    // asking for --witness.
+    let other = w.witness_dir.path().join("other.witness");
+    std::fs::write(&other, "").unwrap();
+    let (code, text) = run(&["audit", "verify", dir, "--witness", other.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{text}");
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("WARNING: unanchored"), "{text}");
+    assert!(
+        first.contains("the witness given holds no head of this journal"),
+        "{text}"
+    );
+    assert!(!first.contains("pass --witness"), "{text}");
+    // The journal replaced by a fresh one: the failure is at its first record, but every
+    // record was read; the count says so instead of "verified before it".
+    std::fs::remove_dir_all(w.dir()).unwrap();
+    let fresh = FileJournal::open(config(w.dir())).await.unwrap();
+    fresh.close().await.unwrap();
+    let witness = w.witness_path();
+    let (code, text) = run(&[
+        "audit",
+        "verify",
+        dir,
+        "--witness",
+        witness.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("replaced"), "{text}");
+    assert!(
+        text.contains("records read, each intact on its own"),
+        "{text}"
+    );
+    assert!(!text.contains("verified before it"), "{text}");
+}

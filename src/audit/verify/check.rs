@@ -100,8 +100,14 @@ pub(crate) struct Checker<'o> {
     attestation: Option<Attestation>,
     last_record: Option<u64>,
     pending: HashMap<Uuid, u64>,
+    /// The latest write time accepted: [`FUTURE_TOLERANCE`] after now.
+    latest: chrono::DateTime<chrono::Utc>,
     g: Gathered,
 }
+
+/// How far after the verifying machine's clock a record's write time may be (clocks
+/// differ) before it is reported as written in the future.
+pub(crate) const FUTURE_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl<'o> Checker<'o> {
     /// Checks for the journal `journal_id` (from its storage: the segment headers).
@@ -147,7 +153,9 @@ impl<'o> Checker<'o> {
         }
         witnessed.sort_by_key(|h| h.sequence);
         witnessed.dedup();
+        let now = options.now.unwrap_or_else(chrono::Utc::now);
         Checker {
+            latest: now + FUTURE_TOLERANCE,
             options,
             journal_id,
             witnessed,
@@ -182,6 +190,14 @@ impl<'o> Checker<'o> {
     /// Check one record (already linked and decoded).
     pub(crate) fn record(&mut self, v: &Visit) -> Result<(), String> {
         self.last_record = Some(v.sequence);
+        let written_at = micros_to_time(v.written_at_micros);
+        if written_at > self.latest {
+            return Err(format!(
+                "this record was written at {}, in the future (more than an hour after {}): its write time was forged (a prune dated ahead passes the 10-year rule), or the writer's clock was wrong",
+                written_at.to_rfc3339(),
+                (self.latest - FUTURE_TOLERANCE).to_rfc3339()
+            ));
+        }
         self.trusted_head(v)?;
         self.witness_head(v)?;
         if v.sequence == 1 && !matches!(v.record, Record::Genesis(_)) {

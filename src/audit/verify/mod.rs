@@ -115,8 +115,9 @@ impl FromStr for TrustedHead {
 ///
 /// Without a witness (holding heads of this journal) or a trusted head, the journal is
 /// *unanchored*: everything inside it is checked, but a cut at a record boundary, deleted
-/// trailing segments or a journal replaced by a fresh one cannot be detected
-/// ([`VerifyReport::unanchored`]).
+/// trailing segments, a journal replaced by a fresh one, and records edited, added or
+/// pruned with the chain recomputed after them (after the last signed checkpoint, with a
+/// public key) cannot be detected ([`VerifyReport::unanchored`]).
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     /// A head stored elsewhere that the journal must still pass through.
@@ -129,6 +130,9 @@ pub struct VerifyOptions {
     pub witness: Option<Arc<dyn Witness>>,
     /// Fail ([`VerifyReport::problem`]) when the journal is unanchored.
     pub require_anchor: bool,
+    /// The time write times are checked against (default: the system clock): a record
+    /// written more than an hour after it fails, as forged or written with a wrong clock.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A quarantine file, as verify found it.
@@ -198,7 +202,9 @@ pub struct VerifyReport {
     /// started late, by `start-witness`, or its first heads pruned).
     pub first_witnessed_head: Option<Head>,
     /// Why the journal is not anchored, when it is not: then a cut at a record boundary,
-    /// deleted trailing segments or a replaced journal cannot be detected.
+    /// deleted trailing segments, a replaced journal, and records edited, added or pruned
+    /// with the chain recomputed after them (after the last signed checkpoint, with a
+    /// public key) cannot be detected.
     pub unanchored: Option<String>,
     /// Prune records seen.
     pub prunes: u64,

@@ -56,8 +56,11 @@ pub struct ReaderArgs {
     /// read record (without it no checkpoint is written).
     #[arg(long, value_name = "FILE", requires = "reader")]
     pub signing_key: Option<PathBuf>,
-    /// The journal's witness file: the checkpoint written after the read record is
-    /// recorded there. Required when the journal has one: the read is refused without it.
+    /// The journal's witness file. For verify, the anchor: every head it recorded must be in
+    /// the chain, so a cut at a record boundary, deleted trailing segments, a replaced
+    /// journal or a rewritten chain is detected (without it verify is unanchored). With
+    /// --reader, the checkpoint after the read record is recorded there; required when the
+    /// journal has one (the read is refused without it).
     #[arg(long, value_name = "FILE")]
     pub witness: Option<PathBuf>,
 }
@@ -279,6 +282,7 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             witness
         }),
         require_anchor: args.require_anchor,
+        now: None,
     };
     let mut arguments = Vec::new();
     if let Some(t) = &args.trusted_head {
