@@ -312,9 +312,8 @@ from_cause!(
     ConfigError,
 );
 
-/// At most [`MESSAGE_MAX`](crate::bounded::MESSAGE_MAX) bytes (16 KiB), whatever the reply
-/// quoted: a longer message keeps its start and says its full length (the reply itself is
-/// in the journal).
+/// At most 16 KiB, whatever the reply quoted: a longer message keeps its start and says
+/// its full length (the reply itself is in the journal).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use fmt::Write;
