@@ -18,6 +18,7 @@
 //! dir = "journal"
 //! signing_key = "keys/journal-ed25519.pem"   # optional: signs genesis, checkpoints, heads
 //! witness = "/mnt/audit-witness/cpas.witness" # optional: heads kept on another volume
+//! lock_wait_seconds = 30                      # wait while another process writes it
 //!
 //! [application]
 //! name = "cpas-social-desk"
@@ -165,6 +166,9 @@ pub struct JournalConfig {
     /// The largest record body, in bytes (default 32 MiB, at most 64 MiB); it must leave
     /// room for `[limits] max_reply_bytes`.
     pub max_record_bytes: Option<usize>,
+    /// How long, in seconds, opening the journal waits while another process holds it
+    /// (default 30): see [`FileJournalConfig::lock_wait`](crate::audit::FileJournalConfig::lock_wait).
+    pub lock_wait_seconds: Option<u64>,
 }
 
 /// The manifest: `manifest = "FILE"`, or a `[manifest]` table with `file`, `signers` and
@@ -474,6 +478,9 @@ impl Config {
         });
         if let Some(bytes) = self.journal.max_record_bytes {
             c.max_record_bytes = bytes;
+        }
+        if let Some(seconds) = self.journal.lock_wait_seconds {
+            c.lock_wait = std::time::Duration::from_secs(seconds);
         }
         c
     }

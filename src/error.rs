@@ -164,7 +164,9 @@ impl Error {
     /// Whether the same request may succeed later, and is safe to send again if it is not
     /// a write: BCSS said MSG00001, MSG00002 or MSG00020 ([`RETRYABLE_CODES`], in a
     /// common-v3 status or CBSSFault, an SSDN reason code, or the text of a SOAP fault), or
-    /// the connection failed before any byte of the request could reach BCSS. What a
+    /// the connection failed before any byte of the reply arrived (refused, a connect
+    /// time-out, or closed or reset before the reply's headers: see
+    /// [`TransportError::is_connection_failure`]). What a
     /// [`RetryPolicy`](crate::client::RetryPolicy) retries.
     pub fn is_retryable(&self) -> bool {
         match &self.inner.kind {
@@ -222,7 +224,8 @@ impl Error {
         self.inner.ticket
     }
 
-    /// The HTTP status of the reply, when one came.
+    /// The HTTP status of the reply, when its status line came: also for a reply whose
+    /// body then failed (cut off, too large, too slow, not decodable).
     pub fn status(&self) -> Option<u16> {
         self.inner.status
     }

@@ -16,11 +16,10 @@ use bcss::client::{Actor, CallContext, Client, RetryPolicy};
 use bcss::endpoints::Endpoints;
 use bcss::manifest::Guard;
 use bcss::services::generic::GenericRequest;
-use bcss::services::manage_access::ManageAccessRequest;
 use bcss::services::{Catalogue, Service, retrieve_ti_groups, test_connection};
 use bcss::transport::http::HttpTransport;
 use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
-use pipeline_support::{MemoryJournal, envelope, permissive_manifest, tx25};
+use pipeline_support::{MemoryJournal, envelope, permissive_manifest, register, tx25};
 
 /// Answers with each reply in turn, then repeats the last.
 #[derive(Debug)]
@@ -220,12 +219,7 @@ async fn a_write_is_never_retried_even_on_msg00001() {
         Catalogue::builtin().clone(),
         quick(5),
     );
-    let register = ManageAccessRequest::register("85031204246".parse().unwrap())
-        .purpose(1)
-        .period(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), None)
-        .sis_card_number("1234567890")
-        .build()
-        .unwrap();
+    let register = register();
     let e = c
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &register)
         .await
@@ -389,7 +383,7 @@ async fn audit_query_shows_the_chain_of_attempts() {
     let out = std::process::Command::new(bcss)
         .args(["audit", "query"])
         .arg(dir.path())
-        .args(["--format", "json"])
+        .args(["--reader", "advisor-1", "--format", "json"])
         .output()
         .unwrap();
     assert!(
@@ -414,7 +408,7 @@ async fn audit_query_shows_the_chain_of_attempts() {
     let out = std::process::Command::new(bcss)
         .args(["audit", "query"])
         .arg(dir.path())
-        .args(["--format", "csv"])
+        .args(["--reader", "advisor-1", "--format", "csv"])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();

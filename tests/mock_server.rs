@@ -144,6 +144,11 @@ async fn simulated_behaviours_show_as_a_client_sees_them() {
     let s = scenario("TestConnection/echo-connection-dropped");
     let e = send(&transport, &mock, &s.request).await.unwrap_err();
     assert!(matches!(e, TransportError::Http { .. }), "{e:?}");
+    assert_eq!(
+        e.status(),
+        Some(200),
+        "the status line arrived before the drop"
+    );
 
     // A slow reply still arrives (its duration is not asserted: machines are noisy).
     let s = scenario("TestConnection/echo-slow");

@@ -338,20 +338,13 @@ async fn a_server_that_never_answers_hits_the_call_timeout() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            error,
-            TransportError::Timeout {
-                phase: "call",
-                seconds: 1,
-                ..
-            }
-        ),
+        matches!(error, TransportError::Timeout { phase: "call", .. }),
         "{error:?}"
     );
     assert!(
         error
             .to_string()
-            .contains("did not answer within 1 s (call)"),
+            .contains("did not answer within 800 ms (call)"),
         "{error}"
     );
 }
@@ -376,7 +369,6 @@ async fn a_handshake_that_never_completes_hits_the_connect_timeout() {
             error,
             TransportError::Timeout {
                 phase: "connect",
-                seconds: 1,
                 ..
             }
         ),

@@ -4,7 +4,7 @@
 //! A call is retried only when its operation is not a write (the catalogue says which
 //! are: ManageAccess `register`, a `[[service]]` operation with `write = true`), only when
 //! its error [`is_retryable`](crate::Error::is_retryable) (MSG00001, MSG00002, MSG00020, or
-//! a connection that failed before the request could reach BCSS), with exponential
+//! a connection that failed before any byte of the reply arrived), with exponential
 //! backoff and jitter, and only while the next attempt would start within the budget.
 //! Every attempt goes through the whole call path, the guard included, with its own
 //! ticket; its intent says which attempt it is and links to the first

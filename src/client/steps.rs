@@ -311,7 +311,10 @@ impl Client {
         sent: Sent,
     ) -> Result<Received, Error> {
         let (record, received) = outcome_record(call.ticket, sent);
-        let status = received.as_ref().ok().map(|r| r.status);
+        let status = match &received {
+            Ok(r) => Some(r.status),
+            Err(e) => e.status(),
+        };
         let ticket = call.ticket;
         if let Err(source) = self.inner.journal.append(CallRecord::Outcome(record)).await {
             // The request may have reached BCSS; its reply is withheld.
@@ -325,7 +328,11 @@ impl Client {
         }
         received.map_err(|e| {
             let sent = e.may_have_been_sent();
-            Error::from(e).with_ticket(ticket).sent(sent)
+            let mut error = Error::from(e).with_ticket(ticket).sent(sent);
+            if let Some(status) = status {
+                error = error.with_status(status);
+            }
+            error
         })
     }
 
@@ -477,6 +484,7 @@ fn outcome_record(ticket: Uuid, sent: Sent) -> (OutcomeRecord, Result<Received, 
             tracing::warn!(reason = %e, "transport failed");
             tracing::Span::current().record("outcome", "transport_error");
             record.outcome = "transport_error".to_string();
+            record.http_status = e.status();
             record.error = Some(e.to_string());
             Err(e)
         }

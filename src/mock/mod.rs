@@ -388,14 +388,19 @@ fn served(reply: ServedReply) -> Response<Body> {
         }
         Some((after, TruncateMode::DropConnection)) => {
             let first = Bytes::copy_from_slice(reply.body.get(..after).unwrap_or_default());
-            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
-                Ok(Frame::data(first)),
+            let head: Result<Frame<Bytes>, std::io::Error> = Ok(Frame::data(first));
+            // The drop comes a moment later, so that the status line, the headers and the
+            // first bytes are flushed before it, as when a real connection breaks
+            // mid-body (an error in the same poll would abort before anything is written).
+            let drop = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     "connection dropped (simulated by the fixture)",
-                )),
-            ];
-            BoxBody::new(StreamBody::new(futures_util::stream::iter(frames)))
+                ))
+            });
+            let frames = futures_util::StreamExt::chain(futures_util::stream::iter([head]), drop);
+            BoxBody::new(StreamBody::new(frames))
         }
     };
     let mut r = Response::new(body);

@@ -7,6 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -211,7 +212,8 @@ pub enum TransportError {
     },
     /// The connect or whole-call timeout elapsed.
     #[error(
-        "{endpoint} did not answer within {seconds} s ({phase}){}",
+        "{endpoint} did not answer within {} ({phase}){}",
+        DisplayDuration(*after),
         timeout_hint(phase)
     )]
     Timeout {
@@ -220,8 +222,26 @@ pub enum TransportError {
         /// `connect` (no connection), `call` (connected, no reply headers yet) or
         /// `reply` (the status and headers arrived, the body did not finish in time).
         phase: &'static str,
-        /// The timeout that elapsed.
-        seconds: u64,
+        /// The timeout that elapsed (the connect timeout in phase `connect`, the
+        /// whole-call timeout otherwise).
+        after: Duration,
+        /// The HTTP status, when the reply's status line had arrived (phase `reply`).
+        status: Option<u16>,
+    },
+    /// The connection was closed or reset after the request was written and before the
+    /// reply's status and headers arrived: the request may have reached the server (it
+    /// may have acted on it), no answer came back. Retryable for a read
+    /// ([`TransportError::is_connection_failure`]); after a write, the journal and BCSS
+    /// must be checked before anything is sent again.
+    #[error(
+        "{endpoint} closed the connection before any reply arrived: {reason} (the request \
+         may have reached it)"
+    )]
+    Closed {
+        /// The endpoint.
+        endpoint: String,
+        /// Why, as the connection reported it.
+        reason: String,
     },
     /// The reply body was longer than the cap.
     #[error("reply from {endpoint} exceeds the {limit}-byte cap")]
@@ -230,6 +250,8 @@ pub enum TransportError {
         endpoint: String,
         /// The cap.
         limit: usize,
+        /// The HTTP status of the reply that was refused, when its status line arrived.
+        status: Option<u16>,
     },
     /// The reply's `Content-Encoding` could not be undone: a coding other than gzip and
     /// deflate (bcss asks for `identity`, so only a proxy should compress), or a body
@@ -242,6 +264,8 @@ pub enum TransportError {
         encoding: String,
         /// Why it could not be undone.
         reason: String,
+        /// The HTTP status of the reply.
+        status: Option<u16>,
     },
     /// Any other I/O or protocol failure.
     #[error("HTTP exchange with {endpoint} failed: {reason}")]
@@ -250,6 +274,9 @@ pub enum TransportError {
         endpoint: String,
         /// Why.
         reason: String,
+        /// The HTTP status, when the failure came after the reply's status line (a body
+        /// cut off mid-way).
+        status: Option<u16>,
     },
     /// A replay transport found no fixture for the request (it never falls through to the
     /// network), or the mock BCSS answered that it has none (its `X-Bcss-Mock: no-fixture`
@@ -279,18 +306,61 @@ impl TransportError {
         )
     }
 
-    /// Whether this is a connection failure before any byte of the reply arrived and
-    /// before the request could reach the server (refused or timed-out connection): the
-    /// same request may succeed later.
+    /// Whether this is a connection failure before any byte of the reply arrived: refused
+    /// or timed-out connection (nothing sent), or a connection closed or reset before the
+    /// reply's headers ([`TransportError::Closed`]: the request may have been delivered).
+    /// The same request may succeed later; it is safe to send again only if it is not a
+    /// write, which is what [`RetryPolicy`](crate::client::RetryPolicy) checks.
     pub fn is_connection_failure(&self) -> bool {
         matches!(
             self,
             TransportError::Connect { .. }
+                | TransportError::Closed { .. }
                 | TransportError::Timeout {
                     phase: "connect",
                     ..
                 }
         )
+    }
+
+    /// The HTTP status of the reply, when its status line arrived before the failure (a
+    /// body cut off, too large, not decodable or too slow). `None` when no reply began.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            TransportError::Timeout { status, .. }
+            | TransportError::ReplyTooLarge { status, .. }
+            | TransportError::ContentEncoding { status, .. }
+            | TransportError::Http { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The same error, noting that the reply's status line (`status`) had arrived.
+    pub(crate) fn after_status(mut self, reply_status: u16) -> Self {
+        match &mut self {
+            TransportError::Timeout { status, .. }
+            | TransportError::ReplyTooLarge { status, .. }
+            | TransportError::ContentEncoding { status, .. }
+            | TransportError::Http { status, .. } => *status = Some(reply_status),
+            _ => {}
+        }
+        self
+    }
+}
+
+/// A duration as an error message says it: `600 ms`, `30 s`, `1.5 s`.
+struct DisplayDuration(Duration);
+
+impl fmt::Display for DisplayDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        if d < Duration::from_secs(1) {
+            write!(f, "{} ms", d.as_millis())
+        } else if d.subsec_millis() == 0 {
+            write!(f, "{} s", d.as_secs())
+        } else {
+            write!(f, "{:.1} s", d.as_secs_f64())
+        }
     }
 }
 
@@ -299,7 +369,8 @@ impl TransportError {
 fn timeout_hint(phase: &str) -> &'static str {
     match phase {
         "reply" => {
-            ": the status and headers arrived, then the body stalled (a slow server or network)"
+            ": the status and headers arrived, then the body did not finish in time (it stalled \
+             or trickled: a slow server or network)"
         }
         _ => "; an unregistered source IP also shows as a time-out",
     }

@@ -298,6 +298,7 @@ impl ReplayTransport {
             return Err(TransportError::ReplyTooLarge {
                 endpoint: request.endpoint().to_string(),
                 limit: request.max_reply_bytes(),
+                status: Some(reply.status),
             });
         }
         tracing::debug!(fixture = %fixture.name, status = reply.status, "replayed");

@@ -47,6 +47,17 @@ pub fn investigate(ssin: &str) -> GenericRequest {
     .unwrap()
 }
 
+/// A ManageAccess `register` of 85031204246 (purpose code 1, from 2026-01-01, SIS card
+/// 1234567890): a write.
+pub fn register() -> bcss::services::manage_access::ManageAccessRequest {
+    bcss::services::manage_access::ManageAccessRequest::register("85031204246".parse().unwrap())
+        .purpose(1)
+        .period(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), None)
+        .sis_card_number("1234567890")
+        .build()
+        .unwrap()
+}
+
 /// A well-formed successful reply of `operation` of `service` (BCSS ticket
 /// `bcss-ticket-1`), with a small business payload: common v3 `DATA_FOUND`, or an SSDN
 /// reply `ok="YES"`.

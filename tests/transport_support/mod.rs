@@ -6,11 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bcss::Environment;
 use bcss::endpoints::Endpoints;
 use bcss::services::generic::GenericRequest;
-use bcss::services::test_connection;
+use bcss::services::{Service, test_connection};
 use bcss::soap::Limits;
 use bcss::transport::http::HttpTransport;
 use bcss::transport::{TransportError, TransportResponse};
@@ -24,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-use crate::pipeline_support::{Through, rig};
+use crate::pipeline_support::{Rig, Through, rig};
 
 /// The SOAPAction of the test requests: TestConnection's `sendTestMessage`.
 pub fn action() -> &'static str {
@@ -53,20 +54,37 @@ pub fn client_for(
     endpoint: &str,
     max_reply_bytes: usize,
 ) -> Result<Through, String> {
-    let service = test_connection::service();
+    rig_for(
+        transport,
+        test_connection::service(),
+        PURPOSE,
+        endpoint,
+        max_reply_bytes,
+    )
+    .map(Rig::build)
+}
+
+/// A [`Rig`] (test environment) granting `service` for `purpose`, whose client sends it to
+/// `endpoint` through `transport`, with replies capped at `max_reply_bytes`.
+pub fn rig_for(
+    transport: &Arc<HttpTransport>,
+    service: &Service,
+    purpose: &str,
+    endpoint: &str,
+    max_reply_bytes: usize,
+) -> Result<Rig, String> {
     let endpoints = Endpoints::defaults()
         .with_service_url(Environment::Test, service, endpoint)
         .map_err(|e| e.to_string())?;
-    let r = rig(transport.clone(), Environment::Test, &[(service, PURPOSE)]);
+    let r = rig(transport.clone(), Environment::Test, &[(service, purpose)]);
     let limits = Limits {
         max_bytes: max_reply_bytes,
         ..Limits::default()
     };
-    Ok(crate::pipeline_support::Rig {
+    Ok(Rig {
         builder: r.builder.endpoints(endpoints).limits(limits),
         journal: r.journal,
-    }
-    .build())
+    })
 }
 
 /// Sends [`echo_request`] to `endpoint` through a client, replies capped at
@@ -185,6 +203,21 @@ pub enum Reply {
     Announce { declared: u64 },
     /// Reads the request and never answers.
     Silent,
+    /// Announces `Content-Length: declared`, sends `body` (shorter), then closes the
+    /// connection: a reply cut off mid-body.
+    Cut { declared: u64, body: Vec<u8> },
+    /// A complete 200 reply with `Content-Length`, its head at once, then its body
+    /// `piece` bytes at a time, waiting `every` before each piece.
+    Dribble {
+        body: Vec<u8>,
+        piece: usize,
+        every: Duration,
+    },
+    /// Reads the request, then closes the connection without a byte of reply.
+    Hangup,
+    /// Speaks no HTTP: on the first bytes the client sends (a TLS ClientHello), answers
+    /// with these bytes and closes.
+    Garbage(Vec<u8>),
 }
 
 impl Reply {
@@ -309,6 +342,14 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     reply: Reply,
     tx: mpsc::UnboundedSender<Event>,
 ) {
+    if let Reply::Garbage(bytes) = &reply {
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello).await;
+        let _ = stream.write_all(bytes).await;
+        let _ = stream.shutdown().await;
+        let _ = tx.send(Err("answered with garbage".into()));
+        return;
+    }
     let seen = match read_request(&mut stream).await {
         Ok(seen) => seen,
         Err(e) => {
@@ -362,7 +403,34 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = stream.flush().await;
             std::future::pending::<()>().await;
         }
-        Reply::Silent => std::future::pending::<()>().await,
+        Reply::Silent | Reply::Garbage(_) => std::future::pending::<()>().await,
+        Reply::Hangup => {
+            let _ = stream.shutdown().await;
+        }
+        Reply::Cut { declared, body } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+            let _ = stream.shutdown().await;
+        }
+        Reply::Dribble { body, piece, every } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for part in body.chunks(piece.max(1)) {
+                tokio::time::sleep(every).await;
+                if stream.write_all(part).await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+            }
+            let _ = stream.shutdown().await;
+        }
     }
 }
 

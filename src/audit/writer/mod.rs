@@ -127,6 +127,13 @@ fn run(
         let _ = ready.send(Err(e));
         return;
     }
+    if writer.config.index {
+        writer.indexer = super::index::IndexThread::spawn(
+            &writer.config.dir,
+            writer.journal_id,
+            Arc::clone(&writer.shared),
+        );
+    }
     if ready.send(Ok(opened)).is_err() {
         return;
     }
@@ -267,6 +274,8 @@ struct Writer {
     /// Where the last frame written starts: its segment and offset.
     last_frame: Option<(PathBuf, u64)>,
     syncer: sync::Syncer,
+    /// Keeps the sidecar index up to date (stopped after the last sync).
+    indexer: Option<super::index::IndexThread>,
 }
 
 impl Writer {
@@ -334,6 +343,9 @@ impl Writer {
         // Every batch written is synced and acknowledged (or failed) before the queue is
         // drained with errors.
         self.syncer.finish();
+        if let Some(mut indexer) = self.indexer.take() {
+            indexer.finish();
+        }
         self.shared.closed.store(true, Ordering::SeqCst);
         rx.close();
         let reason = self

@@ -4,6 +4,7 @@ mod audit_cmd;
 mod call_cmd;
 mod manifest_cmd;
 mod mock_cmd;
+mod notice;
 mod services_cmd;
 
 use std::process::ExitCode;
@@ -44,6 +45,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    notice::install();
     match Cli::parse().command {
         Command::Audit { cmd } => audit_cmd::run(cmd),
         Command::Manifest { cmd } => manifest_cmd::run(cmd),

@@ -48,7 +48,7 @@ pub use secret::PasswordSource;
 pub use tls::ClientCertificate;
 
 use super::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
-use errors::{ceil_seconds, classify};
+use errors::{classify, classify_send};
 
 /// The `User-Agent` sent with every call: `bcss/` and the crate version.
 pub const USER_AGENT: &str = concat!("bcss/", env!("CARGO_PKG_VERSION"));
@@ -122,6 +122,7 @@ impl HttpTransport {
             endpoint: endpoint.to_owned(),
             reason: "the SOAPAction contains characters not allowed in an HTTP header; nothing was sent"
                 .to_owned(),
+            status: None,
         })?;
         let mut call = self
             .client
@@ -133,20 +134,39 @@ impl HttpTransport {
         if let Some(authorization) = &self.authorization {
             call = call.header(AUTHORIZATION, authorization.clone());
         }
-        let fail = |e: reqwest::Error| classify(&e, endpoint, self.connect_timeout);
-        let timed_out = |phase| TransportError::Timeout {
+        let response = timeout_at(deadline, call.send())
+            .await
+            .map_err(|_| self.timed_out(endpoint, "call"))?
+            .map_err(|e| classify_send(&e, endpoint, self.connect_timeout))?;
+        let status = response.status().as_u16();
+        // From here on the status line has arrived: every failure says so.
+        self.read_reply(response, request, deadline)
+            .await
+            .map_err(|e| e.after_status(status))
+    }
+
+    fn timed_out(&self, endpoint: &str, phase: &'static str) -> TransportError {
+        TransportError::Timeout {
             endpoint: endpoint.to_owned(),
             phase,
-            seconds: ceil_seconds(self.call_timeout),
-        };
-        let mut response = timeout_at(deadline, call.send())
-            .await
-            .map_err(|_| timed_out("call"))?
-            .map_err(fail)?;
+            after: self.call_timeout,
+            status: None,
+        }
+    }
 
+    /// Reads the body of `response` (whose status and headers arrived) by `deadline`,
+    /// bounded by the permit's reply cap, and undoes its content-coding.
+    async fn read_reply(
+        &self,
+        mut response: reqwest::Response,
+        request: &SendPermit<'_>,
+        deadline: Instant,
+    ) -> Result<TransportResponse, TransportError> {
+        let endpoint = request.endpoint();
         let too_large = || TransportError::ReplyTooLarge {
             endpoint: endpoint.to_owned(),
             limit: request.max_reply_bytes(),
+            status: None,
         };
         let announced = response.content_length();
         if announced.is_some_and(|len| len > request.max_reply_bytes() as u64) {
@@ -176,8 +196,8 @@ impl HttpTransport {
             Vec::with_capacity(usize::try_from(capacity).unwrap_or(INITIAL_BODY_CAPACITY));
         while let Some(chunk) = timeout_at(deadline, response.chunk())
             .await
-            .map_err(|_| timed_out("reply"))?
-            .map_err(fail)?
+            .map_err(|_| self.timed_out(endpoint, "reply"))?
+            .map_err(|e| classify(&e, endpoint, self.connect_timeout))?
         {
             if chunk.len() > request.max_reply_bytes().saturating_sub(body.len()) {
                 // Dropping `response` closes the connection: the rest is never read.
@@ -235,6 +255,7 @@ fn coding_error(
             return TransportError::ReplyTooLarge {
                 endpoint: endpoint.to_owned(),
                 limit,
+                status: None,
             };
         }
         coding::CodingError::Unsupported(coding) => (
@@ -252,6 +273,7 @@ fn coding_error(
         endpoint: endpoint.to_owned(),
         encoding,
         reason,
+        status: None,
     }
 }
 

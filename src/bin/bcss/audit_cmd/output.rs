@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use bcss::audit::{Exchange, Payload};
+use bcss::audit::{Exchange, Payload, ReadChain, ReadEntry};
 
 pub(super) const CSV_COLUMNS: [&str; 22] = [
     "decided_at",
@@ -109,8 +109,78 @@ const TABLE_COLUMNS: [(usize, &str); 12] = [
 ];
 
 pub(super) fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
+    print_columns(out, &TABLE_COLUMNS, rows);
+    let _ = writeln!(out, "{} exchange(s)", rows.len());
+}
+
+/// The reads' fields, in [`read_summary`] order.
+pub(super) const READ_CSV_COLUMNS: [&str; 9] = [
+    "at",
+    "reader",
+    "command",
+    "arguments",
+    "exchanges",
+    "subjects",
+    "journal_head",
+    "chain",
+    "sequence",
+];
+
+/// A read's fields, in [`READ_CSV_COLUMNS`] order.
+pub(super) fn read_summary(r: &ReadEntry) -> Vec<String> {
+    let read = &r.record;
+    let mut subjects = read.subjects.join(" ");
+    if read.subjects_omitted > 0 {
+        subjects.push_str(&format!(" (+{} more)", read.subjects_omitted));
+    }
+    vec![
+        read.at.to_rfc3339(),
+        read.reader.clone(),
+        read.command.clone(),
+        read.arguments.join(" "),
+        read.exchanges.map(|n| n.to_string()).unwrap_or_default(),
+        subjects,
+        read.head.clone().unwrap_or_default(),
+        chain_name(r).to_string(),
+        r.sequence.to_string(),
+    ]
+}
+
+/// Where a read is recorded: `reads` (the reads chain) or `journal`.
+fn chain_name(r: &ReadEntry) -> &'static str {
+    match r.chain {
+        ReadChain::Reads => "reads",
+        _ => "journal",
+    }
+}
+
+const READ_TABLE_COLUMNS: [(usize, &str); 6] = [
+    (0, "AT"),
+    (1, "READER"),
+    (2, "COMMAND"),
+    (3, "ARGUMENTS"),
+    (4, "SHOWN"),
+    (5, "SUBJECTS"),
+];
+
+pub(super) fn print_read_table(out: &mut impl Write, rows: &[Vec<String>]) {
+    print_columns(out, &READ_TABLE_COLUMNS, rows);
+    let _ = writeln!(out, "{} read(s)", rows.len());
+}
+
+pub(super) fn read_json_line(r: &ReadEntry) -> String {
+    let mut value = serde_json::json!(r.record);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("chain".into(), serde_json::json!(chain_name(r)));
+        map.insert("sequence".into(), serde_json::json!(r.sequence));
+    }
+    value.to_string()
+}
+
+/// Aligned columns (indexes into each row, and titles).
+fn print_columns(out: &mut impl Write, columns: &[(usize, &str)], rows: &[Vec<String>]) {
     let cell = |row: &Vec<String>, i: usize| row.get(i).map(|s| one_line(s)).unwrap_or_default();
-    let widths: Vec<usize> = TABLE_COLUMNS
+    let widths: Vec<usize> = columns
         .iter()
         .map(|(i, title)| {
             rows.iter()
@@ -133,16 +203,62 @@ pub(super) fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
     let _ = writeln!(
         out,
         "{}",
-        line(TABLE_COLUMNS.iter().map(|(_, t)| t.to_string()).collect())
+        line(columns.iter().map(|(_, t)| t.to_string()).collect())
     );
     for row in rows {
         let _ = writeln!(
             out,
             "{}",
-            line(TABLE_COLUMNS.iter().map(|(i, _)| cell(row, *i)).collect())
+            line(columns.iter().map(|(i, _)| cell(row, *i)).collect())
         );
     }
-    let _ = writeln!(out, "{} exchange(s)", rows.len());
+}
+
+/// `show`'s output: the summary fields, then the request and reply.
+pub(super) fn print_exchange(out: &mut impl Write, e: &Exchange) {
+    let row = summary(e);
+    for (name, value) in CSV_COLUMNS.iter().zip(&row) {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+    }
+    if let Some(d) = &e.denial {
+        let _ = writeln!(out, "message: {}", d.message);
+    }
+    if let Some(i) = &e.intent {
+        let _ = writeln!(out, "soap_action: {}", i.soap_action);
+    }
+    if let Some(c) = &e.classification
+        && let Some(error) = &c.error
+    {
+        let _ = writeln!(out, "decoding error: {error}");
+    }
+    if let Some(o) = &e.outcome {
+        if let Some(status) = o.http_status {
+            let _ = writeln!(out, "http_status: {status}");
+        }
+        if let Some(t) = &o.bcss.time_receive {
+            let _ = writeln!(out, "bcss_time_receive: {t}");
+        }
+        if let Some(t) = &o.bcss.time_reply {
+            let _ = writeln!(out, "bcss_time_reply: {t}");
+        }
+        if let Some(error) = &o.error {
+            let _ = writeln!(out, "error: {error}");
+        }
+    }
+    let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
+    let _ = writeln!(out, "sequences: {}", seqs.join(" "));
+    if let Some(i) = &e.intent {
+        let (encoding, text) = shown(&i.request);
+        let _ = writeln!(out, "--- request ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
+    }
+    if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
+        let (encoding, text) = shown(reply);
+        let _ = writeln!(out, "--- reply ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
+    }
 }
 
 /// Control characters would break the table's lines.

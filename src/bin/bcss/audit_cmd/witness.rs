@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use bcss::audit::FileJournal;
 
-use super::{Failure, journal_config, runtime, usage};
+use super::{Failure, JournalKeys, journal_config, runtime, usage};
 
 /// `bcss audit start-witness`
 #[derive(Debug, clap::Args)]
@@ -31,11 +31,12 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
             args.dir.display()
         )));
     }
-    let mut config = journal_config(
-        &args.dir,
-        args.signing_key.as_deref(),
-        Some(args.witness.as_path()),
-    );
+    let keys = JournalKeys {
+        signing_key: args.signing_key.clone(),
+        witness: Some(args.witness.clone()),
+        config: None,
+    };
+    let mut config = journal_config(&args.dir, &keys)?;
     config.start_witness = true;
     let (started, head) = runtime()?.block_on(async {
         let journal = FileJournal::open(config).await?;
