@@ -11,11 +11,13 @@
 //! 5. shows that a tampered copy of the signed manifest (one date moved) is refused, and
 //!    that a manifest whose production entry lacks a deliberation number is rejected as a
 //!    whole;
-//! 6. prints the journal's entries and verifies its chain.
+//! 6. prints the journal's entries and verifies its chain against its witness (the heads
+//!    kept outside the journal, in `witness/`: on another volume in real life), so the
+//!    journal is anchored: a cut, deleted segments or a replaced journal would be caught.
 //!
 //! `--workdir DIR` keeps the manifest in `DIR/authorizations.toml` (its signature beside
 //! it), the advisor's keys in `DIR/keys/`, the configuration in `DIR/bcss.toml`, the
-//! journal in `DIR/journal/` and the typed results in `DIR/results/`; without it, a new
+//! journal in `DIR/journal/`, its witness in `DIR/witness/` and the typed results in `DIR/results/`; without it, a new
 //! temporary directory is used (and kept, so that you can look at it), and its path
 //! printed.
 
@@ -94,6 +96,7 @@ require_signature = true              # the default in production; asked for her
 
 [journal]
 dir = "journal"
+witness = "witness/journal.witness"   # the journal's heads, kept outside it (another volume in real life)
 
 [application]
 name = "bcss-quickstart"
@@ -232,6 +235,9 @@ async fn main() -> Result<()> {
         signature.manifest_sha256
     );
 
+    // The witness's folder (a mounted volume in real life): bcss never creates it, so that
+    // a volume that is not mounted is noticed rather than replaced by an empty folder.
+    std::fs::create_dir_all(dir.join("witness"))?;
     let config = Config::load(dir.join("bcss.toml"))?;
     let configured = Client::from_config(&config).await?;
     if let Some(r) = configured.client.guard().manifest_ref() {
@@ -390,15 +396,24 @@ granted_by = \"leading-official\"
             e.status()
         );
     }
-    let report = audit::verify(&journal, &audit::VerifyOptions::default())?;
-    match &report.problem {
-        None => println!(
-            "  chain verified: {} records in {} segment(s), head {}",
+    let witness = dir.join("witness/journal.witness");
+    let options = audit::VerifyOptions {
+        witness: Some(Arc::new(audit::FileWitness::new(&witness))),
+        ..audit::VerifyOptions::default()
+    };
+    let report = audit::verify(&journal, &options)?;
+    match (&report.problem, &report.unanchored) {
+        (None, None) => println!(
+            "  chain verified and anchored: {} records in {} segment(s), head {}; the witness ({}) confirms {} head(s), the last at sequence {}",
             report.records,
             report.segments,
-            report.head.map(|h| h.to_string()).unwrap_or_default()
+            report.head.map(|h| h.to_string()).unwrap_or_default(),
+            witness.display(),
+            report.witnessed_heads_confirmed,
+            report.last_witnessed_head.map_or(0, |h| h.sequence)
         ),
-        Some(p) => println!("  chain DOES NOT verify: {p:?}"),
+        (None, Some(why)) => println!("  chain verified but NOT anchored ({why})"),
+        (Some(p), _) => println!("  chain DOES NOT verify: {p}"),
     }
 
     println!("\nfiles kept in {}", dir.display());
@@ -407,7 +422,8 @@ granted_by = \"leading-official\"
         && refused_production
         && tampered_refused
         && rejected
-        && report.is_ok();
+        && report.is_ok()
+        && report.unanchored.is_none();
     if !all_good {
         return Err("the quickstart did not go as expected".into());
     }

@@ -315,9 +315,14 @@ from_cause!(
     ConfigError,
 );
 
+/// At most 16 KiB, whatever the reply quoted: a longer message keeps its start and says
+/// its full length (the reply itself is in the journal).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.inner.kind, f)
+        use fmt::Write;
+        let mut bounded = crate::bounded::BoundedWriter::new(crate::bounded::MESSAGE_MAX);
+        write!(bounded, "{}", self.inner.kind)?;
+        f.write_str(&bounded.finish())
     }
 }
 

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+mod bounded;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -10,6 +10,7 @@ use std::fmt;
 
 mod foreign;
 
+use crate::bounded::{REPLY_TEXT_MAX, REPLY_VALUE_MAX, bounded};
 pub use crate::xml::Limits;
 use crate::xml::{self, Element, XmlError};
 pub use foreign::Foreign;
@@ -100,7 +101,11 @@ pub enum SoapError {
     #[error("SOAP envelope has no body element")]
     NoBody,
     /// A fault that the service layer did not recognise as a business error.
-    #[error("SOAP fault {}: {}", .0.code, .0.string)]
+    #[error(
+        "SOAP fault {}: {}",
+        bounded(&.0.code, REPLY_VALUE_MAX),
+        bounded(&.0.string, REPLY_TEXT_MAX)
+    )]
     Fault(Fault),
     /// The body is not the element the operation answers with.
     #[error("unexpected reply element {found}; expected {expected}")]

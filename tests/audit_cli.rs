@@ -74,7 +74,7 @@ async fn verify_ok_and_damaged() {
     let head = audit::verify(tmp.path(), &plain()).unwrap().head.unwrap();
     let mut lines = text.lines();
     assert!(
-        lines.next().unwrap().starts_with("WARNING: unanchored: truncation at a record boundary, deleted trailing segments or a replaced journal cannot be detected (configure [journal] witness, or pass --witness)"),
+        lines.next().unwrap().starts_with("WARNING: unanchored: truncation at a record boundary, deleted trailing segments, a replaced journal, and records edited, added or pruned with the chain recomputed after them (after the last signed checkpoint, with a key) cannot be detected (configure [journal] witness, or pass --witness)"),
         "{text}"
     );
     // The genesis record, four records, the shutdown checkpoint.
@@ -501,7 +501,11 @@ async fn verify_with_a_witness_or_requiring_an_anchor() {
         lines.next().unwrap().starts_with("WARNING: unanchored"),
         "{text}"
     );
-    assert!(lines.next().unwrap().contains("not anchored"), "{text}");
+    let failed = lines.next().unwrap();
+    assert!(failed.contains("not anchored"), "{text}");
+    // The cause, not a position: nothing is wrong at the journal's end.
+    assert!(!failed.contains(" byte "), "{text}");
+    assert!(failed.contains("records themselves verify"), "{text}");
 
     let out = bcss(&[
         "audit",

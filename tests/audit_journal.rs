@@ -233,7 +233,16 @@ async fn segments_rotate_by_utc_day() {
     journal.append(read_record(4)).await.unwrap();
     journal.close().await.unwrap();
     assert_eq!(segments(&dir).len(), 2);
-    assert!(audit::verify(&dir, &plain()).unwrap().is_ok());
+    // Verified on the journal's own day: its records are years ahead of the real clock.
+    let on_its_day = bcss::audit::VerifyOptions {
+        now: Some(test_clock()),
+        ..plain()
+    };
+    assert!(audit::verify(&dir, &on_its_day).unwrap().is_ok());
+    // Verified today, they are in the future.
+    let p = audit::verify(&dir, &plain()).unwrap().problem.unwrap();
+    assert_eq!(p.sequence, 1);
+    assert!(p.reason.contains("in the future"), "{}", p.reason);
 }
 
 fn write_key(dir: &std::path::Path, seed: u8) -> (std::path::PathBuf, SigningKey) {

@@ -264,7 +264,12 @@ async fn prune_removes_old_segments_and_the_rest_still_verifies() {
     let left = segments(tmp.path());
     assert_eq!(left.len(), 2);
     assert_eq!(left[0], segs.last().unwrap().clone());
-    let verified = audit::verify(tmp.path(), &trusting(&head.into())).unwrap();
+    // Verified 11 years later, when the prune record was written.
+    let then = bcss::audit::VerifyOptions {
+        now: Some(later),
+        ..trusting(&head.into())
+    };
+    let verified = audit::verify(tmp.path(), &then).unwrap();
     assert!(verified.is_ok(), "{:?}", verified.problem);
     assert_eq!(verified.anchored_at, report.first_remaining_sequence);
     assert_eq!(verified.attested_by_prune, report.prune_record);
@@ -275,7 +280,11 @@ async fn prune_removes_old_segments_and_the_rest_still_verifies() {
         .await
         .unwrap();
     j.close().await.unwrap();
-    assert!(audit::verify(tmp.path(), &plain()).unwrap().is_ok());
+    let then = bcss::audit::VerifyOptions {
+        now: Some(later),
+        ..plain()
+    };
+    assert!(audit::verify(tmp.path(), &then).unwrap().is_ok());
 }
 
 /// 11 years and a few days from now (records written today are then older than 10 years).

@@ -328,6 +328,7 @@ fn forge_checkpoint(dir: &Path) -> (PathBuf, usize, u64) {
         reason: "manual".into(),
         public_key: None,
         signature: None,
+        witnessed: true,
     });
     let offset = bytes.len();
     bytes.extend(frame_for(&bytes, &tail, tail.sequence + 1, &checkpoint));
@@ -383,7 +384,12 @@ async fn a_real_prune_verifies_with_witness_and_key() {
     c.clock = later_clock;
     let report = audit::prune_at(c, later, later).await.unwrap();
     assert_eq!(report.removed.len(), before.len() - 1);
-    let verified = audit::verify(w.dir(), &w.with_witness()).unwrap();
+    // Verified 11 years later, when the prune record was written.
+    let then = VerifyOptions {
+        now: Some(later),
+        ..w.with_witness()
+    };
+    let verified = audit::verify(w.dir(), &then).unwrap();
     assert!(verified.is_ok(), "{:?}", verified.problem);
     assert_eq!(verified.attested_by_prune, report.prune_record);
     assert_eq!(verified.anchored_at, report.first_remaining_sequence);

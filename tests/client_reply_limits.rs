@@ -171,3 +171,66 @@ async fn an_oversized_record_is_a_size_error_not_a_disk_error() {
     assert!(text.contains("not a disk problem"), "{text}");
     journal.close().await.unwrap();
 }
+
+/// A reply whose fault string or status description fills the reply cap is still
+/// classified: the classification record and the error message carry the text's start, a
+/// marker and its full length, and the outcome record the whole reply.
+#[tokio::test]
+async fn oversized_fault_strings_and_descriptions_are_classified_with_bounded_text() {
+    let cap = Limits::default().max_bytes;
+    let big = "x".repeat(cap - 4096);
+    let fault = pipeline_support::envelope(&format!(
+        "<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>{big}</faultstring></soapenv:Fault>"
+    ));
+    let ok = String::from_utf8(pipeline_support::ok_reply(
+        bcss::services::retrieve_ti_groups::service(),
+        "retrieveTI",
+    ))
+    .unwrap();
+    let status = "<value>DATA_FOUND</value><code>MSG00000</code><description>OK</description>";
+    assert!(ok.contains(status));
+    let described = ok.replace(
+        status,
+        &format!("<value>NO_RESULT</value><code>MSG00003</code><description>{big}</description>"),
+    );
+    for (reply, kind) in [(fault, "soap_fault"), (described, "business_error")] {
+        assert!(reply.len() <= cap);
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(
+            FileJournal::open(FileJournalConfig::new(dir.path()))
+                .await
+                .unwrap(),
+        );
+        let c = client(
+            journal.clone(),
+            reply.clone().into_bytes(),
+            Limits::default(),
+        )
+        .unwrap();
+        let ctx = CallContext::new(Actor::new("agent-1"), "PCSA:SOCIAL_INQUIRY");
+        let failed = c.call(&ctx, &tx25()).await.unwrap_err();
+        let message = failed.to_string();
+        assert!(message.len() <= 17 * 1024, "{} bytes", message.len());
+        assert!(message.contains("bytes in all"), "{}", &message[..200]);
+        journal.close().await.unwrap();
+        let ticket = audit::query(dir.path(), &audit::QueryFilter::default())
+            .unwrap()
+            .tickets()
+            .next()
+            .unwrap();
+        let shown = audit::show(dir.path(), ticket).unwrap().unwrap();
+        let classification = shown
+            .classification
+            .expect("the classification is journaled");
+        assert_eq!(classification.outcome, kind);
+        let error = classification.error.unwrap();
+        assert!(error.len() <= 17 * 1024, "{} bytes", error.len());
+        assert!(
+            error.contains("the whole reply is kept in the journal's outcome record"),
+            "{}",
+            &error[..200]
+        );
+        let kept = shown.outcome.unwrap().reply.unwrap();
+        assert_eq!(kept.as_bytes(), reply.as_bytes(), "the whole reply is kept");
+    }
+}

@@ -86,7 +86,26 @@ fn keygen_makes_a_private_key_0600_and_never_overwrites() {
     );
     assert_eq!(std::fs::read_to_string(&private).unwrap(), key);
 
-    let o = bcss(&["manifest", "keygen", s(&dir.path().join("missing/advisor"))]);
+    // A folder that does not exist yet is created (0700), and the output says how to use
+    // the key for either purpose.
+    let o = bcss(&["manifest", "keygen", s(&dir.path().join("keys/journal"))]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dir.path().join("keys/journal.key").is_file());
+    let out = stdout(&o);
+    assert!(out.contains("to sign manifests"), "{out}");
+    assert!(out.contains("[journal] signing_key = "), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("keys"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    }
+    // A folder that cannot be created (a file is in the way) is a usage error.
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    let o = bcss(&["manifest", "keygen", s(&dir.path().join("file/advisor"))]);
     assert_eq!(o.status.code(), Some(2));
 }
 

@@ -65,6 +65,15 @@ pub struct FileJournalConfig {
     /// checkpoint (before the checkpoint is written) and at close. Opening refuses a
     /// journal whose witness holds a head it does not have. Default none.
     pub witness: Option<Arc<dyn Witness>>,
+    /// Start the witness of an existing journal whose witness holds no head (the journal
+    /// had none, or it was lost for good): opening records the current head in it and
+    /// writes a checkpoint with reason `witness_started`, so the chain says from where the
+    /// witness anchors it. Without it, opening a journal that has records beyond its
+    /// genesis and whose witness holds nothing is refused ([`AuditError::WitnessMismatch`]
+    /// naming the witness): a witness file that is missing (a volume not mounted) is never
+    /// silently recreated. Ignored when the witness already holds heads of the journal.
+    /// Default false.
+    pub start_witness: bool,
     /// The clock for write times and day rotation (UTC). Default [`Utc::now`]; tests replace
     /// it.
     pub clock: fn() -> DateTime<Utc>,
@@ -100,6 +109,7 @@ impl FileJournalConfig {
             checkpoint_on_close: true,
             signing_key: None,
             witness: None,
+            start_witness: false,
             clock: Utc::now,
             lock_wait: super::DEFAULT_LOCK_WAIT,
             index: true,
@@ -289,6 +299,7 @@ pub struct FileJournal {
     journal_id: Uuid,
     opened_from_checkpoint: bool,
     records_read_at_open: u64,
+    witness_started: bool,
 }
 
 impl std::fmt::Debug for FileJournal {
@@ -336,6 +347,7 @@ impl FileJournal {
                 journal_id: opened.journal_id,
                 opened_from_checkpoint: opened.from_checkpoint,
                 records_read_at_open: opened.records_read,
+                witness_started: opened.witness_started,
             }),
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -363,6 +375,13 @@ impl FileJournal {
     /// What opening cut off (and kept in quarantine), when the journal was recovered.
     pub fn recovered_truncation(&self) -> Option<&TruncationRecord> {
         self.truncation.as_ref()
+    }
+
+    /// Whether opening started the witness ([`FileJournalConfig::start_witness`]): the
+    /// witness held no head of this journal, and now holds its head from the
+    /// `witness_started` checkpoint on.
+    pub fn witness_started(&self) -> bool {
+        self.witness_started
     }
 
     /// The journal's id (its genesis record's).

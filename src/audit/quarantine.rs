@@ -1,16 +1,18 @@
 //! Quarantine: the bytes of a bad final record are copied to a file beside the journal
 //! (`quarantine/<segment>-<offset>.bin`, mode 0600, fsync'd) before the segment is cut, so
 //! that recovery never destroys them; the truncation record names the file, its length and
-//! its SHA-256.
+//! its SHA-256, and the head those bytes give when read as one record ([`recomputed_head`]):
+//! when a witness recorded that head, the quarantined record is the witnessed one.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
-use super::AuditError;
-use super::format::QUARANTINE_DIR;
+use super::chain::{canonical_prefix, chain_hash, sha256};
+use super::format::{FRAME_HEADER_LEN, QUARANTINE_DIR};
 use super::prune::sync_dir;
+use super::{AuditError, Head, TruncationRecord};
 
 /// What was moved to quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +32,12 @@ pub(crate) fn quarantine_and_cut(
     segment: &Path,
     offset: u64,
 ) -> Result<Moved, AuditError> {
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(segment)
         .map_err(|e| AuditError::io(segment, "open to cut its final record", e))?;
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| AuditError::io(segment, "seek", e))?;
-    let mut cut = Vec::new();
-    file.read_to_end(&mut cut)
-        .map_err(|e| AuditError::io(segment, "read", e))?;
+    let cut = read_from(&file, segment, offset)?;
     let sha256 = hex::encode(super::chain::sha256(&cut));
     let qdir = dir.join(QUARANTINE_DIR);
     if !qdir.is_dir() {
@@ -82,6 +80,91 @@ pub(crate) fn quarantine_and_cut(
         bytes: cut.len() as u64,
         sha256,
     })
+}
+
+/// The bytes of `segment` from `offset` to its end (a bad final record).
+pub(crate) fn read_tail(segment: &Path, offset: u64) -> Result<Vec<u8>, AuditError> {
+    let file = std::fs::File::open(segment).map_err(|e| AuditError::io(segment, "open", e))?;
+    read_from(&file, segment, offset)
+}
+
+fn read_from(mut file: &std::fs::File, segment: &Path, offset: u64) -> Result<Vec<u8>, AuditError> {
+    file.seek(SeekFrom::Start(offset))
+        .map_err(|e| AuditError::io(segment, "seek", e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| AuditError::io(segment, "read", e))?;
+    Ok(bytes)
+}
+
+/// The head `bytes` give when read as one whole record (frame header, body) chained from
+/// `prev`, whatever their checksums say; `None` when they are too short to hold the record
+/// their header announces. A head equal to one a witness recorded proves the bytes are
+/// that record: only its checksums (or bytes after it) are damaged.
+pub(crate) fn recomputed_head(bytes: &[u8], prev: &[u8; 32]) -> Option<Head> {
+    let header = bytes.get(..FRAME_HEADER_LEN)?;
+    let body_len = usize::try_from(u32::from_le_bytes(header[0..4].try_into().ok()?)).ok()?;
+    let sequence = u64::from_le_bytes(header[8..16].try_into().ok()?);
+    let written_at = i64::from_le_bytes(header[16..24].try_into().ok()?);
+    let body = bytes.get(FRAME_HEADER_LEN..FRAME_HEADER_LEN.checked_add(body_len)?)?;
+    let hash = chain_hash(prev, &canonical_prefix(sequence, written_at), &sha256(body));
+    Some(Head { sequence, hash })
+}
+
+/// The head a truncation record's `cut_head` claims (`SEQUENCE:HEX`).
+pub(crate) fn claimed_cut_head(t: &TruncationRecord) -> Option<Head> {
+    let (sequence, hash) = t.cut_head.as_deref()?.split_once(':')?;
+    Some(Head {
+        sequence: sequence.parse().ok()?,
+        hash: super::signing::parse_hash(hash)?,
+    })
+}
+
+/// The quarantine file a truncation record names, when it is a plain file of
+/// `quarantine/` (an error message otherwise).
+pub(crate) fn quarantine_path(
+    dir: &Path,
+    t: &TruncationRecord,
+) -> Result<Option<std::path::PathBuf>, String> {
+    let Some(file) = &t.quarantine else {
+        return Ok(None);
+    };
+    let valid = file
+        .strip_prefix(&format!("{QUARANTINE_DIR}/"))
+        .is_some_and(|n| !n.is_empty() && !n.contains('/') && n != "..");
+    if valid {
+        Ok(Some(dir.join(file)))
+    } else {
+        Err(format!(
+            "the truncation record names {file:?}, not a file in {QUARANTINE_DIR}/"
+        ))
+    }
+}
+
+/// Whether the truncation record `t` (chained from `prev`) accounts for the witnessed head
+/// `witnessed`: it claims that head for the bytes it cut, and its quarantine file holds
+/// bytes with its SHA-256 that give that head.
+pub(crate) fn accounts_for(
+    dir: &Path,
+    t: &TruncationRecord,
+    prev: &[u8; 32],
+    witnessed: &Head,
+) -> Result<bool, AuditError> {
+    if claimed_cut_head(t).as_ref() != Some(witnessed) || t.sequence != witnessed.sequence {
+        return Ok(false);
+    }
+    let Ok(Some(path)) = quarantine_path(dir, t) else {
+        return Ok(false);
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(AuditError::io(&path, "read", e)),
+    };
+    Ok(
+        hex::encode(sha256(&bytes)).eq_ignore_ascii_case(&t.cut_sha256)
+            && recomputed_head(&bytes, prev).as_ref() == Some(witnessed),
+    )
 }
 
 /// `<stem>.bin`, or `<stem>-N.bin` when a file of that name holds other bytes (a file

@@ -55,6 +55,12 @@ pub async fn record_read(
     mut read: ReadRecord,
 ) -> Result<Appended, AuditError> {
     let parent = journal_id(&journal.dir)?;
+    if journal.witness.is_none() && says_witnessed(&journal.dir)? {
+        return Err(AuditError::WitnessMismatch {
+            dir: journal.dir.display().to_string(),
+            reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE); the reads chain's checkpoints would not be in the witness, and verify would report them as forged".to_string(),
+        });
+    }
     read.journal_id = Some(parent);
     let mut config = FileJournalConfig::new(journal.dir.join(READS_DIR));
     config.signing_key = journal.signing_key.clone();
@@ -71,6 +77,24 @@ pub async fn record_read(
     let appended = appended?;
     closed?;
     Ok(appended)
+}
+
+/// Whether the journal in `dir` says it has a witness: the checkpoint its locator names
+/// (`head.json`), else its genesis record.
+fn says_witnessed(dir: &Path) -> Result<bool, AuditError> {
+    if let Ok(loc) = super::locator::read(dir)
+        && let Ok(frame) = super::scan::read_frame_at(&dir.join(&loc.segment), loc.offset)
+        && let Ok(Record::Checkpoint(c)) = super::codec::decode(frame.body)
+    {
+        return Ok(c.witnessed);
+    }
+    let Some(first) = list_segments(dir)?.into_iter().next() else {
+        return Ok(false);
+    };
+    let genesis = super::scan::read_frame_at(&first.path, super::format::SEGMENT_HEADER_LEN as u64)
+        .ok()
+        .and_then(|f| super::codec::decode(f.body).ok());
+    Ok(matches!(genesis, Some(Record::Genesis(g)) if g.witnessed))
 }
 
 /// Which chain a read is recorded in.

@@ -71,6 +71,11 @@ pub trait Witness: Send + Sync + fmt::Debug {
             .rev()
             .find(|h| h.journal_id == journal_id))
     }
+    /// Where the witness keeps its heads, for messages (a file's path, a database's
+    /// table). The default is its `Debug` form.
+    fn location(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 /// A witness in a JSON-lines file: one [`WitnessedHead`] per line, appended and fsync'd
@@ -133,6 +138,10 @@ impl FileWitness {
 }
 
 impl Witness for FileWitness {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
     fn record(&self, head: &WitnessedHead) -> Result<(), AuditError> {
         let _one = self.append.lock().unwrap_or_else(PoisonError::into_inner);
         let path = &self.path;

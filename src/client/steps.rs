@@ -13,6 +13,7 @@ use crate::audit::{
     Attempt, Bcss, CallRecord, ClassificationRecord, DenialRecord, How, IntentRecord, ManifestRef,
     OutcomeRecord, Payload, What, Who,
 };
+use crate::bounded::{REPLY_VALUE_MAX, bounded};
 use crate::error::{Error, ErrorKind};
 use crate::manifest::{Decision, Facts, Grant};
 use crate::services::{Decoded, Family, RequestHeader, Service, ServiceRequest};
@@ -491,17 +492,24 @@ fn outcome_record(ticket: Uuid, sent: Sent) -> (OutcomeRecord, Result<Received, 
     (record, received)
 }
 
-/// How a decoded reply is classified in the journal.
+/// How a decoded reply is classified in the journal. Every text taken from the reply is
+/// bounded (the error message to 16 KiB, codes and stamps to 256 bytes, each with a
+/// marker and its full length), so the record always fits: the reply itself is in the
+/// outcome record.
 fn classification_record<T>(ticket: Uuid, decoded: &Decoded<T>) -> ClassificationRecord {
     let (kind, code) = classify::outcome_parts(&decoded.outcome);
+    let value = |v: &Option<String>| {
+        v.as_deref()
+            .map(|v| bounded(v, REPLY_VALUE_MAX).into_owned())
+    };
     ClassificationRecord {
         ticket,
         outcome: kind.to_string(),
-        code,
+        code: value(&code),
         bcss: Bcss {
-            ticket: decoded.stamp.ticket.clone(),
-            time_receive: decoded.stamp.time_receive.clone(),
-            time_reply: decoded.stamp.time_reply.clone(),
+            ticket: value(&decoded.stamp.ticket),
+            time_receive: value(&decoded.stamp.time_receive),
+            time_reply: value(&decoded.stamp.time_reply),
         },
         error: decoded.result.as_ref().err().map(ToString::to_string),
     }

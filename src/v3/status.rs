@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::mask_ssins;
+use crate::bounded::{REPLY_TEXT_MAX, bounded};
 
 /// A common-v3 status or reason code (`MSG000xx`).
 ///
@@ -263,7 +264,7 @@ impl fmt::Display for Status {
             self.code.description()
         )?;
         if let Some(d) = &self.description {
-            write!(f, ": {}", mask_ssins(d))?;
+            write!(f, ": {}", bounded(&mask_ssins(d), REPLY_TEXT_MAX))?;
         }
         Ok(())
     }
@@ -356,7 +357,11 @@ impl fmt::Display for FaultDetail {
             self.reason_code.description()
         )?;
         if !self.diagnostic.is_empty() {
-            write!(f, ": {}", mask_ssins(&self.diagnostic))?;
+            write!(
+                f,
+                ": {}",
+                bounded(&mask_ssins(&self.diagnostic), REPLY_TEXT_MAX)
+            )?;
         }
         Ok(())
     }

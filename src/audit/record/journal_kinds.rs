@@ -19,6 +19,11 @@ pub struct GenesisRecord {
     /// The signature, hex (absent when unsigned).
     #[serde(default)]
     pub signature: Option<String>,
+    /// The journal was created with a witness: a writer given none refuses to open it
+    /// (the checkpoints it would write are not in the witness, so verify would call them
+    /// forged).
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// The journal's head at one point, written every N records or minutes and at clean
@@ -43,6 +48,11 @@ pub struct CheckpointRecord {
     /// The signature, hex (absent when unsigned).
     #[serde(default)]
     pub signature: Option<String>,
+    /// Its head was recorded in the journal's witness first. A writer given no witness
+    /// refuses to open a journal whose last checkpoint says so (its own checkpoints would
+    /// not be in the witness, so verify would call them forged).
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// What opening the journal cut off the end of its last segment: an incomplete final
@@ -72,6 +82,13 @@ pub struct TruncationRecord {
     /// (`quarantine/<segment>-<offset>.bin`).
     #[serde(default)]
     pub quarantine: Option<String>,
+    /// The sequence number and chain hash (`SEQUENCE:HEX`) the cut bytes give when read as
+    /// one record chained from the record before them, whatever their checksums say: when
+    /// a witness recorded that head, the cut record is the witnessed one, kept whole in
+    /// quarantine (so opening and `verify` accept the truncation instead of reporting
+    /// records removed from the end). Absent when the bytes do not hold a whole record.
+    #[serde(default)]
+    pub cut_head: Option<String>,
 }
 
 /// One segment a prune removed.

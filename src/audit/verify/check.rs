@@ -37,14 +37,37 @@ pub(crate) struct Gathered {
     pub trusted_head_confirmed: bool,
     pub witnessed_heads_confirmed: u64,
     pub last_witnessed: Option<Head>,
+    pub first_witnessed: Option<Head>,
     /// The prune that attests the missing prefix (its sequence).
     pub attested_by_prune: Option<u64>,
     pub prunes: u64,
-    pub truncations: Vec<(Location, u64, TruncationRecord)>,
+    pub truncations: Vec<TruncationSeen>,
+    /// Witnessed heads met by a truncation record that claims them for the record it cut
+    /// (to be confirmed against its quarantine file).
+    pub witnessed_cuts: Vec<Head>,
     pub intents_without_outcome: Vec<PendingIntent>,
     pub unapproved_decisions: Vec<UnapprovedDecision>,
     /// Why the journal is not anchored (no witness head of it, no trusted head).
     pub unanchored: Option<String>,
+}
+
+/// A truncation record met in the chain.
+#[derive(Debug, Clone)]
+pub(crate) struct TruncationSeen {
+    pub at: Location,
+    pub sequence: u64,
+    /// The chain hash before it (the cut record chained from it too).
+    pub prev_hash: [u8; 32],
+    pub record: TruncationRecord,
+}
+
+/// Whether `v` is a truncation record that claims the witnessed head `h` for the record it
+/// cut and kept in quarantine (verify then checks the quarantine file gives that head).
+fn cut_record_is(v: &Visit, h: &Head) -> bool {
+    matches!(&v.record, Record::Truncation(t)
+        if t.quarantine.is_some()
+            && t.sequence == v.sequence
+            && crate::audit::quarantine::claimed_cut_head(t).as_ref() == Some(h))
 }
 
 /// How the chain started.
@@ -78,8 +101,14 @@ pub(crate) struct Checker<'o> {
     attestation: Option<Attestation>,
     last_record: Option<u64>,
     pending: HashMap<Uuid, u64>,
+    /// The latest write time accepted: [`FUTURE_TOLERANCE`] after now.
+    latest: chrono::DateTime<chrono::Utc>,
     g: Gathered,
 }
+
+/// How far after the verifying machine's clock a record's write time may be (clocks
+/// differ) before it is reported as written in the future.
+pub(crate) const FUTURE_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl<'o> Checker<'o> {
     /// Checks for the journal `journal_id` (from its storage: the segment headers).
@@ -125,7 +154,9 @@ impl<'o> Checker<'o> {
         }
         witnessed.sort_by_key(|h| h.sequence);
         witnessed.dedup();
+        let now = options.now.unwrap_or_else(chrono::Utc::now);
         Checker {
+            latest: now + FUTURE_TOLERANCE,
             options,
             journal_id,
             witnessed,
@@ -160,6 +191,14 @@ impl<'o> Checker<'o> {
     /// Check one record (already linked and decoded).
     pub(crate) fn record(&mut self, v: &Visit) -> Result<(), String> {
         self.last_record = Some(v.sequence);
+        let written_at = micros_to_time(v.written_at_micros);
+        if written_at > self.latest {
+            return Err(format!(
+                "this record was written at {}, in the future (more than an hour after {}): its write time was forged (a prune dated ahead passes the 10-year rule), or the writer's clock was wrong",
+                written_at.to_rfc3339(),
+                (self.latest - FUTURE_TOLERANCE).to_rfc3339()
+            ));
+        }
         self.trusted_head(v)?;
         self.witness_head(v)?;
         if v.sequence == 1 && !matches!(v.record, Record::Genesis(_)) {
@@ -187,7 +226,12 @@ impl<'o> Checker<'o> {
                 self.checkpoint_witnessed(c.sequence)?;
             }
             Record::Prune(p) => self.prune(v, p)?,
-            Record::Truncation(t) => self.g.truncations.push((v.at, v.sequence, t.clone())),
+            Record::Truncation(t) => self.g.truncations.push(TruncationSeen {
+                at: v.at,
+                sequence: v.sequence,
+                prev_hash: v.prev_hash,
+                record: t.clone(),
+            }),
             Record::Intent(r) => {
                 self.pending.insert(r.ticket, v.sequence);
                 self.manifest_approved(v, "intent", r.ticket, r.manifest.as_ref());
@@ -326,15 +370,20 @@ impl<'o> Checker<'o> {
                 break;
             }
             if h.sequence == v.sequence {
-                if h.hash != v.hash {
+                if h.hash != v.hash && !cut_record_is(v, h) {
                     return Err(format!(
                         "the chain hash after this record is {}, but the witness recorded {} for it: the journal was rewritten at or before this record",
                         hex::encode(v.hash),
                         hex::encode(h.hash)
                     ));
                 }
+                if h.hash != v.hash {
+                    // Confirmed once verify checks the quarantine file (`check_quarantine`).
+                    self.g.witnessed_cuts.push(*h);
+                }
                 self.g.witnessed_heads_confirmed += 1;
                 self.g.last_witnessed = Some(*h);
+                self.g.first_witnessed.get_or_insert(*h);
             }
             self.next_witnessed += 1;
         }

@@ -44,6 +44,7 @@ fn rows(id: Uuid, n: usize) -> Vec<Visit> {
         journal_id: id,
         public_key: None,
         signature: None,
+        witnessed: false,
     };
     push(&mut chain, Record::Genesis(genesis), &mut out);
     for i in 0..n {
@@ -61,6 +62,7 @@ fn rows(id: Uuid, n: usize) -> Vec<Visit> {
         reason: "manual".into(),
         public_key: None,
         signature: None,
+        witnessed: false,
     };
     push(&mut chain, Record::Checkpoint(checkpoint), &mut out);
     out

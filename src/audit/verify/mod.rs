@@ -17,6 +17,7 @@ use ed25519_dalek::VerifyingKey;
 use uuid::Uuid;
 
 use super::format::QUARANTINE_DIR;
+use super::quarantine::{claimed_cut_head, quarantine_path, recomputed_head};
 use super::walk::{Location, Start, Visit, walk};
 use super::{AuditError, Head, Witness};
 pub(crate) use check::Checker;
@@ -115,8 +116,9 @@ impl FromStr for TrustedHead {
 ///
 /// Without a witness (holding heads of this journal) or a trusted head, the journal is
 /// *unanchored*: everything inside it is checked, but a cut at a record boundary, deleted
-/// trailing segments or a journal replaced by a fresh one cannot be detected
-/// ([`VerifyReport::unanchored`]).
+/// trailing segments, a journal replaced by a fresh one, and records edited, added or
+/// pruned with the chain recomputed after them (after the last signed checkpoint, with a
+/// public key) cannot be detected ([`VerifyReport::unanchored`]).
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     /// A head stored elsewhere that the journal must still pass through.
@@ -129,6 +131,9 @@ pub struct VerifyOptions {
     pub witness: Option<Arc<dyn Witness>>,
     /// Fail ([`VerifyReport::problem`]) when the journal is unanchored.
     pub require_anchor: bool,
+    /// The time write times are checked against (default: the system clock): a record
+    /// written more than an hour after it fails, as forged or written with a wrong clock.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// The fingerprints ([`crate::keys::fingerprint`], `SHA256:…`) of the keys allowed to
     /// sign the authorisation manifest. When not empty, every decision (denial, intent)
     /// taken under a manifest that none of them signed (unsigned, signed by another key,
@@ -164,6 +169,14 @@ pub struct Quarantined {
     pub truncation: Option<u64>,
     /// `torn` or `damaged`, from the truncation record.
     pub kind: Option<String>,
+    /// The head the witness recorded for the cut record, when the quarantined bytes are
+    /// that very record (a witnessed final record whose checksum was damaged): the cut
+    /// removed nothing the witness saw.
+    pub witnessed_head: Option<Head>,
+    /// Verification walked the whole chain, so a file with no `truncation` is named by no
+    /// truncation record; `false` when it stopped at a problem before the end (the record
+    /// naming the file may come after it).
+    pub reached: bool,
 }
 
 /// An intent with no outcome: the process stopped (or the outcome could not be written)
@@ -207,8 +220,13 @@ pub struct VerifyReport {
     pub witnessed_heads_confirmed: u64,
     /// The last of them.
     pub last_witnessed_head: Option<Head>,
+    /// The first of them: records before it are anchored by the chain alone (a witness
+    /// started late, by `start-witness`, or its first heads pruned).
+    pub first_witnessed_head: Option<Head>,
     /// Why the journal is not anchored, when it is not: then a cut at a record boundary,
-    /// deleted trailing segments or a replaced journal cannot be detected.
+    /// deleted trailing segments, a replaced journal, and records edited, added or pruned
+    /// with the chain recomputed after them (after the last signed checkpoint, with a
+    /// public key) cannot be detected.
     pub unanchored: Option<String>,
     /// Prune records seen.
     pub prunes: u64,
@@ -334,7 +352,12 @@ pub(crate) fn verify_chain(
             ),
         ));
     }
-    let (quarantined, quarantine_problem) = check_quarantine(dir, &gathered.truncations)?;
+    let (quarantined, quarantine_problem) = check_quarantine(
+        dir,
+        &gathered.truncations,
+        &gathered.witnessed_cuts,
+        end.problem.is_none(),
+    )?;
     if problem.is_none()
         && let Some((at, sequence, reason)) = quarantine_problem
     {
@@ -367,6 +390,7 @@ pub(crate) fn verify_chain(
         trusted_head_confirmed: gathered.trusted_head_confirmed,
         witnessed_heads_confirmed: gathered.witnessed_heads_confirmed,
         last_witnessed_head: gathered.last_witnessed,
+        first_witnessed_head: gathered.first_witnessed,
         unanchored: gathered.unanchored,
         prunes: gathered.prunes,
         truncations: gathered.truncations.len() as u64,
@@ -380,36 +404,37 @@ pub(crate) fn verify_chain(
 
 type QuarantineProblem = Option<(Location, u64, String)>;
 
-/// Every quarantine file, each checked against the truncation record naming it.
+/// Every quarantine file, each checked against the truncation record naming it (and
+/// against the head the record claims for the bytes it cut).
 fn check_quarantine(
     dir: &Path,
-    truncations: &[(Location, u64, super::TruncationRecord)],
+    truncations: &[check::TruncationSeen],
+    witnessed_cuts: &[Head],
+    walked_to_end: bool,
 ) -> Result<(Vec<Quarantined>, QuarantineProblem), AuditError> {
     let mut found = Vec::new();
     let mut problem = None;
     let mut named = std::collections::HashSet::new();
-    for (at, sequence, t) in truncations {
+    for seen in truncations {
+        let t = &seen.record;
         let Some(file) = &t.quarantine else { continue };
         named.insert(file.clone());
-        let valid_name = file
-            .strip_prefix(&format!("{QUARANTINE_DIR}/"))
-            .is_some_and(|n| !n.is_empty() && !n.contains('/') && n != "..");
-        let checked = if valid_name {
-            check_quarantine_file(&dir.join(file), t)?
-        } else {
-            Err(format!(
-                "the truncation record names {file:?}, not a file in {QUARANTINE_DIR}/"
-            ))
+        let checked = match quarantine_path(dir, t) {
+            Ok(Some(path)) => check_quarantine_file(&path, seen)?,
+            Ok(None) => continue,
+            Err(reason) => Err(reason),
         };
         match checked {
-            Ok(bytes) => found.push(Quarantined {
+            Ok((bytes, cut_head)) => found.push(Quarantined {
                 file: file.clone(),
                 bytes,
-                truncation: Some(*sequence),
+                truncation: Some(seen.sequence),
                 kind: Some(t.kind.clone()),
+                witnessed_head: cut_head.filter(|h| witnessed_cuts.contains(h)),
+                reached: true,
             }),
             Err(reason) => {
-                problem.get_or_insert((*at, *sequence, reason));
+                problem.get_or_insert((seen.at, seen.sequence, reason));
             }
         }
     }
@@ -433,6 +458,8 @@ fn check_quarantine(
                 bytes,
                 truncation: None,
                 kind: None,
+                witnessed_head: None,
+                reached: walked_to_end,
             });
         }
         unnamed.sort_by(|a, b| a.file.cmp(&b.file));
@@ -441,10 +468,13 @@ fn check_quarantine(
     Ok((found, problem))
 }
 
+/// The file's length and the head its bytes give, when it matches the truncation record
+/// (and gives the head the record claims, if it claims one); why not, otherwise.
 fn check_quarantine_file(
     path: &Path,
-    t: &super::TruncationRecord,
-) -> Result<Result<u64, String>, AuditError> {
+    seen: &check::TruncationSeen,
+) -> Result<Result<(u64, Option<Head>), String>, AuditError> {
+    let t = &seen.record;
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -466,5 +496,15 @@ fn check_quarantine_file(
             t.cut_sha256
         )));
     }
-    Ok(Ok(bytes.len() as u64))
+    let head = recomputed_head(&bytes, &seen.prev_hash);
+    if let Some(claimed) = claimed_cut_head(t)
+        && head != Some(claimed)
+    {
+        return Ok(Err(format!(
+            "the truncation record says the record it cut had head {claimed}, but the quarantine file {} gives {}: the truncation record was forged",
+            path.display(),
+            head.map_or_else(|| "no whole record".to_string(), |h| h.to_string())
+        )));
+    }
+    Ok(Ok((bytes.len() as u64, head)))
 }

@@ -138,6 +138,7 @@ impl Writer {
             reason: reason.to_string(),
             public_key,
             signature,
+            witnessed: self.config.witness.is_some(),
         }
     }
 
@@ -172,6 +173,30 @@ impl Writer {
             self.witness("genesis")?;
         }
         Ok(())
+    }
+
+    /// Start the witness of an existing journal: a checkpoint with reason
+    /// `witness_started`, its head recorded in the witness first; durable when `Ok`.
+    pub(super) fn start_witness(&mut self) -> Result<(), AuditError> {
+        let (ack, mut rx) = oneshot::channel();
+        if !self.write_checkpoint("witness_started", Some(ack)) {
+            return Err(match rx.try_recv() {
+                Ok(Err(e)) => e,
+                _ => AuditError::Closed(
+                    self.shared
+                        .failure()
+                        .unwrap_or_else(|| "the witness could not be started".to_string()),
+                ),
+            });
+        }
+        self.durable()?;
+        match rx.try_recv() {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(AuditError::Closed(
+                "the witness_started checkpoint was not written".to_string(),
+            )),
+        }
     }
 
     /// Shut down: deferred records, the shutdown checkpoint (when configured and records

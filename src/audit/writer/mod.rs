@@ -60,6 +60,9 @@ pub(crate) struct Opened {
     pub from_checkpoint: bool,
     /// Records read while opening.
     pub records_read: u64,
+    /// The witness held no head of this existing journal and is to be started
+    /// ([`FileJournalConfig::start_witness`]): done once the opening records are written.
+    pub witness_started: bool,
 }
 
 /// Resolves once the writer has opened (and recovered) the journal, or failed to.
@@ -115,6 +118,12 @@ fn run(
         first.push(Record::Truncation(truncation.clone()));
     }
     if let Err(e) = writer.write_own(first) {
+        let _ = ready.send(Err(e));
+        return;
+    }
+    if opened.witness_started
+        && let Err(e) = writer.start_witness()
+    {
         let _ = ready.send(Err(e));
         return;
     }

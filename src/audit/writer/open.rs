@@ -19,10 +19,10 @@ use crate::audit::file_journal::{FileJournalConfig, Shared};
 use crate::audit::format::{HEAD_FILE, LOCK_FILE, QUARANTINE_DIR, micros_to_time};
 use crate::audit::locator::{self, Locator};
 use crate::audit::prune::sync_dir;
-use crate::audit::quarantine::quarantine_and_cut;
+use crate::audit::quarantine::{accounts_for, quarantine_and_cut, read_tail, recomputed_head};
 use crate::audit::scan::{SegmentFile, list_segments, read_frame_at, read_header};
 use crate::audit::signing::{self, genesis_message, parse_hash, sign};
-use crate::audit::walk::{Start, WalkEnd, walk};
+use crate::audit::walk::{Start, Visit, WalkEnd, walk};
 use crate::audit::{
     AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
 };
@@ -114,6 +114,7 @@ impl Writer {
             journal_id,
             from_checkpoint: false,
             records_read: 0,
+            witness_started: false,
         })
     }
 
@@ -133,6 +134,7 @@ impl Writer {
             journal_id,
             public_key,
             signature,
+            witnessed: self.config.witness.is_some(),
         }
     }
 
@@ -160,20 +162,27 @@ impl Writer {
             }
         };
         let from_checkpoint = start.is_some();
+        // Whether the journal says it has a witness: its last checkpoint (or genesis).
+        let mut says_witnessed = start.is_some_and(|(_, _, _, w)| w);
         let mut since_checkpoint = 0u64;
-        let mut confirmed = witnessed
-            .as_ref()
-            .is_some_and(|w| start.is_some_and(|(_, _, chain)| chain.next_sequence > w.sequence));
+        let mut confirmed = witnessed.as_ref().is_some_and(|w| {
+            start.is_some_and(|(_, _, chain, _)| chain.next_sequence > w.sequence)
+        });
         let mut mismatch = None;
         let mut last_checkpoint: Option<(usize, u64, u64, [u8; 32])> = None;
         let end = walk(
             &dir,
-            start.map_or(Start::First, |(segment, offset, chain)| Start::At {
+            start.map_or(Start::First, |(segment, offset, chain, _)| Start::At {
                 segment,
                 offset,
                 chain,
             }),
             &mut |v| {
+                match &v.record {
+                    Record::Checkpoint(c) => says_witnessed = c.witnessed,
+                    Record::Genesis(g) => says_witnessed = g.witnessed,
+                    _ => {}
+                }
                 if matches!(v.record, Record::Checkpoint(_)) {
                     since_checkpoint = 0;
                     last_checkpoint = Some((v.at.segment, v.at.offset, v.sequence, v.hash));
@@ -183,20 +192,26 @@ impl Writer {
                 if let Some(w) = &witnessed
                     && w.sequence == v.sequence
                 {
-                    if w.hash == v.hash {
-                        confirmed = true;
-                    } else {
-                        mismatch = Some(format!(
-                            "the witness recorded {} after sequence {} but the journal has {}: it was rewritten at or before that record",
-                            hex::encode(w.hash),
-                            w.sequence,
-                            hex::encode(v.hash)
-                        ));
+                    match witnessed_here(&dir, w, v) {
+                        Ok(()) => confirmed = true,
+                        Err(why) => mismatch = Some(why),
                     }
                 }
                 None
             },
         )?;
+        // A bad final record that is the witnessed head itself (its bytes still give that
+        // head: only a checksum is damaged) is accounted for: it goes to quarantine whole,
+        // and the truncation record says which head it had.
+        let cut_head = match (&end.problem, &end.last) {
+            (Some(p), Some(last)) if p.final_record => {
+                recomputed_head(&read_tail(&last.file.path, p.offset)?, &end.chain.hash)
+            }
+            _ => None,
+        };
+        if mismatch.is_none() && cut_head.is_some() && cut_head == witnessed {
+            confirmed = true;
+        }
         if end.journal_id.is_some_and(|id| id != journal_id) {
             return Err(AuditError::Damaged {
                 segment: last_segment.name.clone(),
@@ -208,13 +223,26 @@ impl Writer {
         if let Some(w) = &witnessed
             && !confirmed
         {
-            let reason = mismatch.unwrap_or_else(|| {
-                format!(
+            let damaged_final = end
+                .problem
+                .as_ref()
+                .filter(|p| p.final_record && end.chain.next_sequence == w.sequence);
+            let reason = mismatch.unwrap_or_else(|| match damaged_final {
+                Some(p) => format!(
+                    "the witness recorded head {}:{}, the journal's final record (sequence {}, segment {} byte {}), but that record is damaged beyond its checksums ({}): its bytes no longer give the witnessed head, so it cannot be told from a forgery and is not moved to quarantine; restore the segment from a backup",
+                    w.sequence,
+                    hex::encode(w.hash),
+                    p.sequence,
+                    p.segment,
+                    p.offset,
+                    p.reason
+                ),
+                None => format!(
                     "the witness recorded head {}:{} but the journal ends at sequence {}: records were removed from its end",
                     w.sequence,
                     hex::encode(w.hash),
                     end.chain.next_sequence.saturating_sub(1)
-                )
+                ),
             });
             return Err(AuditError::WitnessMismatch {
                 dir: dir.display().to_string(),
@@ -233,7 +261,14 @@ impl Writer {
                 ),
             });
         }
-        let truncation = self.recover_tail(&end)?;
+        if says_witnessed && self.config.witness.is_none() {
+            return Err(AuditError::WitnessMismatch {
+                dir: dir.display().to_string(),
+                reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE); a checkpoint written without it would not be in the witness, and verify would report it as forged".to_string(),
+            });
+        }
+        let witness_started = self.unwitnessed(witnessed.is_none(), &end)?;
+        let truncation = self.recover_tail(&end, cut_head)?;
         if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
             // The next open starts from here.
             let locator = Locator {
@@ -286,6 +321,7 @@ impl Writer {
             journal_id,
             from_checkpoint,
             records_read: end.records,
+            witness_started,
         })
     }
 
@@ -316,8 +352,36 @@ impl Writer {
         }
     }
 
+    /// An existing journal whose configured witness holds nothing: refused (naming the
+    /// witness) when it has records beyond its genesis, unless the witness is to be
+    /// started ([`FileJournalConfig::start_witness`]); whether to start it.
+    fn unwitnessed(&self, holds_nothing: bool, end: &WalkEnd) -> Result<bool, AuditError> {
+        let Some(witness) = self.config.witness.as_ref().filter(|_| holds_nothing) else {
+            return Ok(false);
+        };
+        let last = end.chain.next_sequence.saturating_sub(1);
+        if self.config.start_witness {
+            return Ok(true);
+        }
+        if last <= 1 {
+            // Only the genesis record: the witness starts with the next checkpoint.
+            return Ok(false);
+        }
+        Err(AuditError::WitnessMismatch {
+            dir: self.config.dir.display().to_string(),
+            reason: format!(
+                "the witness {} holds no head of this journal, which has {last} records: the witness is missing or empty (its volume not mounted, or the file deleted), and is not recreated silently; mount or restore it, or, when this journal never had this witness or it is lost for good, start it explicitly (`bcss audit start-witness`, or FileJournalConfig::start_witness): that is journaled, and records before it are then anchored by the chain alone",
+                witness.location()
+            ),
+        })
+    }
+
     /// Quarantine and cut a bad final record; any other problem refuses to open.
-    fn recover_tail(&self, end: &WalkEnd) -> Result<Option<TruncationRecord>, AuditError> {
+    fn recover_tail(
+        &self,
+        end: &WalkEnd,
+        cut_head: Option<Head>,
+    ) -> Result<Option<TruncationRecord>, AuditError> {
         let Some(problem) = &end.problem else {
             return Ok(None);
         };
@@ -344,21 +408,48 @@ impl Writer {
             reason: problem.reason.clone(),
             kind: kind.to_string(),
             quarantine: Some(moved.file),
+            cut_head: cut_head.map(|h| h.to_string()),
         }))
     }
 }
 
+/// Whether the record `v` is the head `w` the witness recorded at its sequence: the same
+/// chain hash, or a truncation record whose quarantined bytes are that very record (a
+/// witnessed final record cut off because a checksum was damaged). Why not, otherwise.
+fn witnessed_here(dir: &Path, w: &Head, v: &Visit) -> Result<(), String> {
+    if w.hash == v.hash {
+        return Ok(());
+    }
+    if let Record::Truncation(t) = &v.record {
+        match accounts_for(dir, t, &v.prev_hash, w) {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) => {
+                return Err(format!(
+                    "the witness recorded {w} and the truncation record there names its quarantined record, which cannot be read: {e}"
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "the witness recorded {} after sequence {} but the journal has {}: it was rewritten at or before that record",
+        hex::encode(w.hash),
+        w.sequence,
+        hex::encode(v.hash)
+    ))
+}
+
 /// Where to start walking: just after the checkpoint the locator names, once that
 /// checkpoint checks in place (frame, chain hash from the head it claims, journal,
-/// signature with the configured key, not older than the witness's last head). The reason
-/// when it does not.
+/// signature with the configured key, not older than the witness's last head), and whether
+/// that checkpoint was witnessed. The reason when it does not.
 fn tail_start(
     dir: &Path,
     segments: &[SegmentFile],
     journal_id: Uuid,
     key: Option<&ed25519_dalek::VerifyingKey>,
     witnessed: Option<&Head>,
-) -> Result<(usize, u64, Chain), String> {
+) -> Result<(usize, u64, Chain, bool), String> {
     let loc = locator::read(dir)?;
     let index = segments
         .iter()
@@ -416,6 +507,7 @@ fn tail_start(
             next_sequence: sequence.saturating_add(1),
             hash: frame.header.hash,
         },
+        c.witnessed,
     ))
 }
 

@@ -17,6 +17,7 @@ mod progress;
 mod query;
 mod reading;
 mod verify;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -51,6 +52,11 @@ pub enum AuditCommand {
     Prune(PruneArgs),
     /// Rebuild the journal's query index (`DIR/index/`) from its segments.
     Reindex(ReindexArgs),
+    /// Give an existing journal a witness (one that holds no head of it yet): its head is
+    /// recorded there and a `witness_started` checkpoint in the chain. Opening refuses a
+    /// journal whose witness holds nothing, so a missing witness is never recreated
+    /// silently.
+    StartWitness(witness::StartWitnessArgs),
 }
 
 /// The journal's signing key, witness and lock wait: for the checkpoint written after a
@@ -61,7 +67,11 @@ pub struct JournalKeys {
     /// the read or prune record (give it whenever the journal has one).
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
-    /// The journal's witness file (give it whenever the journal has one).
+    /// The journal's witness file. For verify, the anchor: every head it recorded must be in
+    /// the chain, so a cut at a record boundary, deleted trailing segments, a replaced
+    /// journal or a rewritten chain is detected (without it verify is unanchored). For a
+    /// read or a prune, the checkpoint after its record is recorded there; required
+    /// whenever the journal has one (the journal refuses a writer without it).
     #[arg(long, value_name = "FILE")]
     pub witness: Option<PathBuf>,
     /// A `bcss.toml` whose `[journal] signing_key`, `witness` and `lock_wait_seconds` are
@@ -79,6 +89,7 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
         AuditCommand::Checkpoint(args) => maintain::run_checkpoint(args),
         AuditCommand::Prune(args) => maintain::run_prune(args),
         AuditCommand::Reindex(args) => maintain::run_reindex(args),
+        AuditCommand::StartWitness(args) => witness::run(args),
     };
     match result {
         Ok(code) => code,

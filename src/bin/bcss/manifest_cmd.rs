@@ -95,9 +95,11 @@ pub enum ManifestCommand {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Make a signer's Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
+    /// Make an Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub. For a
+    /// manifest signer (pin NAME.pub in [manifest] signers) or for the audit journal
+    /// ([journal] signing_key = NAME.key; verify --public-key NAME.pub).
     ///
-    /// Never overwrites an existing key file.
+    /// Never overwrites an existing key file; creates the folder (mode 0700) if needed.
     Keygen {
         /// The files' name, with its folder if any (keys/advisor).
         name: PathBuf,

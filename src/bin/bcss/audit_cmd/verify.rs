@@ -61,6 +61,7 @@ pub(super) fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
             })
             .collect::<Result<_, _>>()?,
         progress: super::progress::bar(),
+        now: None,
     };
     if let Some(reader) = &args.reader {
         let mut arguments = Vec::new();
@@ -80,22 +81,52 @@ pub(super) fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
     Ok(print(&report, &options))
 }
 
-/// The first line without an anchor.
-pub(super) const UNANCHORED: &str = "WARNING: unanchored: truncation at a record boundary, deleted trailing segments or a replaced journal cannot be detected (configure [journal] witness, or pass --witness)";
+/// The first line without an anchor: what nothing inside the journal can show.
+pub(super) const UNANCHORED: &str = "WARNING: unanchored: truncation at a record boundary, deleted trailing segments, a replaced journal, and records edited, added or pruned with the chain recomputed after them (after the last signed checkpoint, with a key) cannot be detected";
+
+/// What to do about it: configure or pass a witness, or give the right one.
+fn unanchored_hint(options: &VerifyOptions) -> &'static str {
+    if options.witness.is_some() {
+        "(the witness given holds no head of this journal: check it is this journal's witness; an existing journal is given one with `bcss audit start-witness`)"
+    } else {
+        "(configure [journal] witness, or pass --witness)"
+    }
+}
+
+/// The start of the reason of a failure only because an anchor is required.
+const NOT_ANCHORED: &str = "the journal is not anchored";
 
 /// Print the report; the exit code (1 when the journal does not verify).
 pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode {
     let mut out = std::io::stdout().lock();
     if let Some(why) = &report.unanchored {
-        let _ = writeln!(out, "{UNANCHORED} [{why}]");
+        let _ = writeln!(out, "{UNANCHORED} {} [{why}]", unanchored_hint(options));
     }
     if let Some(problem) = &report.problem {
+        if problem.reason.starts_with(NOT_ANCHORED) {
+            // Nothing is wrong at any position: say so rather than name the journal's end.
+            let _ = writeln!(
+                out,
+                "FAILED: {}; the {} records themselves verify",
+                problem.reason, report.records
+            );
+            return ExitCode::from(1);
+        }
         let _ = writeln!(
             out,
             "FAILED: segment {} byte {} sequence {}: {}",
             problem.segment, problem.offset, problem.sequence, problem.reason
         );
-        let _ = writeln!(out, "{} records verified before it", report.records);
+        let last_read = report.head.map_or(0, |h| h.sequence);
+        if problem.sequence > last_read {
+            let _ = writeln!(out, "{} records verified before it", report.records);
+        } else {
+            let _ = writeln!(
+                out,
+                "{} records read, each intact on its own; the check above fails at sequence {}",
+                report.records, problem.sequence
+            );
+        }
         if problem.final_record {
             let _ = writeln!(
                 out,
@@ -137,6 +168,15 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
                         .head
                         .map_or(0, |head| head.sequence.saturating_sub(h.sequence))
                 );
+                if let Some(first) = report.first_witnessed_head
+                    && first.sequence > report.first_sequence.unwrap_or(1)
+                {
+                    let _ = writeln!(
+                        out,
+                        "witness: the first head it holds is at sequence {}: records before it are anchored by the chain alone (the witness was started then)",
+                        first.sequence
+                    );
+                }
             }
             None => {
                 let _ = writeln!(out, "witness: no head of this journal");
@@ -277,9 +317,21 @@ fn print_unapproved(out: &mut impl Write, report: &VerifyReport, options: &Verif
 fn print_quarantine(out: &mut impl Write, report: &VerifyReport) {
     for q in &report.quarantined {
         let _ = match (q.truncation, &q.kind) {
-            (Some(sequence), Some(kind)) => writeln!(
+            (Some(sequence), Some(kind)) => {
+                let witnessed = q.witnessed_head.map_or(String::new(), |h| {
+                    format!(
+                        "; it holds the record whose head {h} the witness recorded (nothing the witness saw was removed)"
+                    )
+                });
+                writeln!(
+                    out,
+                    "quarantined: {} ({} bytes, {kind}), named by the truncation record at sequence {sequence}; it matches{witnessed}",
+                    q.file, q.bytes
+                )
+            }
+            _ if !q.reached => writeln!(
                 out,
-                "quarantined: {} ({} bytes, {kind}), named by the truncation record at sequence {sequence}; it matches",
+                "quarantined: {} ({} bytes), not checked: verification stopped at the problem above, before any truncation record naming it",
                 q.file, q.bytes
             ),
             _ => writeln!(

@@ -77,17 +77,40 @@ pub fn signature_line(file: &Path, args: &TrustArgs) -> Result<String, String> {
 
 /// `bcss manifest keygen NAME`.
 pub fn keygen(name: &Path) -> ExitCode {
+    if let Some(parent) = name.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+        {
+            eprintln!(
+                "bcss manifest keygen: cannot create the folder {}: {e}",
+                parent.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     match keys::generate_key_pair(name) {
         Ok(files) => {
             outln!(
-                "private key: {} (mode 0600: keep it with the signer, never on an application \
-                 server)",
+                "private key: {} (mode 0600: keep it with whoever signs, never where it could be \
+                 copied)",
                 files.private_key.display()
             );
             outln!("public key:  {}", files.public_key.display());
             outln!("fingerprint: {}", files.fingerprint);
             outln!(
-                "pin it in bcss.toml: [manifest] signers = [\"{}\"]",
+                "to sign manifests: keep the private key with the signer, off the application \
+                 server, and pin the public key in bcss.toml: [manifest] signers = [\"{}\"]",
+                files.public_key.display()
+            );
+            outln!(
+                "to sign the audit journal: the application uses the private key, \
+                 [journal] signing_key = \"{}\", and verify checks with --public-key {}",
+                files.private_key.display(),
                 files.public_key.display()
             );
             ExitCode::SUCCESS

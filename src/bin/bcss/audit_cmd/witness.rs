@@ -1,0 +1,57 @@
+//! `bcss audit start-witness`: give an existing journal a witness, explicitly.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bcss::audit::FileJournal;
+
+use super::{Failure, JournalKeys, journal_config, runtime, usage};
+
+/// `bcss audit start-witness`
+#[derive(Debug, clap::Args)]
+pub struct StartWitnessArgs {
+    /// The journal directory.
+    pub dir: PathBuf,
+    /// The witness file to start (on another volume than the journal): it must hold no
+    /// head of this journal yet.
+    #[arg(long, value_name = "FILE")]
+    pub witness: PathBuf,
+    /// The journal's Ed25519 PKCS#8 PEM signing key, which signs the checkpoint and the
+    /// witnessed head (give it whenever the journal has one).
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+}
+
+/// Open the journal with the witness started: its head goes to the witness and a
+/// `witness_started` checkpoint into the chain.
+pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
+    if !args.dir.is_dir() {
+        return Err(usage(format!(
+            "{} is not a journal directory",
+            args.dir.display()
+        )));
+    }
+    let keys = JournalKeys {
+        signing_key: args.signing_key.clone(),
+        witness: Some(args.witness.clone()),
+        config: None,
+    };
+    let mut config = journal_config(&args.dir, &keys)?;
+    config.start_witness = true;
+    let (started, head) = runtime()?.block_on(async {
+        let journal = FileJournal::open(config).await?;
+        let started = journal.witness_started();
+        let head = journal.head();
+        journal.close().await?;
+        Ok::<_, bcss::audit::AuditError>((started, head))
+    })?;
+    let witness = args.witness.display();
+    match (started, head) {
+        (true, Some(head)) => println!(
+            "witness {witness} started at head {head}, recorded in the chain by a witness_started checkpoint; records up to sequence {} are anchored by the chain alone",
+            head.sequence
+        ),
+        _ => println!("witness {witness} already holds heads of this journal: nothing to start"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
