@@ -62,7 +62,7 @@ fn digits(s: &str) -> String {
 }
 
 impl QueryFilter {
-    fn matches_call(
+    pub(crate) fn matches_call(
         &self,
         ticket: Uuid,
         decided_at: DateTime<Utc>,
@@ -83,7 +83,7 @@ impl QueryFilter {
             })
     }
 
-    fn matches_status(&self, status: &str) -> bool {
+    pub(crate) fn matches_status(&self, status: &str) -> bool {
         self.outcome
             .as_ref()
             .is_none_or(|o| o.eq_ignore_ascii_case(status))
