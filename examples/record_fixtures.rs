@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bcss::Environment;
-use bcss::audit::{FileJournal, FileJournalConfig};
+use bcss::audit::AnyJournal;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::config::Config;
 use bcss::endpoints::Endpoints;
@@ -124,9 +124,7 @@ async fn main() -> Result<()> {
         args.fixtures.display()
     );
 
-    let journal = Arc::new(
-        FileJournal::open(FileJournalConfig::new(config.resolve(&config.journal.dir))).await?,
-    );
+    let journal = Arc::new(AnyJournal::open(config.journal_config()?).await?);
     let mut builder = Client::builder()
         .environment(config.environment)
         .organization(config.organization.cbe.clone())

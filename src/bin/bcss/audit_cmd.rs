@@ -1,23 +1,24 @@
-//! `bcss audit`: verify, query, show, checkpoint and prune a file journal. Thin: the work is
-//! done by `bcss::audit`.
+//! `bcss audit`: verify, query, show, checkpoint and prune a journal (a directory, or a
+//! `postgres://` URL: see `pg`), set up a PostgreSQL journal and export a file journal
+//! into one. Thin: the work is done by `bcss::audit`.
 //!
 //! Exit codes: 0 success; 1 the journal is damaged or does not verify (or `show` found no
 //! such ticket); 2 the command could not run (bad arguments, I/O errors, a lock held, a read
 //! that could not be journaled).
 
 mod output;
+mod pg;
 mod verify;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use bcss::audit::{
     self, AuditError, CallRecord, FileJournal, FileJournalConfig, FileWitness, Journal,
     QueryFilter, ReadRecord, VerifyOptions,
 };
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use output::{CSV_COLUMNS, csv_line, json_line, print_table, summary};
 use uuid::Uuid;
 
 /// `bcss audit ...`
@@ -37,6 +38,24 @@ pub enum AuditCommand {
     Checkpoint(CheckpointArgs),
     /// Remove whole segments whose every record is older than both --before and 10 years.
     Prune(PruneArgs),
+    /// Create a PostgreSQL journal's schema, triggers and functions, its witness's schema,
+    /// and the application roles' grants (run as the role that will own them).
+    Init(pg::InitArgs),
+    /// Copy a file journal into an empty PostgreSQL journal, keeping sequence numbers and
+    /// hashes, then verify it ends at the same head.
+    Export(pg::ExportArgs),
+}
+
+/// The database password, for a `postgres://` journal (never in the URL).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// The environment variable holding the database password (default PGPASSWORD, when
+    /// it is set).
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// The file holding the database password.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// Journaling the read itself.
@@ -50,8 +69,9 @@ pub struct ReaderArgs {
     /// read record (without it no checkpoint is written).
     #[arg(long, value_name = "FILE", requires = "reader")]
     pub signing_key: Option<PathBuf>,
-    /// The journal's witness file: the checkpoint written after the read record is
-    /// recorded there (give it whenever the journal has one).
+    /// The journal's witness (a file, or a postgres:// URL naming its schema): the
+    /// checkpoint written after the read record is recorded there (give it whenever the
+    /// journal has one).
     #[arg(long, value_name = "FILE")]
     pub witness: Option<PathBuf>,
 }
@@ -59,8 +79,10 @@ pub struct ReaderArgs {
 /// `bcss audit verify`
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// A head printed earlier by `bcss audit checkpoint` (`SEQUENCE:HEX`, or `HEX`): prove
     /// the journal still extends it.
     #[arg(long, value_name = "HEX")]
@@ -94,8 +116,10 @@ pub enum Format {
 /// `bcss audit query`
 #[derive(Debug, clap::Args)]
 pub struct QueryArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// The physical user's id.
     #[arg(long, value_name = "ID")]
     pub who: Option<String>,
@@ -125,8 +149,10 @@ pub struct QueryArgs {
 /// `bcss audit show`
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Our ticket (a UUID).
     pub ticket: Uuid,
     #[command(flatten)]
@@ -136,15 +162,19 @@ pub struct ShowArgs {
 /// `bcss audit checkpoint`
 #[derive(Debug, clap::Args)]
 pub struct CheckpointArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `bcss audit prune`
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
     /// Remove segments whose records are all older than this (RFC 3339 or YYYY-MM-DD) and
     /// older than 10 years.
     #[arg(long, value_name = "DATE")]
@@ -153,7 +183,8 @@ pub struct PruneArgs {
     /// record (give it whenever the journal has one: verify with a public key requires it).
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
-    /// The journal's witness file: the checkpoint after the prune record is recorded there.
+    /// The journal's witness (a file, or a postgres:// URL naming its schema): the
+    /// checkpoint after the prune record is recorded there.
     #[arg(long, value_name = "FILE")]
     pub witness: Option<PathBuf>,
 }
@@ -166,6 +197,8 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
         AuditCommand::Show(args) => run_show(args),
         AuditCommand::Checkpoint(args) => run_checkpoint(args),
         AuditCommand::Prune(args) => run_prune(args),
+        AuditCommand::Init(args) => pg::run_init(args),
+        AuditCommand::Export(args) => pg::run_export(args),
     };
     match result {
         Ok(code) => code,
@@ -197,6 +230,7 @@ fn usage(message: String) -> Failure {
 /// Journal the read before anything is shown; refuse when it cannot be.
 fn journal_read(
     dir: &Path,
+    db: &DbArgs,
     reader: &ReaderArgs,
     command: &str,
     arguments: Vec<String>,
@@ -214,7 +248,8 @@ fn journal_read(
         dir,
         reader.signing_key.as_deref(),
         reader.witness.as_deref(),
-    );
+        db,
+    )?;
     config.checkpoint_on_close = reader.signing_key.is_some() || reader.witness.is_some();
     let record = CallRecord::Read(ReadRecord {
         at: Utc::now(),
@@ -241,14 +276,20 @@ fn journal_config(
     dir: &Path,
     signing_key: Option<&Path>,
     witness: Option<&Path>,
-) -> FileJournalConfig {
+    db: &DbArgs,
+) -> Result<FileJournalConfig, Failure> {
     let mut config = FileJournalConfig::new(dir);
     config.signing_key = signing_key.map(Path::to_path_buf);
-    config.witness = witness.map(|w| {
-        let witness: std::sync::Arc<dyn audit::Witness> = std::sync::Arc::new(FileWitness::new(w));
-        witness
-    });
-    config
+    config.witness = witness.map(|w| witness_of(w, db)).transpose()?;
+    Ok(config)
+}
+
+/// The witness a command line names: a file, or a `postgres://` URL of its schema.
+fn witness_of(witness: &Path, db: &DbArgs) -> Result<Arc<dyn audit::Witness>, Failure> {
+    Ok(match pg::location(witness, db)? {
+        Some(location) => Arc::new(audit::pg::PgWitness::new(location)),
+        None => Arc::new(FileWitness::new(witness)),
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -259,6 +300,17 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
+    let (options, arguments) = verify_options(&args)?;
+    if let Some(location) = pg::location(&args.dir, &args.db)? {
+        return pg::run_verify(location, &args, options, arguments);
+    }
+    journal_read(&args.dir, &args.db, &args.reader, "verify", arguments)?;
+    let report = audit::verify(&args.dir, &options)?;
+    Ok(verify::print(&report, &options))
+}
+
+/// What `verify` checks against, and its arguments as the read record names them.
+fn verify_options(args: &VerifyArgs) -> Result<(VerifyOptions, Vec<String>), Failure> {
     let options = VerifyOptions {
         trusted_head: args.trusted_head.as_deref().map(str::parse).transpose()?,
         public_key: args
@@ -266,32 +318,26 @@ fn run_verify(args: VerifyArgs) -> Result<ExitCode, Failure> {
             .as_deref()
             .map(audit::load_verifying_key)
             .transpose()?,
-        witness: configured_witness(&args)?.map(|w| {
-            let witness: std::sync::Arc<dyn audit::Witness> =
-                std::sync::Arc::new(FileWitness::new(w));
-            witness
-        }),
+        witness: configured_witness(args)?,
         require_anchor: args.require_anchor,
     };
     let mut arguments = Vec::new();
     if let Some(t) = &args.trusted_head {
         arguments.push(format!("--trusted-head={t}"));
     }
-    journal_read(&args.dir, &args.reader, "verify", arguments)?;
-    let report = audit::verify(&args.dir, &options)?;
-    Ok(verify::print(&report, &options))
+    Ok((options, arguments))
 }
 
-/// The witness file: `--witness`, else the configuration's `[journal] witness`.
-fn configured_witness(args: &VerifyArgs) -> Result<Option<PathBuf>, Failure> {
+/// The witness: `--witness`, else the configuration's `[journal] witness`.
+fn configured_witness(args: &VerifyArgs) -> Result<Option<Arc<dyn audit::Witness>>, Failure> {
     if let Some(w) = &args.reader.witness {
-        return Ok(Some(w.clone()));
+        return witness_of(w, &args.db).map(Some);
     }
     let Some(path) = &args.config else {
         return Ok(None);
     };
     let config = bcss::config::Config::load(path).map_err(|e| usage(e.to_string()))?;
-    Ok(config.journal.witness.as_ref().map(|w| config.resolve(w)))
+    Ok(config.journal_witness()?)
 }
 
 /// Parse an instant: RFC 3339, `YYYY-MM-DDTHH:MM:SS` (UTC), or `YYYY-MM-DD` (the start of
@@ -318,7 +364,8 @@ fn parse_time(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, Failure> {
     )))
 }
 
-fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
+/// The query's filter, and its arguments as the read record names them.
+fn query_filter(args: &QueryArgs) -> Result<(QueryFilter, Vec<String>), Failure> {
     let filter = QueryFilter {
         who: args.who.clone(),
         subject: args.subject.clone(),
@@ -350,33 +397,21 @@ fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
             arguments.push(format!("{name}={v}"));
         }
     }
-    journal_read(&args.dir, &args.reader, "query", arguments)?;
+    Ok((filter, arguments))
+}
+
+fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
+    if let Some(location) = pg::location(&args.dir, &args.db)? {
+        return pg::run_query(location, args);
+    }
+    let (filter, arguments) = query_filter(&args)?;
+    journal_read(&args.dir, &args.db, &args.reader, "query", arguments)?;
     let result = audit::query(&args.dir, &filter)?;
-    let mut out = std::io::stdout().lock();
-    let mut rows = Vec::new();
-    if args.format == Format::Csv {
-        let _ = writeln!(
-            out,
-            "{}",
-            csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))
-        );
-    }
+    let mut printer = output::ExchangePrinter::start(args.format);
     for exchange in result.exchanges() {
-        let exchange = exchange?;
-        match args.format {
-            Format::Json => {
-                let _ = writeln!(out, "{}", json_line(&exchange));
-            }
-            Format::Csv => {
-                let _ = writeln!(out, "{}", csv_line(summary(&exchange)));
-            }
-            Format::Table => rows.push(summary(&exchange)),
-        }
+        printer.print(&exchange?);
     }
-    if args.format == Format::Table {
-        print_table(&mut out, &rows);
-    }
-    let _ = out.flush();
+    printer.finish();
     match &result.problem {
         Some(p) if p.final_record => {
             eprintln!(
@@ -393,8 +428,12 @@ fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
 }
 
 fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
+    if let Some(location) = pg::location(&args.dir, &args.db)? {
+        return pg::run_show(location, args);
+    }
     journal_read(
         &args.dir,
+        &args.db,
         &args.reader,
         "show",
         vec![args.ticket.to_string()],
@@ -409,54 +448,14 @@ fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
             ),
         ));
     };
-    let mut out = std::io::stdout().lock();
-    let row = summary(&e);
-    for (name, value) in CSV_COLUMNS.iter().zip(&row) {
-        if !value.is_empty() {
-            let _ = writeln!(out, "{name}: {value}");
-        }
-    }
-    if let Some(d) = &e.denial {
-        let _ = writeln!(out, "message: {}", d.message);
-    }
-    if let Some(i) = &e.intent {
-        let _ = writeln!(out, "soap_action: {}", i.soap_action);
-    }
-    if let Some(c) = &e.classification
-        && let Some(error) = &c.error
-    {
-        let _ = writeln!(out, "decoding error: {error}");
-    }
-    if let Some(o) = &e.outcome {
-        if let Some(status) = o.http_status {
-            let _ = writeln!(out, "http_status: {status}");
-        }
-        if let Some(t) = &o.bcss.time_receive {
-            let _ = writeln!(out, "bcss_time_receive: {t}");
-        }
-        if let Some(t) = &o.bcss.time_reply {
-            let _ = writeln!(out, "bcss_time_reply: {t}");
-        }
-        if let Some(error) = &o.error {
-            let _ = writeln!(out, "error: {error}");
-        }
-    }
-    let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
-    let _ = writeln!(out, "sequences: {}", seqs.join(" "));
-    if let Some(i) = &e.intent {
-        let (encoding, text) = output::shown(&i.request);
-        let _ = writeln!(out, "--- request ({encoding}) ---");
-        let _ = writeln!(out, "{text}");
-    }
-    if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
-        let (encoding, text) = output::shown(reply);
-        let _ = writeln!(out, "--- reply ({encoding}) ---");
-        let _ = writeln!(out, "{text}");
-    }
+    output::print_exchange(&e);
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
+    if let Some(location) = pg::location(&args.dir, &args.db)? {
+        return pg::run_checkpoint(location);
+    }
     let report = audit::verify(&args.dir, &VerifyOptions::default())?;
     if let Some(problem) = &report.problem {
         return Err(Failure(
@@ -476,6 +475,9 @@ fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
 
 fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
     let before = parse_time(&args.before, false)?;
+    if let Some(location) = pg::location(&args.dir, &args.db)? {
+        return pg::run_prune(location, args, before);
+    }
     if !args.dir.is_dir() {
         return Err(usage(format!(
             "{} is not a journal directory",
@@ -486,7 +488,8 @@ fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
         &args.dir,
         args.signing_key.as_deref(),
         args.witness.as_deref(),
-    );
+        &args.db,
+    )?;
     let report = runtime()?.block_on(audit::prune(config, before))?;
     println!("cut-off: {}", report.cutoff.to_rfc3339());
     for name in &report.removed {

@@ -211,3 +211,98 @@ pub(super) fn json_line(e: &Exchange) -> String {
     map.insert("sequences".into(), json!(e.sequences));
     Value::Object(map).to_string()
 }
+
+/// Prints `query`'s exchanges in the chosen format, one at a time (the table at the end).
+pub(super) struct ExchangePrinter {
+    format: super::Format,
+    rows: Vec<Vec<String>>,
+    out: std::io::StdoutLock<'static>,
+}
+
+impl ExchangePrinter {
+    /// Start: the CSV header, when CSV.
+    pub(super) fn start(format: super::Format) -> Self {
+        let mut out = std::io::stdout().lock();
+        if format == super::Format::Csv {
+            let _ = writeln!(
+                out,
+                "{}",
+                csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))
+            );
+        }
+        ExchangePrinter {
+            format,
+            rows: Vec::new(),
+            out,
+        }
+    }
+
+    /// One exchange.
+    pub(super) fn print(&mut self, exchange: &Exchange) {
+        match self.format {
+            super::Format::Json => {
+                let _ = writeln!(self.out, "{}", json_line(exchange));
+            }
+            super::Format::Csv => {
+                let _ = writeln!(self.out, "{}", csv_line(summary(exchange)));
+            }
+            super::Format::Table => self.rows.push(summary(exchange)),
+        }
+    }
+
+    /// The table, when a table; then flush.
+    pub(super) fn finish(mut self) {
+        if self.format == super::Format::Table {
+            print_table(&mut self.out, &self.rows);
+        }
+        let _ = self.out.flush();
+    }
+}
+
+/// `show`: one exchange, its fields, then its request and reply.
+pub(super) fn print_exchange(e: &Exchange) {
+    let mut out = std::io::stdout().lock();
+    let row = summary(e);
+    for (name, value) in CSV_COLUMNS.iter().zip(&row) {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+    }
+    if let Some(d) = &e.denial {
+        let _ = writeln!(out, "message: {}", d.message);
+    }
+    if let Some(i) = &e.intent {
+        let _ = writeln!(out, "soap_action: {}", i.soap_action);
+    }
+    if let Some(c) = &e.classification
+        && let Some(error) = &c.error
+    {
+        let _ = writeln!(out, "decoding error: {error}");
+    }
+    if let Some(o) = &e.outcome {
+        if let Some(status) = o.http_status {
+            let _ = writeln!(out, "http_status: {status}");
+        }
+        if let Some(t) = &o.bcss.time_receive {
+            let _ = writeln!(out, "bcss_time_receive: {t}");
+        }
+        if let Some(t) = &o.bcss.time_reply {
+            let _ = writeln!(out, "bcss_time_reply: {t}");
+        }
+        if let Some(error) = &o.error {
+            let _ = writeln!(out, "error: {error}");
+        }
+    }
+    let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
+    let _ = writeln!(out, "sequences: {}", seqs.join(" "));
+    if let Some(i) = &e.intent {
+        let (encoding, text) = shown(&i.request);
+        let _ = writeln!(out, "--- request ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
+    }
+    if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
+        let (encoding, text) = shown(reply);
+        let _ = writeln!(out, "--- reply ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
+    }
+}

@@ -15,11 +15,20 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
         let _ = writeln!(out, "{UNANCHORED} [{why}]");
     }
     if let Some(problem) = &report.problem {
-        let _ = writeln!(
-            out,
-            "FAILED: segment {} byte {} sequence {}: {}",
-            problem.segment, problem.offset, problem.sequence, problem.reason
-        );
+        let _ = if problem.segment.ends_with(".records") {
+            // A PostgreSQL journal: its records table, by sequence number.
+            writeln!(
+                out,
+                "FAILED: table {} sequence {}: {}",
+                problem.segment, problem.sequence, problem.reason
+            )
+        } else {
+            writeln!(
+                out,
+                "FAILED: segment {} byte {} sequence {}: {}",
+                problem.segment, problem.offset, problem.sequence, problem.reason
+            )
+        };
         let _ = writeln!(out, "{} records verified before it", report.records);
         if problem.final_record {
             let _ = writeln!(
