@@ -1,19 +1,111 @@
 //! The client's single call path, end to end with test doubles: the guard decides, the
 //! journal records durably before anything is sent, and every refusal sends zero bytes.
+//!
+//! Each test runs twice: on a journal in memory, and on the PostgreSQL journal of a
+//! throwaway local cluster (`postgres`; `SKIP:` without PostgreSQL).
 
+mod pg_support;
 mod pipeline_support;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bcss::audit::Record;
+use bcss::audit::pg::{PgJournal, PgJournalConfig, PgLocation};
+use bcss::audit::{Appended, AuditError, CallRecord, Journal, Record};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
 use bcss::ids::{ProgramId, Ssin};
 use bcss::manifest::{DenialReason, Guard};
+use bcss::transport::BoxFuture;
 use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
-use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
+use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe, Recorded};
+
+/// Where a test's records go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Memory,
+    Postgres,
+}
+
+/// The PostgreSQL journal, its call records read back from the database.
+#[derive(Debug)]
+struct PgRecorded {
+    journal: PgJournal,
+    location: PgLocation,
+}
+
+impl Recorded for PgRecorded {
+    fn recorded(&self) -> BoxFuture<'_, Vec<Record>> {
+        Box::pin(async move {
+            bcss::audit::pg::records(&self.location, 1..=u64::MAX)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, r)| r)
+                .filter(|r| !r.is_journal_kind())
+                .collect()
+        })
+    }
+}
+
+impl Journal for PgRecorded {
+    fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
+        self.journal.append(record)
+    }
+    fn append_deferred(&self, record: CallRecord) -> Result<(), AuditError> {
+        self.journal.append_deferred(record)
+    }
+    fn max_payload_bytes(&self) -> usize {
+        self.journal.max_payload_bytes()
+    }
+}
+
+/// A journal the tests append through and read back.
+trait TestJournal: Journal + Recorded {}
+impl<T: Journal + Recorded> TestJournal for T {}
+
+/// A new journal of `backend`; `None` (after `SKIP:`) without PostgreSQL.
+async fn journal(backend: Backend, failing: bool) -> Option<Arc<dyn TestJournal>> {
+    match backend {
+        Backend::Memory => Some(Arc::new(MemoryJournal {
+            fail: failing,
+            ..MemoryJournal::default()
+        })),
+        Backend::Postgres => {
+            let cluster = pg_support::shared("the client pipeline on PostgreSQL")?;
+            let location = cluster.database().init("bcss").await;
+            let mut config = PgJournalConfig::new(location.clone());
+            config.checkpoint_every = std::time::Duration::ZERO;
+            let journal = PgJournal::open(config).await.unwrap();
+            Some(Arc::new(PgRecorded { journal, location }))
+        }
+    }
+}
+
+/// Runs the test `$name(backend)` on both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn memory() {
+                super::$name(super::Backend::Memory).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    granted_call_is_journaled_before_and_after_sending,
+    every_denial_sends_zero_bytes,
+    a_call_without_a_user_is_refused_and_journaled,
+    an_untrustworthy_clock_refuses_the_call,
+    a_manifest_reload_changes_decisions_without_restarting,
+);
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
@@ -33,21 +125,17 @@ fn tx25() -> Probe {
 
 struct Setup {
     client: Client,
-    journal: Arc<MemoryJournal>,
+    journal: Arc<dyn TestJournal>,
     transport: Arc<CountingTransport>,
 }
 
 fn setup_with(
+    journal: Arc<dyn TestJournal>,
     env: Environment,
     guard: Guard,
     clock: Arc<dyn Clock>,
     program: Option<&str>,
-    failing_journal: bool,
 ) -> Setup {
-    let journal = Arc::new(MemoryJournal {
-        fail: failing_journal,
-        ..MemoryJournal::default()
-    });
     let transport = CountingTransport::new(journal.clone());
     let mut builder = Client::builder()
         .environment(env)
@@ -67,23 +155,24 @@ fn setup_with(
     }
 }
 
-fn setup(env: Environment, when: DateTime<Utc>) -> Setup {
-    setup_with(
+async fn setup(backend: Backend, env: Environment, when: DateTime<Utc>) -> Option<Setup> {
+    Some(setup_with(
+        journal(backend, false).await?,
         env,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(FixedClock(when)),
         None,
-        false,
-    )
+    ))
 }
 
 fn ctx(purpose: &str) -> CallContext {
     CallContext::new(Actor::new("agent-042").with_name("Sam Agent"), purpose)
 }
 
-#[tokio::test]
-async fn granted_call_is_journaled_before_and_after_sending() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+async fn granted_call_is_journaled_before_and_after_sending(backend: Backend) {
+    let Some(s) = setup(backend, Environment::Test, at(2026, 6, 1)).await else {
+        return;
+    };
     let reply = s
         .client
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
@@ -112,7 +201,7 @@ async fn granted_call_is_journaled_before_and_after_sending() {
     assert!(body.contains("<program>00912345673</program>"), "{body}");
     assert!(body.contains(&reply.ticket.to_string()));
 
-    let records = s.journal.records();
+    let records = s.journal.recorded().await;
     assert_eq!(records.len(), 2);
     let (Record::Intent(intent), Record::Outcome(outcome)) = (&records[0], &records[1]) else {
         panic!("expected intent then outcome: {records:?}");
@@ -132,8 +221,7 @@ async fn granted_call_is_journaled_before_and_after_sending() {
 
 /// Every kind of unauthorised call returns its typed denial, is journaled, and sends
 /// nothing.
-#[tokio::test]
-async fn every_denial_sends_zero_bytes() {
+async fn every_denial_sends_zero_bytes(backend: Backend) {
     struct Case {
         name: &'static str,
         env: Environment,
@@ -225,7 +313,9 @@ async fn every_denial_sends_zero_bytes() {
             .guard
             .unwrap_or_else(|| Guard::from_str(MANIFEST, "authorizations.toml").unwrap());
         // A guard without a manifest has no organisation: name it on the builder.
-        let journal = Arc::new(MemoryJournal::default());
+        let Some(journal) = journal(backend, false).await else {
+            return;
+        };
         let transport = CountingTransport::new(journal.clone());
         let mut builder = Client::builder()
             .environment(case.env)
@@ -252,7 +342,7 @@ async fn every_denial_sends_zero_bytes() {
             other => panic!("{}: expected a denial, got {other:?}", case.name),
         }
         assert_eq!(transport.bytes.load(Ordering::SeqCst), 0, "{}", case.name);
-        let records = journal.records();
+        let records = journal.recorded().await;
         assert_eq!(records.len(), 1, "{}", case.name);
         let Record::Denial(denial) = &records[0] else {
             panic!("{}: expected a denial record, got {records:?}", case.name);
@@ -264,25 +354,27 @@ async fn every_denial_sends_zero_bytes() {
     }
 }
 
-#[tokio::test]
-async fn a_call_without_a_user_is_refused_and_journaled() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+async fn a_call_without_a_user_is_refused_and_journaled(backend: Backend) {
+    let Some(s) = setup(backend, Environment::Test, at(2026, 6, 1)).await else {
+        return;
+    };
     let anonymous = CallContext::new(Actor::new("  "), "PCSA:SOCIAL_INQUIRY");
     let err = s.client.call(&anonymous, &tx25()).await.unwrap_err();
     assert!(matches!(err, Error::MissingUser(_)), "{err:?}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    let records = s.journal.records();
+    let records = s.journal.recorded().await;
     assert!(matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user"));
 }
 
+/// On PostgreSQL: a stopped database (tests/client_journal_faults.rs).
 #[tokio::test]
 async fn a_journal_that_cannot_write_refuses_the_call() {
     let s = setup_with(
+        journal(Backend::Memory, true).await.unwrap(),
         Environment::Test,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(FixedClock(at(2026, 6, 1))),
         None,
-        true,
     );
     let err = s
         .client
@@ -310,14 +402,16 @@ impl Clock for BrokenClock {
     }
 }
 
-#[tokio::test]
-async fn an_untrustworthy_clock_refuses_the_call() {
+async fn an_untrustworthy_clock_refuses_the_call(backend: Backend) {
+    let Some(journal) = journal(backend, false).await else {
+        return;
+    };
     let s = setup_with(
+        journal,
         Environment::Test,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(BrokenClock),
         None,
-        false,
     );
     let err = s
         .client
@@ -346,9 +440,10 @@ fn the_builder_refuses_an_organisation_the_manifest_is_not_for() {
     assert!(err.to_string().contains("0212344876"), "{err}");
 }
 
-#[tokio::test]
-async fn a_manifest_reload_changes_decisions_without_restarting() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+async fn a_manifest_reload_changes_decisions_without_restarting(backend: Backend) {
+    let Some(s) = setup(backend, Environment::Test, at(2026, 6, 1)).await else {
+        return;
+    };
     assert!(
         s.client
             .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())

@@ -80,6 +80,18 @@ impl MemoryJournal {
     }
 }
 
+/// A journal whose call records a test can read back, in order (the journal's own records
+/// aside): the memory journal, or a real one.
+pub trait Recorded: Send + Sync + std::fmt::Debug {
+    fn recorded(&self) -> BoxFuture<'_, Vec<Record>>;
+}
+
+impl Recorded for MemoryJournal {
+    fn recorded(&self) -> BoxFuture<'_, Vec<Record>> {
+        Box::pin(async move { self.records() })
+    }
+}
+
 impl Journal for MemoryJournal {
     fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
         Box::pin(async move {
@@ -112,12 +124,12 @@ impl Journal for MemoryJournal {
 #[derive(Debug)]
 pub struct CountingTransport {
     pub bytes: AtomicUsize,
-    pub journal: Arc<MemoryJournal>,
+    pub journal: Arc<dyn Recorded>,
     pub seen: Mutex<Vec<(String, String, Vec<u8>)>>,
 }
 
 impl CountingTransport {
-    pub fn new(journal: Arc<MemoryJournal>) -> Arc<Self> {
+    pub fn new(journal: Arc<dyn Recorded>) -> Arc<Self> {
         Arc::new(CountingTransport {
             bytes: AtomicUsize::new(0),
             journal,
@@ -133,7 +145,7 @@ impl Transport for CountingTransport {
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         Box::pin(async move {
             // The one promise: the intent, with these exact bytes, is already journaled.
-            let records = self.journal.records();
+            let records = self.journal.recorded().await;
             let Some(Record::Intent(intent)) = records.last() else {
                 panic!("transport called without a journaled intent: {records:?}");
             };
