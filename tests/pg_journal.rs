@@ -475,3 +475,107 @@ async fn signed_checkpoints_and_genesis_verify_with_the_public_key() {
     assert!(report.genesis_signed);
     assert_eq!(report.signed_checkpoints, 1);
 }
+
+fn in_2010() -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2010, 1, 1, 9, 0, 0).unwrap()
+}
+
+fn in_2025() -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 1, 1, 9, 0, 0).unwrap()
+}
+
+fn in_2026() -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 9, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn prune_removes_only_attested_records_older_than_ten_years() {
+    let Some(cluster) = shared("prune") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pair = bcss::keys::generate_key_pair(&dir.path().join("journal")).unwrap();
+    let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
+        location.with_schema("bcss_witness").unwrap(),
+    ));
+    let keyed = |location: PgLocation, clock: fn() -> chrono::DateTime<chrono::Utc>| {
+        let mut c = config(location);
+        c.signing_key = Some(pair.private_key.clone());
+        c.witness = Some(witness.clone());
+        c.clock = clock;
+        c
+    };
+    // Written in 2010: genesis, 5 records, the shutdown checkpoint (sequences 1..=7).
+    let old = PgJournal::open(keyed(location.clone(), in_2010))
+        .await
+        .unwrap();
+    for i in 0..5u16 {
+        old.append(intent(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(i + 1),
+            80,
+        ))
+        .await
+        .unwrap();
+    }
+    old.close().await.unwrap();
+    // Written in 2025: kept.
+    let recent = PgJournal::open(keyed(location.clone(), in_2025))
+        .await
+        .unwrap();
+    for i in 0..3u16 {
+        recent
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 10),
+                80,
+            ))
+            .await
+            .unwrap();
+    }
+    recent.close().await.unwrap();
+
+    // The application role may not prune.
+    let app = pg::prune(keyed(location.clone(), in_2026), in_2026()).await;
+    assert!(app.unwrap_err().to_string().contains("permission denied"));
+    let owner = db.location(OWNER, "bcss");
+    let report = pg::prune(keyed(owner.clone(), in_2026), in_2026())
+        .await
+        .unwrap();
+    assert_eq!(report.records_removed, 7, "{report:?}");
+    assert_eq!(report.first_remaining_sequence, Some(8));
+    let prune_sequence = report.prune_record.unwrap();
+
+    let key = bcss::audit::load_verifying_key(&pair.public_key).unwrap();
+    let options = VerifyOptions {
+        public_key: Some(key),
+        witness: Some(witness.clone()),
+        require_anchor: true,
+        ..VerifyOptions::default()
+    };
+    let verified = pg::verify(&location, &options).await.unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problem);
+    assert_eq!(verified.anchored_at, Some(8));
+    assert_eq!(verified.attested_by_prune, Some(prune_sequence));
+    // Nothing else is old enough: a second prune removes nothing.
+    let again = pg::prune(keyed(owner, in_2026), in_2026()).await.unwrap();
+    assert_eq!(again.records_removed, 0);
+    assert!(again.kept_because.is_some());
+    // The database itself refuses to delete a record the prune record does not attest.
+    let err = run_as(
+        &db,
+        OWNER,
+        &format!(
+            "SELECT set_config('bcss.prune_record', '{prune_sequence}', true); DELETE FROM bcss.records WHERE sequence = 9"
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("may not be pruned"), "{err}");
+}

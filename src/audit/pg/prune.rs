@@ -72,6 +72,23 @@ async fn prune_open(
     let cutoff = before.min(ten_years_ago);
     let connection = open_reader(location).await?;
     let client = &connection.client;
+    let may_prune: bool = client
+        .query_one(
+            &sql(
+                location,
+                "SELECT has_function_privilege(current_user, '__S__.prune(bigint)', 'EXECUTE')",
+            ),
+            &[],
+        )
+        .await
+        .map_err(|e| db_error(location, "check the right to prune", &e))?
+        .get(0);
+    if !may_prune {
+        return Err(AuditError::Config(format!(
+            "{location}: permission denied for {}.prune(): connect as the role that owns the journal's schema (nothing was written)",
+            location.schema()
+        )));
+    }
     let head = fetch_head(client, location)
         .await?
         .ok_or_else(|| AuditError::Config(format!("{location}: the journal is empty")))?;
