@@ -185,10 +185,11 @@ async fn a_stopped_database_refuses_the_call_and_sends_nothing_until_it_is_back(
         operation: "retrieveTI",
         subject: Ssin::new("68070100188").unwrap(),
     };
-    client.call(&ctx, &request).await.unwrap();
+    let first = client.call(&ctx, &request).await.unwrap();
     let sent = transport.bytes.load(Ordering::SeqCst);
     assert!(sent > 0);
 
+    // As if the server crashed: what was acknowledged must survive it.
     cluster.stop();
     for _ in 0..3 {
         let err = client.call(&ctx, &request).await.unwrap_err();
@@ -215,4 +216,17 @@ async fn a_stopped_database_refuses_the_call_and_sends_nothing_until_it_is_back(
         .await
         .unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
+    let records = bcss::audit::pg::records(&location, 1..=u64::MAX)
+        .await
+        .unwrap();
+    let kept: Vec<&str> = records
+        .iter()
+        .filter(|(_, r)| r.ticket() == Some(first.ticket))
+        .map(|(_, r)| r.kind())
+        .collect();
+    assert_eq!(
+        kept,
+        ["intent", "outcome"],
+        "the acknowledged call survived the crash"
+    );
 }

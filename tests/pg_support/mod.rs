@@ -64,8 +64,14 @@ fn is_root() -> bool {
 }
 
 impl Cluster {
-    /// Start a new cluster, or `None` (after printing `SKIP: ...`) when it cannot be.
+    /// Start a new cluster for tests (fsync off: fast, and nothing outlives the test), or
+    /// `None` (after printing `SKIP: ...`) when it cannot be.
     pub fn start(why: &str) -> Option<Cluster> {
+        Cluster::start_with(why, false)
+    }
+
+    /// Start a new cluster; `durable`: fsync on, as in production (for benchmarks).
+    pub fn start_with(why: &str, durable: bool) -> Option<Cluster> {
         let Some(bin) = bin_dir() else {
             println!(
                 "SKIP: {why}: PostgreSQL's initdb and pg_ctl were not found (install Debian's `postgresql` package, or set BCSS_PG_BIN)"
@@ -85,7 +91,7 @@ impl Cluster {
         } else {
             None
         };
-        match Cluster::init(bin, run_as) {
+        match Cluster::init(bin, run_as, durable) {
             Ok(c) => Some(c),
             Err(e) => {
                 println!("SKIP: {why}: a local PostgreSQL cluster could not be started: {e}");
@@ -103,7 +109,7 @@ impl Cluster {
         c
     }
 
-    fn init(bin: PathBuf, run_as: Option<(u32, u32)>) -> Result<Cluster, String> {
+    fn init(bin: PathBuf, run_as: Option<(u32, u32)>, durable: bool) -> Result<Cluster, String> {
         let tmp = tempfile::Builder::new()
             .prefix("bcss-pg-")
             .tempdir()
@@ -155,8 +161,13 @@ impl Cluster {
         }
         let hba = format!("local all {SUPERUSER} trust\nlocal all all scram-sha-256\n");
         std::fs::write(cluster.data.join("pg_hba.conf"), hba).map_err(|e| e.to_string())?;
+        let durability = if durable {
+            "shared_buffers = 256MB\nmax_wal_size = 1GB\n"
+        } else {
+            "fsync = off\nfull_page_writes = off\nshared_buffers = 32MB\n"
+        };
         let conf = format!(
-            "listen_addresses = ''\nunix_socket_directories = '{}'\nfsync = off\nfull_page_writes = off\nshared_buffers = 32MB\nmax_connections = 200\n",
+            "listen_addresses = ''\nunix_socket_directories = '{}'\nmax_connections = 200\n{durability}",
             cluster.socket_dir.display()
         );
         let mut existing =

@@ -26,7 +26,8 @@ impl Drop for Connection {
 }
 
 /// Connect to `location` and set up the session: `synchronous_commit = on` (a commit
-/// returns once its WAL is flushed: what an acknowledged append means).
+/// returns once its WAL is flushed: what an acknowledged append rests on), and no JIT
+/// compilation (bcss's statements are short; compiling them costs more than it saves).
 pub(crate) async fn connect(location: &PgLocation) -> Result<Connection, AuditError> {
     let config = location.driver_config()?;
     let (client, task) = match config.get_ssl_mode() {
@@ -49,9 +50,9 @@ pub(crate) async fn connect(location: &PgLocation) -> Result<Connection, AuditEr
     let connection = Connection { client, task };
     connection
         .client
-        .batch_execute("SET synchronous_commit = on")
+        .batch_execute("SET synchronous_commit = on; SET jit = off")
         .await
-        .map_err(|e| db_error(location, "set synchronous_commit", &e))?;
+        .map_err(|e| db_error(location, "set up the session", &e))?;
     Ok(connection)
 }
 

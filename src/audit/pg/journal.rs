@@ -156,7 +156,8 @@ impl Shared {
 /// The PostgreSQL journal: many processes, on many machines, append to one chain.
 ///
 /// [`append`](Journal::append) resolves once the transaction holding the record committed
-/// (`synchronous_commit = on`). A failed transaction (a lost connection, a database that is
+/// and that commit is durable (a synchronous commit after it returned: WAL flushed, and
+/// replicated to synchronous standbys when there are). A failed transaction (a lost connection, a database that is
 /// down) fails every append it held; the next batch connects again. Records are ordered by
 /// the head row's lock, taken once per batch: no gaps, no forks, whatever the number of
 /// processes. See the [module](super) for the schema and what each role may do.
@@ -268,8 +269,8 @@ impl PgJournal {
         self.tx.send(msg).await.map_err(|_| self.closed_error())
     }
 
-    /// Append `record`; resolves once the transaction holding it committed. This is
-    /// [`Journal::append`].
+    /// Append `record`; resolves once the transaction holding it committed and that commit
+    /// is durable. This is [`Journal::append`].
     pub async fn append_record(&self, record: CallRecord) -> Result<Appended, AuditError> {
         let pending = self.encode(Record::from(record))?;
         let (ack, rx) = oneshot::channel();

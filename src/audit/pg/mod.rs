@@ -5,7 +5,9 @@
 //! - Appends are ordered by a row lock on the journal's head row, taken once per batch
 //!   (`lock_head()`); inside a process one task batches every waiting append into one
 //!   `INSERT` (group commit). An append is acknowledged once the transaction holding it
-//!   committed with `synchronous_commit = on`; any failure refuses it.
+//!   committed and that commit is durable: a transaction committed after it with
+//!   `synchronous_commit = on` has returned (see the writer: the lock is not held through
+//!   the WAL flush, so processes share flushes). Any failure refuses it.
 //! - The database checks every inserted statement continues the chain (next sequence
 //!   numbers, each hash from the previous one and the body) before the head row moves.
 //! - The application's role can read and insert, not update or delete; a trigger refuses

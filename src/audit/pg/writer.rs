@@ -1,9 +1,22 @@
 //! The writer task: one per [`PgJournal`](super::PgJournal), owning one connection. It
 //! takes every append waiting in the queue (group commit), and per batch: `BEGIN` and
 //! `lock_head()` (pipelined), chains the records from the locked head, inserts them with
-//! one statement and commits (pipelined); then acknowledges each caller. Checkpoints are
-//! written in their own transaction, under the same lock, once their head is durable and
-//! recorded in the witness.
+//! one statement and commits; then waits until that commit is durable, and only then
+//! acknowledges each caller. Checkpoints are written in their own transaction, under the
+//! same lock, once their head is durable and recorded in the witness.
+//!
+//! Durability across processes: the head row's lock serializes batches, so a batch that
+//! held it through its WAL flush would keep every other process waiting for that flush
+//! (measured: about 2,700 records/s with 16 processes, each batch paying its own fsync).
+//! Instead the batch's transaction commits without waiting for the flush
+//! (`SET LOCAL synchronous_commit = off`: the lock is released at once, the next process
+//! chains from a committed head), and the batch is acknowledged only after a *durability
+//! barrier*: a transaction that writes WAL and commits with `synchronous_commit = on`,
+//! which returns once the WAL is flushed (and, with synchronous standbys, replicated) past
+//! its own commit record, so past the batch's. PostgreSQL's
+//! group commit then shares each flush between every process waiting. A crash before the
+//! flush loses only batches nobody was told about, and always a suffix of the chain (the
+//! WAL is replayed in order), never a link in the middle.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -164,6 +177,15 @@ pub(crate) fn duplicate(e: &AuditError) -> AuditError {
         other => AuditError::Closed(other.to_string()),
     }
 }
+
+/// The durability barrier: a transaction that writes WAL (a transactional logical message,
+/// empty, under the prefix `bcss-durable`) and commits with the session's
+/// `synchronous_commit = on`, so returns once the WAL is flushed past its commit record,
+/// and so past every commit this session made before it. (A transaction that writes no
+/// WAL, even one holding a transaction id, commits without waiting for the flush: measured,
+/// its commit leaves the flush position behind.) `pg_logical_emit_message` is executable by
+/// every role unless an administrator revoked it; then appends fail, closed.
+const DURABLE: &str = "BEGIN; SELECT pg_logical_emit_message(true, 'bcss-durable', ''); COMMIT";
 
 const LOCK: &str = "SELECT next_sequence, hash, last_checkpoint_sequence, last_checkpoint_at, journal_id FROM __S__.lock_head()";
 const INSERT: &str = "INSERT INTO __S__.records (sequence, written_at_micros, hash, body, kind, ticket, user_id, service, decided_at, outcome, subjects, covers_to) \
@@ -342,7 +364,7 @@ impl Writer {
         let conn = self.connection().await?;
         let client = &conn.connection.client;
         let (begin, row) = tokio::join!(
-            client.batch_execute("BEGIN"),
+            client.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
             client.query_one(&conn.lock, &[])
         );
         begin.map_err(|e| db_error(&location, "begin", &e))?;
@@ -396,12 +418,14 @@ impl Writer {
         }
         let conn = self.conn_ref()?;
         let client = &conn.connection.client;
-        let (inserted, committed) = tokio::join!(
+        let (inserted, committed, durable) = tokio::join!(
             insert_rows(client, &conn.insert, &rows),
-            client.batch_execute("COMMIT")
+            client.batch_execute("COMMIT"),
+            client.batch_execute(DURABLE)
         );
         inserted.map_err(|e| db_error(&location, "insert records", &e))?;
         committed.map_err(|e| db_error(&location, "commit", &e))?;
+        durable.map_err(|e| db_error(&location, "wait until the commit is durable", &e))?;
         if let Some(last) = appended.last() {
             self.shared.set_head(Head {
                 sequence: last.sequence,
