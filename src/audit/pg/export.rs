@@ -7,8 +7,8 @@ use std::path::Path;
 use tokio::sync::mpsc;
 
 use super::columns::Columns;
+use super::insert::{NewRow, insert_rows, prepare_insert};
 use super::read::{fetch_head, open_reader, sql};
-use super::writer::{NewRow, prepare_insert};
 use super::{PgLocation, db_error};
 use crate::audit::scan::{Issue, SegmentReader, list_segments};
 use crate::audit::{AuditError, Head, VerifyOptions, VerifyReport, codec};
@@ -113,7 +113,7 @@ pub async fn export(
         tx.query_one(&lock, &[])
             .await
             .map_err(|e| db_error(to, "lock the head row", &e))?;
-        super::writer::insert_rows(&tx, &insert, &rows)
+        insert_rows(&tx, &insert, &rows)
             .await
             .map_err(|e| db_error(to, "insert exported records", &e))?;
         tx.commit()

@@ -19,10 +19,12 @@
 //!
 //! Set up a database with [`init`] (`bcss audit init postgres://...`).
 
+mod anchors;
 mod columns;
 mod connect;
 mod export;
 mod init;
+mod insert;
 mod journal;
 mod location;
 mod prune;

@@ -31,15 +31,13 @@ use uuid::Uuid;
 
 use super::columns::Columns;
 use super::connect::{Connection, connect};
+use super::insert::{NewRow, duplicate, insert_rows, prepare_insert};
 use super::journal::{PgJournalConfig, Shared};
 use super::read::{check_schema, sql};
 use super::{PgLocation, db_error};
 use crate::audit::chain::{GENESIS_HASH, canonical_prefix, chain_hash};
-use crate::audit::codec::{self, Body};
-use crate::audit::signing::{genesis_message, sign, sign_head};
-use crate::audit::{
-    Appended, AuditError, CheckpointRecord, GenesisRecord, Head, Record, WitnessedHead,
-};
+use crate::audit::codec::Body;
+use crate::audit::{Appended, AuditError, Head};
 
 /// An acknowledgement channel.
 pub(crate) type Ack<T> = oneshot::Sender<Result<T, AuditError>>;
@@ -92,18 +90,18 @@ pub(crate) enum Msg {
 
 /// The head row as `lock_head()` returns it.
 #[derive(Debug, Clone, Copy)]
-struct Locked {
-    next_sequence: u64,
-    hash: [u8; 32],
-    last_checkpoint: u64,
-    last_checkpoint_at: Option<DateTime<Utc>>,
+pub(super) struct Locked {
+    pub(super) next_sequence: u64,
+    pub(super) hash: [u8; 32],
+    pub(super) last_checkpoint: u64,
+    pub(super) last_checkpoint_at: Option<DateTime<Utc>>,
 }
 
 /// A connection and its prepared statements.
-struct Conn {
-    connection: Connection,
-    lock: Statement,
-    insert: Statement,
+pub(super) struct Conn {
+    pub(super) connection: Connection,
+    pub(super) lock: Statement,
+    pub(super) insert: Statement,
 }
 
 /// What opening found.
@@ -114,68 +112,14 @@ pub(crate) struct Opened {
 }
 
 pub(crate) struct Writer {
-    config: PgJournalConfig,
-    shared: Arc<Shared>,
-    signing: Option<SigningKey>,
-    journal_id: Uuid,
-    conn: Option<Conn>,
+    pub(super) config: PgJournalConfig,
+    pub(super) shared: Arc<Shared>,
+    pub(super) signing: Option<SigningKey>,
+    pub(super) journal_id: Uuid,
+    pub(super) conn: Option<Conn>,
     /// This process appended since it last looked at checkpoints by time.
-    appended_since_interval: bool,
-    last_interval_check: Instant,
-}
-
-/// A copy of `e` for each caller of a failed batch.
-pub(crate) fn duplicate(e: &AuditError) -> AuditError {
-    match e {
-        AuditError::Database {
-            location,
-            operation,
-            message,
-        } => AuditError::Database {
-            location: location.clone(),
-            operation,
-            message: message.clone(),
-        },
-        AuditError::Io {
-            path,
-            operation,
-            source,
-        } => AuditError::Io {
-            path: path.clone(),
-            operation,
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-        AuditError::TooLarge {
-            kind,
-            bytes,
-            limit,
-            limit_name,
-        } => AuditError::TooLarge {
-            kind,
-            bytes: *bytes,
-            limit: *limit,
-            limit_name,
-        },
-        AuditError::Damaged {
-            segment,
-            offset,
-            sequence,
-            reason,
-        } => AuditError::Damaged {
-            segment: segment.clone(),
-            offset: *offset,
-            sequence: *sequence,
-            reason: reason.clone(),
-        },
-        AuditError::WitnessMismatch { dir, reason } => AuditError::WitnessMismatch {
-            dir: dir.clone(),
-            reason: reason.clone(),
-        },
-        AuditError::Config(m) => AuditError::Config(m.clone()),
-        AuditError::Decode(m) => AuditError::Decode(m.clone()),
-        AuditError::Encode(m) => AuditError::Encode(m.clone()),
-        other => AuditError::Closed(other.to_string()),
-    }
+    pub(super) appended_since_interval: bool,
+    pub(super) last_interval_check: Instant,
 }
 
 /// The durability barrier: a transaction that writes WAL (a transactional logical message,
@@ -188,79 +132,9 @@ pub(crate) fn duplicate(e: &AuditError) -> AuditError {
 const DURABLE: &str = "BEGIN; SELECT pg_logical_emit_message(true, 'bcss-durable', ''); COMMIT";
 
 const LOCK: &str = "SELECT next_sequence, hash, last_checkpoint_sequence, last_checkpoint_at, journal_id FROM __S__.lock_head()";
-const INSERT: &str = "INSERT INTO __S__.records (sequence, written_at_micros, hash, body, kind, ticket, user_id, service, decided_at, outcome, subjects, covers_to) \
-SELECT s, w, h, b, k, tk, u, sv, d, o, string_to_array(sj, ' '), c FROM unnest($1::int8[], $2::int8[], $3::bytea[], $4::bytea[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[], $12::int8[]) AS r(s, w, h, b, k, tk, u, sv, d, o, sj, c)";
-
-/// One row to insert.
-pub(crate) struct NewRow<'a> {
-    pub sequence: u64,
-    pub written_at_micros: i64,
-    pub hash: [u8; 32],
-    pub body: &'a [u8],
-    pub columns: &'a Columns,
-}
-
-/// Insert `rows` with one statement (a prepared [`INSERT`]).
-pub(crate) async fn insert_rows(
-    client: &impl tokio_postgres::GenericClient,
-    insert: &Statement,
-    rows: &[NewRow<'_>],
-) -> Result<u64, tokio_postgres::Error> {
-    let n = rows.len();
-    let mut seq = Vec::with_capacity(n);
-    let mut written = Vec::with_capacity(n);
-    let mut hash = Vec::with_capacity(n);
-    let mut body = Vec::with_capacity(n);
-    let mut kind = Vec::with_capacity(n);
-    let mut ticket = Vec::with_capacity(n);
-    let mut user = Vec::with_capacity(n);
-    let mut service = Vec::with_capacity(n);
-    let mut decided = Vec::with_capacity(n);
-    let mut outcome = Vec::with_capacity(n);
-    let mut subjects = Vec::with_capacity(n);
-    let mut covers = Vec::with_capacity(n);
-    for r in rows {
-        seq.push(i64::try_from(r.sequence).unwrap_or(i64::MAX));
-        written.push(r.written_at_micros);
-        hash.push(&r.hash[..]);
-        body.push(r.body);
-        kind.push(r.columns.kind.as_str());
-        ticket.push(r.columns.ticket);
-        user.push(r.columns.user_id.as_deref());
-        service.push(r.columns.service.as_deref());
-        decided.push(
-            r.columns
-                .decided_at
-                .and_then(DateTime::<Utc>::from_timestamp_micros),
-        );
-        outcome.push(r.columns.outcome.as_deref());
-        subjects.push(r.columns.subjects_joined());
-        covers.push(r.columns.covers_to);
-    }
-    client
-        .execute(
-            insert,
-            &[
-                &seq, &written, &hash, &body, &kind, &ticket, &user, &service, &decided, &outcome,
-                &subjects, &covers,
-            ],
-        )
-        .await
-}
-
-/// Prepare the insert statement on `client`.
-pub(crate) async fn prepare_insert(
-    client: &tokio_postgres::Client,
-    location: &PgLocation,
-) -> Result<Statement, AuditError> {
-    client
-        .prepare(&sql(location, INSERT))
-        .await
-        .map_err(|e| db_error(location, "prepare the insert", &e))
-}
 
 impl Writer {
-    fn location(&self) -> &PgLocation {
+    pub(super) fn location(&self) -> &PgLocation {
         &self.config.location
     }
 
@@ -306,7 +180,7 @@ impl Writer {
         })
     }
 
-    fn conn_ref(&self) -> Result<&Conn, AuditError> {
+    pub(super) fn conn_ref(&self) -> Result<&Conn, AuditError> {
         self.conn
             .as_ref()
             .ok_or_else(|| AuditError::Closed("no connection".to_string()))
@@ -345,7 +219,7 @@ impl Writer {
     }
 
     /// After a failed statement: end the transaction, or drop a lost connection.
-    async fn abandon(&mut self) {
+    pub(super) async fn abandon(&mut self) {
         let lost = match &self.conn {
             Some(c) if !c.connection.client.is_closed() => {
                 c.connection.client.batch_execute("ROLLBACK").await.is_err()
@@ -358,7 +232,7 @@ impl Writer {
     }
 
     /// `BEGIN` and `lock_head()`, pipelined.
-    async fn begin_locked(&mut self) -> Result<Locked, AuditError> {
+    pub(super) async fn begin_locked(&mut self) -> Result<Locked, AuditError> {
         let location = self.location().clone();
         let journal_id = self.journal_id;
         let conn = self.connection().await?;
@@ -393,7 +267,7 @@ impl Writer {
 
     /// Chain `entries` after `head`, insert them and commit (pipelined). Each record's
     /// position, in order.
-    async fn insert_commit(
+    pub(super) async fn insert_commit(
         &mut self,
         head: Locked,
         entries: &[&Pending],
@@ -436,7 +310,7 @@ impl Writer {
     }
 
     /// Lock, insert `entries`, commit; on failure end the transaction.
-    async fn append_batch(
+    pub(super) async fn append_batch(
         &mut self,
         entries: &[&Pending],
     ) -> Result<(Locked, Vec<Appended>), AuditError> {
@@ -450,156 +324,6 @@ impl Writer {
             self.abandon().await;
         }
         result
-    }
-
-    /// A new journal's genesis record, then its head in the witness.
-    async fn write_genesis(&mut self) -> Result<(), AuditError> {
-        let head = self.begin_locked().await?;
-        let location = self.location().clone();
-        let client = &self.conn_ref()?.connection.client;
-        let first: i64 = client
-            .query_one(
-                &sql(&location, "SELECT first_sequence FROM __S__.head"),
-                &[],
-            )
-            .await
-            .map_err(|e| db_error(&location, "read the head row", &e))?
-            .get(0);
-        if head.next_sequence != 1 || first != 1 {
-            client
-                .batch_execute("COMMIT")
-                .await
-                .map_err(|e| db_error(&location, "commit", &e))?;
-            return Ok(());
-        }
-        let at = (self.config.clock)();
-        let (public_key, signature) = match &self.signing {
-            Some(key) => {
-                let (p, s) = sign(
-                    key,
-                    &genesis_message(&self.journal_id, at.timestamp_micros()),
-                );
-                (Some(p), Some(s))
-            }
-            None => (None, None),
-        };
-        let record = Record::Genesis(GenesisRecord {
-            at,
-            journal_id: self.journal_id,
-            public_key,
-            signature,
-        });
-        let body = codec::encode(&record)?;
-        let pending = Pending::new(&body, Columns::of(&record));
-        let appended = match self.insert_commit(head, &[&pending]).await {
-            Ok(a) => a,
-            Err(e) => {
-                self.abandon().await;
-                return Err(e);
-            }
-        };
-        if let Some(a) = appended.first() {
-            self.witness(
-                Head {
-                    sequence: a.sequence,
-                    hash: a.hash,
-                },
-                "genesis",
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Record `head` (durable) in the witness, when one is configured.
-    async fn witness(&self, head: Head, reason: &str) -> Result<(), AuditError> {
-        let Some(witness) = self.config.witness.clone() else {
-            return Ok(());
-        };
-        let (public_key, signature) = sign_head(
-            self.signing.as_ref(),
-            &self.journal_id,
-            head.sequence,
-            &head.hash,
-        );
-        let witnessed = WitnessedHead {
-            journal_id: self.journal_id,
-            sequence: head.sequence,
-            hash: hex::encode(head.hash),
-            at: (self.config.clock)(),
-            reason: reason.to_string(),
-            public_key,
-            signature,
-        };
-        tokio::task::spawn_blocking(move || witness.record(&witnessed))
-            .await
-            .map_err(|_| AuditError::Closed("the witness task stopped".to_string()))?
-    }
-
-    /// Write a checkpoint of the head, in its own transaction under the lock, when one is
-    /// due for `reason`: its head is durable (committed) and recorded in the witness first.
-    async fn checkpoint(&mut self, reason: &'static str) -> Result<Option<Appended>, AuditError> {
-        let result = self.checkpoint_locked(reason).await;
-        if result.is_err() {
-            self.abandon().await;
-        }
-        result
-    }
-
-    async fn checkpoint_locked(
-        &mut self,
-        reason: &'static str,
-    ) -> Result<Option<Appended>, AuditError> {
-        let head = self.begin_locked().await?;
-        let current = head.next_sequence.saturating_sub(1);
-        let since = current.saturating_sub(head.last_checkpoint);
-        let every = self.config.checkpoint_every_records;
-        let due = current > 0
-            && since > 0
-            && match reason {
-                "records" => every > 0 && since >= every,
-                "interval" => head.last_checkpoint_at.is_none_or(|at| {
-                    let age = (self.config.clock)() - at;
-                    age.to_std()
-                        .is_ok_and(|age| age >= self.config.checkpoint_every)
-                }),
-                _ => true,
-            };
-        if !due {
-            let location = self.location().clone();
-            self.conn_ref()?
-                .connection
-                .client
-                .batch_execute("COMMIT")
-                .await
-                .map_err(|e| db_error(&location, "commit", &e))?;
-            return Ok(None);
-        }
-        let covered = Head {
-            sequence: current,
-            hash: head.hash,
-        };
-        self.witness(covered, reason).await?;
-        let (public_key, signature) = sign_head(
-            self.signing.as_ref(),
-            &self.journal_id,
-            covered.sequence,
-            &covered.hash,
-        );
-        let record = Record::Checkpoint(CheckpointRecord {
-            at: (self.config.clock)(),
-            journal_id: self.journal_id,
-            sequence: covered.sequence,
-            head: hex::encode(covered.hash),
-            reason: reason.to_string(),
-            public_key,
-            signature,
-        });
-        let body = codec::encode(&record)?;
-        let pending = Pending::new(&body, Columns::of(&record));
-        let appended = self.insert_commit(head, &[&pending]).await?;
-        self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
-        Ok(appended.first().copied())
     }
 
     /// Commit a batch of callers' records (with the deferred ones), acknowledge each, and
