@@ -45,7 +45,15 @@ pub struct Cluster {
     data: PathBuf,
     run_as: Option<(u32, u32)>,
     pub password_file: PathBuf,
+    /// The TCP port on 127.0.0.1, for a cluster started with TLS.
+    pub tls_port: Option<u16>,
     _tmp: tempfile::TempDir,
+}
+
+/// A server certificate and its key, both PEM, for a cluster that takes TLS connections.
+pub struct ServerTls {
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 fn account(name: &str) -> Option<(u32, u32)> {
@@ -72,6 +80,17 @@ impl Cluster {
 
     /// Start a new cluster; `durable`: fsync on, as in production (for benchmarks).
     pub fn start_with(why: &str, durable: bool) -> Option<Cluster> {
+        Cluster::start_full(why, durable, None)
+    }
+
+    /// Start a new cluster (fsync off) that also listens on 127.0.0.1 (a free port) and
+    /// accepts there only TLS connections, with `tls`'s certificate; the unix socket stays
+    /// as for [`start`](Self::start).
+    pub fn start_tls(why: &str, tls: &ServerTls) -> Option<Cluster> {
+        Cluster::start_full(why, false, Some(tls))
+    }
+
+    fn start_full(why: &str, durable: bool, tls: Option<&ServerTls>) -> Option<Cluster> {
         let Some(bin) = bin_dir() else {
             println!(
                 "SKIP: {why}: PostgreSQL's initdb and pg_ctl were not found (install Debian's `postgresql` package, or set BCSS_PG_BIN)"
@@ -91,7 +110,7 @@ impl Cluster {
         } else {
             None
         };
-        match Cluster::init(bin, run_as, durable) {
+        match Cluster::init(bin, run_as, durable, tls) {
             Ok(c) => Some(c),
             Err(e) => {
                 println!("SKIP: {why}: a local PostgreSQL cluster could not be started: {e}");
@@ -109,7 +128,12 @@ impl Cluster {
         c
     }
 
-    fn init(bin: PathBuf, run_as: Option<(u32, u32)>, durable: bool) -> Result<Cluster, String> {
+    fn init(
+        bin: PathBuf,
+        run_as: Option<(u32, u32)>,
+        durable: bool,
+        tls: Option<&ServerTls>,
+    ) -> Result<Cluster, String> {
         let tmp = tempfile::Builder::new()
             .prefix("bcss-pg-")
             .tempdir()
@@ -131,13 +155,14 @@ impl Cluster {
             .map_err(|e| e.to_string())?;
         let password_file = root.join("password");
         std::fs::write(&password_file, format!("{PASSWORD}\n")).map_err(|e| e.to_string())?;
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             root,
             socket_dir,
             bin,
             data,
             run_as,
             password_file,
+            tls_port: None,
             _tmp: tmp,
         };
         let out = cluster
@@ -159,7 +184,28 @@ impl Cluster {
         if !out.status.success() {
             return Err(format!("initdb: {}", String::from_utf8_lossy(&out.stderr)));
         }
-        let hba = format!("local all {SUPERUSER} trust\nlocal all all scram-sha-256\n");
+        let mut hba = format!("local all {SUPERUSER} trust\nlocal all all scram-sha-256\n");
+        let mut listen = "listen_addresses = ''\n".to_string();
+        if let Some(tls) = tls {
+            let port = free_port()?;
+            cluster.tls_port = Some(port);
+            for (name, pem) in [("server.crt", &tls.cert_pem), ("server.key", &tls.key_pem)] {
+                let path = cluster.data.join(name);
+                std::fs::write(&path, pem).map_err(|e| e.to_string())?;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| e.to_string())?;
+                if let Some((uid, gid)) = run_as {
+                    std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            hba.push_str(
+                "hostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n",
+            );
+            listen = format!(
+                "listen_addresses = '127.0.0.1'\nport = {port}\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+            );
+        }
         std::fs::write(cluster.data.join("pg_hba.conf"), hba).map_err(|e| e.to_string())?;
         let durability = if durable {
             "shared_buffers = 256MB\nmax_wal_size = 1GB\n"
@@ -167,7 +213,7 @@ impl Cluster {
             "fsync = off\nfull_page_writes = off\nshared_buffers = 32MB\n"
         };
         let conf = format!(
-            "listen_addresses = ''\nunix_socket_directories = '{}'\nmax_connections = 200\n{durability}",
+            "{listen}unix_socket_directories = '{}'\nmax_connections = 200\n{durability}",
             cluster.socket_dir.display()
         );
         let mut existing =
@@ -292,6 +338,12 @@ impl Cluster {
     }
 }
 
+/// A port on 127.0.0.1 that was free a moment ago (the server binds it next).
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
 /// The cluster shared by the tests of one test binary (started once).
 pub fn shared(why: &str) -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
@@ -323,6 +375,14 @@ impl Database {
             Some(PasswordSource::File(self.password_file.clone())),
         )
         .expect("a test location")
+    }
+
+    /// The URL for `role` over TCP to 127.0.0.1:`port`, with `params` (`sslmode=...`).
+    pub fn tcp_url(&self, role: &str, schema: &str, port: u16, params: &str) -> String {
+        format!(
+            "postgres://{role}@127.0.0.1:{port}/{}?schema={schema}&{params}",
+            self.name
+        )
     }
 
     pub fn password_file(&self) -> &Path {
