@@ -8,6 +8,7 @@ mod pg_support;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use audit_support::{intent, outcome, ssin};
 use bcss::audit::{FileJournal, FileJournalConfig, Journal, Record};
@@ -263,6 +264,8 @@ fn export_moves_a_file_journal_to_the_same_head() {
     ]);
     assert!(export.status.success(), "{}", text(&export.stderr));
     assert!(text(&export.stdout).contains("both journals verify to head"));
+    // stderr is not a terminal here: no progress bar.
+    assert_eq!(text(&export.stderr), "");
     let file_head = bcss(&["audit", "checkpoint", journal_dir.to_str().unwrap()]);
     let pg_head = bcss(&["audit", "checkpoint", &url, "--password-file", &password]);
     assert!(pg_head.status.success(), "{}", text(&pg_head.stderr));
@@ -300,6 +303,68 @@ fn export_moves_a_file_journal_to_the_same_head() {
     });
     let verify = bcss(&["audit", "verify", &url, "--password-file", &password]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
+
+    // Through the library, with progress: every record and frame byte copied is counted,
+    // against the segments' total size, and the progress ends once.
+    let counted = Arc::new(Counted::default());
+    let report = runtime.block_on(async {
+        let to = db.init("bcss_progress").await;
+        bcss::audit::pg::export(
+            &journal_dir,
+            &to,
+            &bcss::audit::VerifyOptions::default(),
+            Some(&*counted),
+        )
+        .await
+        .unwrap()
+    });
+    let segments: u64 = std::fs::read_dir(&journal_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == bcss::audit::format::SEGMENT_EXTENSION)
+        })
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let c = counted.0.lock().unwrap();
+    assert_eq!(c.started, vec![("export".to_string(), Some(segments))]);
+    assert_eq!(c.records, report.records);
+    assert!(
+        c.bytes > 0 && c.bytes < segments,
+        "{} of {segments}",
+        c.bytes
+    );
+    assert_eq!(c.finished, 1);
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    started: Vec<(String, Option<u64>)>,
+    records: u64,
+    bytes: u64,
+    finished: u32,
+}
+
+#[derive(Debug, Default)]
+struct Counted(std::sync::Mutex<Counts>);
+
+impl bcss::audit::Progress for Counted {
+    fn start(&self, what: &str, total_bytes: Option<u64>) {
+        self.0
+            .lock()
+            .unwrap()
+            .started
+            .push((what.to_string(), total_bytes));
+    }
+    fn advance(&self, records: u64, bytes: u64) {
+        let mut c = self.0.lock().unwrap();
+        c.records += records;
+        c.bytes += bytes;
+    }
+    fn finish(&self) {
+        self.0.lock().unwrap().finished += 1;
+    }
 }
 
 #[test]

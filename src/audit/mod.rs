@@ -28,6 +28,7 @@ pub mod format;
 mod location;
 mod locator;
 pub mod pg;
+mod progress;
 mod prune;
 mod quarantine;
 mod query;
@@ -42,6 +43,7 @@ mod writer;
 pub use any::{AnyJournal, AnyJournalConfig};
 pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
 pub use location::JournalLocation;
+pub use progress::Progress;
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at};
 pub use query::{Exchange, QueryFilter, QueryResult, query, show};
 pub use record::{

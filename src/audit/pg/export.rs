@@ -10,8 +10,9 @@ use super::columns::Columns;
 use super::insert::{NewRow, insert_rows, prepare_insert};
 use super::read::{fetch_head, open_reader, sql};
 use super::{PgLocation, db_error};
+use crate::audit::progress::segments_bytes;
 use crate::audit::scan::{Issue, SegmentReader, list_segments};
-use crate::audit::{AuditError, Head, VerifyOptions, VerifyReport, codec};
+use crate::audit::{AuditError, Head, Progress, VerifyOptions, VerifyReport, codec};
 
 /// Records inserted per transaction.
 const BATCH: usize = 1000;
@@ -34,6 +35,8 @@ struct Copied {
     hash: [u8; 32],
     body: bytes::Bytes,
     columns: Columns,
+    /// Its frame's size in the segment, in bytes (for progress).
+    frame_bytes: u64,
 }
 
 /// Copy the file journal in `dir` into the empty PostgreSQL journal at `to` (made by
@@ -41,7 +44,9 @@ struct Copied {
 /// tail must be recovered by opening it once); the copy keeps every sequence number and
 /// hash and starts where the file journal starts (after a prune, its first kept record).
 /// Then the PostgreSQL journal is verified with the same `options` (the same witness
-/// confirms both) and its head compared with the file journal's.
+/// confirms both) and its head compared with the file journal's. `progress`, when given,
+/// is told about the copy (`export`: records and frame bytes copied, of the segments'
+/// total size), once per batch of 1000 records.
 ///
 /// Fails with [`AuditError::Config`] when the PostgreSQL journal is not empty, and
 /// [`AuditError::Damaged`] when either journal does not verify or the heads differ.
@@ -49,6 +54,7 @@ pub async fn export(
     dir: &Path,
     to: &PgLocation,
     options: &VerifyOptions,
+    progress: Option<&dyn Progress>,
 ) -> Result<ExportReport, AuditError> {
     let source = crate::audit::verify(dir, options)?;
     if let Some(problem) = source.problem {
@@ -82,48 +88,14 @@ pub async fn export(
         )
         .await
         .map_err(|e| db_error(to, "start the journal", &e))?;
-    let insert = prepare_insert(&connection.client, to).await?;
-    let lock = connection
-        .client
-        .prepare(&sql(to, "SELECT next_sequence FROM __S__.lock_head()"))
-        .await
-        .map_err(|e| db_error(to, "prepare lock_head", &e))?;
-
-    let (tx, mut rx) = mpsc::channel::<Result<Vec<Copied>, AuditError>>(4);
-    let dir = dir.to_path_buf();
-    let reader = tokio::task::spawn_blocking(move || read_segments(&dir, &tx));
-    let mut records = 0u64;
-    while let Some(batch) = rx.recv().await {
-        let batch = batch?;
-        let rows: Vec<NewRow<'_>> = batch
-            .iter()
-            .map(|c| NewRow {
-                sequence: c.sequence,
-                written_at_micros: c.written_at_micros,
-                hash: c.hash,
-                body: &c.body,
-                columns: &c.columns,
-            })
-            .collect();
-        let tx = connection
-            .client
-            .transaction()
-            .await
-            .map_err(|e| db_error(to, "begin", &e))?;
-        tx.query_one(&lock, &[])
-            .await
-            .map_err(|e| db_error(to, "lock the head row", &e))?;
-        insert_rows(&tx, &insert, &rows)
-            .await
-            .map_err(|e| db_error(to, "insert exported records", &e))?;
-        tx.commit()
-            .await
-            .map_err(|e| db_error(to, "commit exported records", &e))?;
-        records += rows.len() as u64;
+    if let Some(p) = progress {
+        p.start("export", Some(segments_bytes(&segments)));
     }
-    reader
-        .await
-        .map_err(|_| AuditError::Closed("the segment reader stopped".to_string()))?;
+    let copied = copy(dir, to, &mut connection.client, progress).await;
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let records = copied?;
     drop(connection);
     let verified = super::verify(to, options).await?;
     if let Some(problem) = &verified.problem {
@@ -146,6 +118,59 @@ pub async fn export(
         head: verified.head,
         verified,
     })
+}
+
+/// Copy every record of the segments of `dir` into `to` (its journal started), in
+/// transactions of [`BATCH`] records, each under the head row's lock. Records copied.
+async fn copy(
+    dir: &Path,
+    to: &PgLocation,
+    client: &mut tokio_postgres::Client,
+    progress: Option<&dyn Progress>,
+) -> Result<u64, AuditError> {
+    let insert = prepare_insert(client, to).await?;
+    let lock = client
+        .prepare(&sql(to, "SELECT next_sequence FROM __S__.lock_head()"))
+        .await
+        .map_err(|e| db_error(to, "prepare lock_head", &e))?;
+    let (tx, mut rx) = mpsc::channel::<Result<Vec<Copied>, AuditError>>(4);
+    let dir = dir.to_path_buf();
+    let reader = tokio::task::spawn_blocking(move || read_segments(&dir, &tx));
+    let mut records = 0u64;
+    while let Some(batch) = rx.recv().await {
+        let batch = batch?;
+        let rows: Vec<NewRow<'_>> = batch
+            .iter()
+            .map(|c| NewRow {
+                sequence: c.sequence,
+                written_at_micros: c.written_at_micros,
+                hash: c.hash,
+                body: &c.body,
+                columns: &c.columns,
+            })
+            .collect();
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| db_error(to, "begin", &e))?;
+        tx.query_one(&lock, &[])
+            .await
+            .map_err(|e| db_error(to, "lock the head row", &e))?;
+        insert_rows(&tx, &insert, &rows)
+            .await
+            .map_err(|e| db_error(to, "insert exported records", &e))?;
+        tx.commit()
+            .await
+            .map_err(|e| db_error(to, "commit exported records", &e))?;
+        records += rows.len() as u64;
+        if let Some(p) = progress {
+            p.advance(rows.len() as u64, batch.iter().map(|c| c.frame_bytes).sum());
+        }
+    }
+    reader
+        .await
+        .map_err(|_| AuditError::Closed("the segment reader stopped".to_string()))?;
+    Ok(records)
 }
 
 /// Read every frame of every segment, in batches, into `tx`.
@@ -205,6 +230,7 @@ fn read_segments(dir: &Path, tx: &mpsc::Sender<Result<Vec<Copied>, AuditError>>)
                 sequence: frame.header.sequence,
                 written_at_micros: frame.header.written_at_micros,
                 hash: frame.header.hash,
+                frame_bytes: frame.header.frame_len(),
                 body: frame.body,
                 columns: Columns::of(&record),
             });

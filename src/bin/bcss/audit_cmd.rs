@@ -8,6 +8,7 @@
 
 mod output;
 mod pg;
+mod progress;
 mod verify;
 
 use std::path::{Path, PathBuf};

@@ -281,7 +281,8 @@ pub(super) fn run_export(args: ExportArgs) -> Result<ExitCode, Failure> {
             .transpose()?,
         ..VerifyOptions::default()
     };
-    let report = runtime()?.block_on(pg::export(&args.dir, &to, &options))?;
+    let bar = super::progress::bar();
+    let report = runtime()?.block_on(pg::export(&args.dir, &to, &options, bar.as_deref()))?;
     println!("{} record(s) copied to {to}", report.records);
     if let Some(head) = report.head {
         println!("both journals verify to head {head}");
