@@ -235,6 +235,85 @@ async fn the_password_never_appears_in_debug_or_errors() {
     assert!(err.contains("BCSS_TEST_NO_SUCH_VARIABLE"), "{err}");
 }
 
+/// A writer that keeps what tracing prints.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logs of a connection lost and made again name the location, never the password.
+/// (A current-thread runtime: every task of the journal logs into this thread's
+/// subscriber.)
+#[tokio::test(flavor = "current_thread")]
+async fn logs_name_the_location_never_the_password() {
+    let Some(cluster) = shared("password in logs") else {
+        return;
+    };
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(1),
+        ))
+        .await
+        .unwrap();
+    // The application's sessions end under it: the next batch fails (logged) or, when the
+    // driver saw the session end first, connects again (logged); the one after succeeds.
+    cluster
+        .psql(
+            &db.name,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{APP}'"
+            ),
+        )
+        .unwrap();
+    let lost = journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(2),
+        ))
+        .await;
+    if let Err(e) = lost {
+        assert!(!e.to_string().contains(PASSWORD), "{e}");
+    }
+    journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(3),
+        ))
+        .await
+        .unwrap();
+    journal.close().await.unwrap();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("connected again"), "{logs}");
+    assert!(logs.contains(&location.to_string()), "{logs}");
+    assert!(!logs.contains(PASSWORD), "{logs}");
+}
+
 #[tokio::test]
 async fn a_journal_that_was_never_initialised_says_how_to() {
     let Some(cluster) = shared("init") else {
