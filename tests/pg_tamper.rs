@@ -65,6 +65,20 @@ async fn failed_at(location: &PgLocation, options: &VerifyOptions) -> (u64, Stri
     (problem.sequence, problem.reason)
 }
 
+/// The error of a query by `subject`: the index finds records whose check fails.
+async fn query_error(location: &PgLocation, subject: &str) -> String {
+    let filter = QueryFilter {
+        subject: Some(subject.to_string()),
+        ..QueryFilter::default()
+    };
+    let result = pg::query(location, &filter).await.unwrap();
+    result
+        .exchanges(0, 10, &filter)
+        .await
+        .unwrap_err()
+        .to_string()
+}
+
 #[tokio::test]
 async fn a_changed_body_is_found_at_its_record() {
     let Some(cluster) = shared("tamper: body") else {
@@ -82,16 +96,7 @@ async fn a_changed_body_is_found_at_its_record() {
     assert_eq!(sequence, 4, "{reason}");
     assert!(reason.contains("chain hash"), "{reason}");
     // A query returning that record refuses to show it.
-    let filter = QueryFilter {
-        subject: Some(ssin(2)),
-        ..QueryFilter::default()
-    };
-    let result = pg::query(&location, &filter).await.unwrap();
-    let err = result
-        .exchanges(0, 10, &filter)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = query_error(&location, &ssin(2)).await;
     assert!(err.contains("sequence 4"), "{err}");
 }
 
@@ -107,16 +112,7 @@ async fn a_deleted_record_is_found_where_it_was() {
     assert_eq!(sequence, 6, "{reason}");
     assert!(reason.contains("expected sequence 6"), "{reason}");
     // A query returning the record before it finds that nothing chains from it.
-    let filter = QueryFilter {
-        subject: Some(ssin(2)),
-        ..QueryFilter::default()
-    };
-    let result = pg::query(&location, &filter).await.unwrap();
-    let err = result
-        .exchanges(0, 10, &filter)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = query_error(&location, &ssin(2)).await;
     assert!(err.contains("sequence 5"), "{err}");
 }
 
@@ -204,16 +200,7 @@ async fn a_changed_index_column_is_found_and_never_trusted() {
     let (sequence, reason) = failed_at(&location, &VerifyOptions::default()).await;
     assert_eq!(sequence, 2, "{reason}");
     assert!(reason.contains("index"), "{reason}");
-    let filter = QueryFilter {
-        subject: Some(ssin(3)),
-        ..QueryFilter::default()
-    };
-    let result = pg::query(&location, &filter).await.unwrap();
-    let err = result
-        .exchanges(0, 10, &filter)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = query_error(&location, &ssin(3)).await;
     assert!(err.contains("sequence 2"), "{err}");
 }
 
