@@ -60,6 +60,21 @@ async fn the_journal_talks_to_its_database_over_verified_tls() {
     assert!(report.is_ok(), "{:?}", report.problem);
     assert!(report.records >= appended.sequence, "{report:?}");
 
+    // Over TCP, a URL that names no sslmode requires TLS too.
+    let by_default = location(
+        &db.tcp_url(
+            APP,
+            "bcss",
+            port,
+            &format!("sslrootcert={}", ca_file.display()),
+        ),
+        db.password_file(),
+    );
+    let report = pg::verify(&by_default, &VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+
     // The server takes no plain connection there: what worked above was TLS.
     let plain = location(
         &db.tcp_url(APP, "bcss", port, "sslmode=disable"),

@@ -20,8 +20,12 @@ pub const DEFAULT_SCHEMA: &str = "bcss";
 ///   journal, one hash chain, per schema). A lowercase SQL identifier.
 /// - `sslrootcert` (bcss's own parameter): a PEM file of CA certificates trusted for the
 ///   server's certificate, beside Mozilla's roots.
-/// - `sslmode`: `disable`, `prefer` (the default: TLS when the server offers it) or
-///   `require`. With TLS the server's certificate and name are always verified (rustls).
+/// - `sslmode`: `disable`, `prefer` (TLS when the server offers it) or `require`. When
+///   the URL names none: `require` when every host is reached over TCP (the journal holds
+///   personal data: a server that does not offer TLS, or someone in the way who says so,
+///   is refused rather than sent it in clear), `prefer` on a unix socket (PostgreSQL has no
+///   TLS there). With TLS the server's certificate and name are always verified (rustls),
+///   whatever the mode.
 /// - every other parameter is PostgreSQL's own (`host=/run/postgresql` for a unix
 ///   socket, `connect_timeout`, `application_name`...).
 ///
@@ -146,6 +150,14 @@ impl PgLocation {
         if config.get_hosts().is_empty() {
             return Err(invalid("it names no host"));
         }
+        let mode_given = passed.iter().any(|p| p.starts_with("sslmode="));
+        let all_tcp = config
+            .get_hosts()
+            .iter()
+            .all(|h| matches!(h, tokio_postgres::config::Host::Tcp(_)));
+        if !mode_given && all_tcp {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
         Ok(PgLocation {
             url: text.to_string(),
             config: Box::new(config),
@@ -243,6 +255,34 @@ mod tests {
         assert!(!w.to_string().contains("schema=cpas_a&"));
         let socket = PgLocation::parse("postgresql://app@%2Frun%2Fpostgresql/cpas", None).unwrap();
         assert_eq!(socket.schema(), DEFAULT_SCHEMA);
+    }
+
+    #[test]
+    fn tls_is_required_over_tcp_unless_the_url_says_otherwise() {
+        use tokio_postgres::config::SslMode;
+        for (url, mode) in [
+            ("postgres://app@db.example/cpas", SslMode::Require),
+            (
+                "postgres://app@db1,db2:5433/cpas?schema=a",
+                SslMode::Require,
+            ),
+            (
+                "postgres://app@db.example/cpas?sslmode=prefer",
+                SslMode::Prefer,
+            ),
+            (
+                "postgres://app@db.example/cpas?sslmode=disable",
+                SslMode::Disable,
+            ),
+            ("postgres://app@%2Frun%2Fpostgresql/cpas", SslMode::Prefer),
+            (
+                "postgres://app@localhost/cpas?host=/run/postgresql",
+                SslMode::Prefer,
+            ),
+        ] {
+            let l = PgLocation::parse(url, None).unwrap();
+            assert_eq!(l.config.get_ssl_mode(), mode, "{url}");
+        }
     }
 
     #[test]
