@@ -9,7 +9,8 @@
 //!
 //! `cargo bench --bench journal_append` (set BCSS_BENCH_DIR to measure another disk, and
 //! BCSS_BENCH_APPENDERS=64 to run one configuration only, BCSS_BENCH_ROUNDS to change the
-//! number of rounds).
+//! number of rounds, BCSS_BENCH_INDEX=0 to measure the journal without its sidecar index,
+//! which the writer otherwise keeps up to date in a thread of its own).
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -107,6 +108,7 @@ struct JournalRun {
 fn journal_rate(rt: &tokio::runtime::Runtime, dir: &Path, appenders: usize) -> JournalRun {
     rt.block_on(async {
         let mut config = FileJournalConfig::new(dir);
+        config.index = std::env::var("BCSS_BENCH_INDEX").map_or(true, |v| v != "0");
         if let Some(us) = std::env::var("BCSS_BENCH_WINDOW_US")
             .ok()
             .and_then(|v| v.parse().ok())

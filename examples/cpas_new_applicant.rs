@@ -143,7 +143,7 @@ async fn main() -> Result<()> {
     journal.close().await?;
     mock.shutdown().await;
     println!(
-        "every call is in the journal: bcss audit query {}",
+        "every call is in the journal: bcss audit query {} --reader YOUR-ID",
         work.join("journal").display()
     );
     Ok(())

@@ -232,7 +232,7 @@ async fn main() -> Result<()> {
         signature.manifest_sha256
     );
 
-    let config = Config::load(&dir.join("bcss.toml"))?;
+    let config = Config::load(dir.join("bcss.toml"))?;
     let configured = Client::from_config(&config).await?;
     if let Some(r) = configured.client.guard().manifest_ref() {
         println!("      the client loaded the manifest: {r}");
@@ -317,8 +317,11 @@ async fn main() -> Result<()> {
         .guard(Arc::clone(client.guard()))
         .journal(configured.journal.clone())
         .transport(Arc::new(HttpTransport::builder().build()?))
-        // Even so, anything sent would go to the mock, never to BCSS.
+        // Even so, anything sent would go to the mock, never to BCSS. A production client
+        // refuses a local stand-in unless it is declared a drill, and then every journal
+        // record it writes says so.
         .endpoints(Endpoints::defaults().with_base_url(Environment::Production, &mock.base_url())?)
+        .drill(true)
         .build()?;
     let refused_production = !call(
         &production,

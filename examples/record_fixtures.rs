@@ -1,147 +1,110 @@
-//! Recording fixtures against BCSS's acceptance environment, redacted before anything is
-//! written. Tests only compile this example: it needs an organisation registered with
-//! BCSS (credentials, an allow-listed source IP) and contacts a real BCSS host.
+//! Recording fixtures against BCSS's acceptance (or test) environment, redacted before
+//! anything is written. Tests only compile this example: it needs an organisation
+//! registered with BCSS (credentials, an allow-listed source IP) and contacts a BCSS host,
+//! or a stand-in the configuration names.
 //!
-//! ```text
-//! export BCSS_PASSWORD=...                         # HTTP Basic password, never inline
-//! cargo run --example record_fixtures -- \
-//!     --config acpt/bcss.toml \                    # environment = "acceptance"
-//!     --fixtures fixtures/recorded \
-//!     --salt ~/.config/bcss/redaction-salt \       # outside the fixtures directory
-//!     --user agent-042 --purpose PCSA:SOCIAL_INQUIRY \
-//!     --ssin 68070100188 \
-//!     --contact-acceptance                         # without it, nothing is sent
+//! Recording is a transport of the configuration, as for `bcss call`:
+//!
+//! ```toml
+//! environment = "acceptance"
+//! # ...
+//! [transport]
+//! kind = "record-missing"              # replay what is recorded, record the rest
+//! fixtures = "fixtures/recorded"
+//! salt_file = "../secrets/redaction-salt"   # outside the fixtures folder; or salt_env
+//! password_env = "BCSS_PASSWORD"       # HTTP Basic password, never inline
+//! # base_url = "http://127.0.0.1:8080" # a local stand-in instead of BCSS
 //! ```
 //!
-//! The client is built from `bcss.toml` as usual (the guard and the journal apply to
-//! recording like to any call); only its transport is wrapped: a
-//! [`ReplayTransport`] in `record-missing` mode sends what it has no fixture for through
-//! the HTTP transport, and writes each exchange, redacted, as
-//! `<fixtures>/<Service>/<operation>-<hash>.toml`. SSINs, names, addresses and card
-//! numbers are replaced by fictitious ones, consistently across files, through
-//! `<fixtures>/redaction-map.toml`, whose keys are salted hashes; the salt stays outside
-//! the fixtures directory. Running it again replays what was recorded and sends only the
-//! calls that are new.
+//! ```text
+//! cargo run --example record_fixtures -- \
+//!     --config acpt/bcss.toml \
+//!     --user agent-042 --purpose PCSA:SOCIAL_INQUIRY \
+//!     --ssin 68070100188 \
+//!     --send                                       # without it, nothing is sent
+//! ```
+//!
+//! The client is [`Client::from_config`]: the guard and the journal apply to recording as
+//! to any call, and calls go to the endpoints the configuration resolves (`base_url`,
+//! `[endpoints]`). The record transport sends what it has no fixture for and writes each
+//! exchange, redacted, as `<fixtures>/<Service>/<operation>-<hash>.toml`. SSINs, names,
+//! addresses and card numbers are replaced by fictitious ones, consistently across files,
+//! through `<fixtures>/redaction-map.toml`, whose keys are salted hashes. Running it again
+//! replays what was recorded and sends only the calls that are new.
 
 use std::error::Error as StdError;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use bcss::Environment;
-use bcss::audit::AnyJournal;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::config::Config;
-use bcss::endpoints::Endpoints;
-use bcss::fixture::redact::RedactionSalt;
 use bcss::ids::Ssin;
-use bcss::manifest::Guard;
-use bcss::services::retrieve_ti_groups::{Language, RetrieveTi};
-use bcss::services::test_connection::TestConnection;
-use bcss::transport::http::{HttpTransport, PasswordSource};
-use bcss::transport::replay::{Mode, ReplayTransport};
+use bcss::services::retrieve_ti_groups::{self, Language, RetrieveTi};
+use bcss::services::test_connection::{self, TestConnection};
 use clap::Parser;
 
 type Result<T> = std::result::Result<T, Box<dyn StdError>>;
 
-/// Record fixtures against the acceptance environment.
+/// Record fixtures through the configuration's record transport.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The client configuration; its environment must be "acceptance".
+    /// The client configuration, with `[transport] kind = "record"` or "record-missing".
     #[arg(long)]
     config: PathBuf,
-    /// Where the fixtures are written.
-    #[arg(long, default_value = "fixtures/recorded")]
-    fixtures: PathBuf,
-    /// The redaction salt file (created when missing), outside the fixtures directory.
-    #[arg(long)]
-    salt: PathBuf,
     /// The physical user recording (WHO, in the journal).
     #[arg(long)]
     user: String,
     /// The purpose, as the manifest grants it.
     #[arg(long)]
     purpose: String,
-    /// A test person of the acceptance environment.
+    /// A test person of the environment.
     #[arg(long)]
     ssin: String,
-    /// Really send requests to BCSS's acceptance environment.
+    /// Really send the requests to the endpoints the configuration resolves.
     #[arg(long)]
-    contact_acceptance: bool,
+    send: bool,
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
     let config = Config::load(&args.config)?;
-    if config.environment != Environment::Acceptance {
+    if config.environment == Environment::Production {
         return Err(format!(
-            "{} is for the {} environment; fixtures are recorded against acceptance",
-            args.config.display(),
-            config.environment
+            "{} is for production; fixtures are recorded in acceptance or test",
+            args.config.display()
         )
         .into());
     }
-    // The salt is refused inside the fixtures directory, where it would be committed.
-    let salt = RedactionSalt::load_or_create_outside(&args.salt, &args.fixtures)?;
+    if !config.transport.kind.records() {
+        return Err(format!(
+            "{}: [transport] kind = \"{}\"; set kind = \"record-missing\" (or \"record\"), fixtures and salt_file (or salt_env)",
+            args.config.display(),
+            config.transport.kind.as_str()
+        )
+        .into());
+    }
     let ssin = Ssin::new(&args.ssin)?;
-    if !args.contact_acceptance {
+    let endpoints = config.endpoints()?;
+    let fixtures = config
+        .transport
+        .fixtures
+        .as_ref()
+        .map(|f| config.resolve(f))
+        .unwrap_or_default();
+    if !args.send {
         println!(
-            "would record TestConnection and RetrieveTIGroups ({}) against {} into {}; add --contact-acceptance to send",
-            ssin,
-            Endpoints::default_url(
-                Environment::Acceptance,
-                bcss::services::test_connection::service()
-            )
-            .unwrap_or("?"),
-            args.fixtures.display()
+            "would record TestConnection at {} and RetrieveTIGroups ({ssin}) at {} into {}; add --send to send",
+            endpoints.resolve(config.environment, test_connection::service())?,
+            endpoints.resolve(config.environment, retrieve_ti_groups::service())?,
+            fixtures.display()
         );
         return Ok(());
     }
 
-    // The real transport: Basic credentials from the environment, never inline.
-    let password = match (
-        &config.transport.password_env,
-        &config.transport.password_file,
-    ) {
-        (Some(var), _) => PasswordSource::Env(var.clone()),
-        (None, Some(file)) => PasswordSource::File(config.resolve(file)),
-        (None, None) => PasswordSource::Env("BCSS_PASSWORD".into()),
-    };
-    let http = HttpTransport::builder()
-        .basic_auth(config.organization.cbe.clone(), password)
-        .call_timeout(Duration::from_secs(60))
-        .build()?;
-    // Wrapped: replay what is recorded, record what is not, redacted.
-    let recorder = ReplayTransport::builder(&args.fixtures)
-        .mode(Mode::RecordMissing)
-        .inner(Arc::new(http))
-        .redaction_salt(salt)
-        .build()?;
-    println!(
-        "{} fixtures already in {}",
-        recorder.fixture_count(),
-        args.fixtures.display()
-    );
-
-    let journal = Arc::new(AnyJournal::open(config.journal_config()?).await?);
-    let mut builder = Client::builder()
-        .environment(config.environment)
-        .organization(config.organization.cbe.clone())
-        .application(&config.application.name, &config.application.version)
-        .contact_email(&config.organization.contact_email)
-        .guard(Arc::new(Guard::load_trusted(
-            config.manifest_file(),
-            config.manifest_trust()?,
-        )?))
-        .journal(journal.clone())
-        .transport(Arc::new(recorder));
-    if let Some(program) = &config.organization.program {
-        builder = builder.program(program.clone());
-    }
-    let client = builder.build()?;
+    let configured = Client::from_config(&config).await?;
+    let client = &configured.client;
     let ctx = CallContext::new(Actor::new(args.user), args.purpose);
-
     let echo = client
         .call(&ctx, &TestConnection::new("bcss fixture recording")?)
         .await?;
@@ -157,10 +120,10 @@ async fn main() -> Result<()> {
         // A refusal is recorded too: it makes a useful fixture.
         Err(e) => println!("RetrieveTIGroups: {e}"),
     }
-    journal.close().await?;
+    configured.close().await?;
     println!(
         "fixtures in {} (redacted; review them before committing)",
-        args.fixtures.display()
+        fixtures.display()
     );
     Ok(())
 }

@@ -19,6 +19,7 @@
 //!                                    # with password_env = "..." or password_file = "..."
 //! signing_key = "keys/journal-ed25519.pem"   # optional: signs genesis, checkpoints, heads
 //! witness = "/mnt/audit-witness/cpas.witness" # optional: heads kept on another volume
+//! lock_wait_seconds = 30                      # wait while another process writes it
 //!
 //! [application]
 //! name = "cpas-social-desk"
@@ -35,6 +36,10 @@
 //! connect_timeout_seconds = 10
 //! timeout_seconds = 60
 //! password_env = "BCSS_PASSWORD"     # or password_file = "secrets/bcss-password"
+//! # drill = true                     # production only: allow a stand-in (journaled)
+//!
+//! # [retry]                          # optional: retry reads that may pass later
+//! # max_attempts = 3                 # (see crate::client::RetryConfig)
 //! ```
 //!
 //! Services beyond the built-in ones are `[[service]]` entries, here or in a file named by
@@ -101,20 +106,50 @@ pub struct OrganizationConfig {
 
 /// How to reach BCSS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum TransportKind {
     /// HTTPS to BCSS (or plain HTTP to a loopback mock).
     #[default]
     Http,
     /// Replay recorded fixtures; never touches the network.
     Replay,
+    /// Send every call over HTTP(S) as `http` does, and write each exchange, redacted, as
+    /// a fixture under `fixtures` (replacing an earlier recording of the same request).
+    /// Needs the redaction salt (`salt_file` or `salt_env`).
+    Record,
+    /// Replay what `fixtures` holds; send the rest over HTTP(S) and record it, redacted.
+    /// Needs the redaction salt.
+    RecordMissing,
+}
+
+impl TransportKind {
+    /// The name in `bcss.toml`: `http`, `replay`, `record` or `record-missing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Http => "http",
+            TransportKind::Replay => "replay",
+            TransportKind::Record => "record",
+            TransportKind::RecordMissing => "record-missing",
+        }
+    }
+
+    /// Whether this kind writes fixtures (`record`, `record-missing`).
+    pub fn records(self) -> bool {
+        matches!(self, TransportKind::Record | TransportKind::RecordMissing)
+    }
+
+    /// Whether this kind sends over HTTP(S) (`http`, and the record kinds for what they
+    /// record).
+    pub fn sends(self) -> bool {
+        self != TransportKind::Replay
+    }
 }
 
 /// The `[transport]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TransportConfig {
-    /// `http` (default) or `replay`.
+    /// `http` (default), `replay`, `record` or `record-missing`.
     #[serde(default)]
     pub kind: TransportKind,
     /// Send every service of the configured environment to this base URL (scheme, host,
@@ -138,8 +173,21 @@ pub struct TransportConfig {
     pub client_pkcs12_password_env: Option<String>,
     /// An extra trusted root CA (PEM), for test setups.
     pub extra_root_ca: Option<PathBuf>,
-    /// The fixtures folder, for `kind = "replay"`.
+    /// The fixtures folder: read by `kind = "replay"`, written by `"record"` and
+    /// `"record-missing"` (created when missing).
     pub fixtures: Option<PathBuf>,
+    /// The file holding the redaction salt (hex), created (0600) with a random salt when
+    /// missing; refused inside the fixtures folder. For the record kinds (required, or
+    /// `salt_env`); with `replay`, optional: it lets real requests match redacted
+    /// fixtures.
+    pub salt_file: Option<PathBuf>,
+    /// The environment variable holding the redaction salt (hex), instead of `salt_file`.
+    pub salt_env: Option<String>,
+    /// A drill: let a production client reach a stand-in (the replay transport, a
+    /// loopback or plain `http://` endpoint such as `bcss mock`), which it otherwise
+    /// refuses; every journal record then says `drill`. Default false.
+    #[serde(default)]
+    pub drill: bool,
 }
 
 /// The `[journal]` table: where the journal is (`dir` or `url`, exactly one) and how it is
@@ -168,6 +216,9 @@ pub struct JournalConfig {
     /// The largest record body, in bytes (default 32 MiB, at most 64 MiB); it must leave
     /// room for `[limits] max_reply_bytes`.
     pub max_record_bytes: Option<usize>,
+    /// How long, in seconds, opening the journal waits while another process holds it
+    /// (default 30): see [`FileJournalConfig::lock_wait`](crate::audit::FileJournalConfig::lock_wait).
+    pub lock_wait_seconds: Option<u64>,
 }
 
 /// The manifest: `manifest = "FILE"`, or a `[manifest]` table with `file`, `signers` and
@@ -262,6 +313,8 @@ pub struct Config {
     /// Reply limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Retries (`[retry]`); none when left out.
+    pub retry: Option<crate::client::RetryConfig>,
     /// A file of `[[service]]` entries (relative to this file's folder), read by
     /// [`Config::load`].
     pub catalogue: Option<PathBuf>,
@@ -275,11 +328,17 @@ pub struct Config {
     /// The folder the file was read from; relative paths are resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file's name, as given to [`Config::load`] or [`Config::parse`] (for messages).
+    #[serde(skip)]
+    source: String,
 }
 
 impl Config {
     /// Read and validate a configuration file, and the catalogue file it names.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    ///
+    /// `?` turns its [`ConfigError`] into a [`crate::Error`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
         let text = read(path)?;
         let mut config = Config::parse_only(&text, &path.display().to_string())?;
         config.base_dir = path
@@ -363,6 +422,7 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
+        config.source = name.to_string();
         let src = Source { file: name, text };
         config.services =
             build_all(&config.service_entries, &src).map_err(|e| ConfigError::Invalid {
@@ -405,12 +465,109 @@ impl Config {
             ));
         }
         config.check_limits(text, name)?;
-        if config.transport.kind == TransportKind::Replay && config.transport.fixtures.is_none() {
+        if let Some(retry) = &config.retry
+            && let Err(e) = retry.policy().check()
+        {
+            let (line, column) = text.find("[retry]").map_or((1, 1), |o| line_col(text, o));
+            return Err(ConfigError::Invalid {
+                path: name.to_string(),
+                line,
+                column,
+                message: format!("[retry] {e}"),
+            });
+        }
+        config.check_transport(text, name)?;
+        Ok(config)
+    }
+
+    /// The `[transport]` settings that go together: fixtures for replay and recording, a
+    /// salt (never inline) for recording, one salt source.
+    fn check_transport(&self, text: &str, name: &str) -> Result<(), ConfigError> {
+        let t = &self.transport;
+        let (line, column) = text
+            .find("[transport]")
+            .map_or((1, 1), |offset| line_col(text, offset));
+        let invalid = |message: String| ConfigError::Invalid {
+            path: name.to_string(),
+            line,
+            column,
+            message,
+        };
+        let kind = t.kind.as_str();
+        if t.kind != TransportKind::Http && t.fixtures.is_none() {
+            return Err(invalid(format!(
+                "[transport] kind = \"{kind}\" needs fixtures = \"<folder>\" (where the fixtures are {})",
+                if t.kind.records() { "written" } else { "read" }
+            )));
+        }
+        if t.salt_file.is_some() && t.salt_env.is_some() {
             return Err(invalid(
-                "[transport] kind = \"replay\" needs fixtures = \"<folder>\"".to_string(),
+                "[transport] give salt_file or salt_env, not both".to_string(),
             ));
         }
-        Ok(config)
+        if t.kind.records() && t.salt_file.is_none() && t.salt_env.is_none() {
+            return Err(invalid(format!(
+                "[transport] kind = \"{kind}\" needs the redaction salt: salt_file = \"<file outside the fixtures folder>\" (created when missing) or salt_env = \"<VARIABLE>\"; nothing is recorded without redaction"
+            )));
+        }
+        if t.kind == TransportKind::Http && (t.salt_file.is_some() || t.salt_env.is_some()) {
+            return Err(invalid(
+                "[transport] a redaction salt is for kind = \"record\", \"record-missing\" or \"replay\"; kind = \"http\" records nothing".to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The endpoints a client of this configuration calls: each catalogued service's
+    /// default (its WSDL, or its `[[service]]` entry), moved to `[transport] base_url`
+    /// when one is given, then the `[endpoints]` overrides.
+    ///
+    /// Errors: a base URL or override that is not an `http://` or `https://` URL with a
+    /// host, or an override naming a service the catalogue does not know.
+    pub fn endpoints(&self) -> Result<crate::endpoints::Endpoints, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: self.source.clone(),
+            line: 1,
+            column: 1,
+            message,
+        };
+        let catalogue = self.service_catalogue()?;
+        let mut endpoints = crate::endpoints::Endpoints::defaults();
+        if let Some(base) = &self.transport.base_url {
+            endpoints = endpoints
+                .with_base_url(self.environment, base)
+                .map_err(|e| invalid(format!("[transport] base_url: {e}")))?;
+        }
+        for (name, url) in &self.endpoints {
+            let service = catalogue
+                .lookup(name)
+                .map_err(|e| invalid(format!("[endpoints]: {e}")))?;
+            endpoints = endpoints
+                .with_service_url(self.environment, service, url)
+                .map_err(|e| invalid(format!("[endpoints] {name}: {e}")))?;
+        }
+        Ok(endpoints)
+    }
+
+    /// The redaction salt `[transport]` names (`salt_file`, created when missing and
+    /// refused inside the fixtures folder, or `salt_env`), or `None` when it names none.
+    pub fn redaction_salt(
+        &self,
+    ) -> Result<Option<crate::fixture::redact::RedactionSalt>, crate::fixture::FixtureError> {
+        use crate::fixture::redact::RedactionSalt;
+        let t = &self.transport;
+        match (&t.salt_file, &t.salt_env) {
+            (Some(file), _) => {
+                let fixtures = t
+                    .fixtures
+                    .as_ref()
+                    .map(|f| self.resolve(f))
+                    .unwrap_or_else(|| self.base_dir.join("fixtures"));
+                RedactionSalt::load_or_create_outside(&self.resolve(file), &fixtures).map(Some)
+            }
+            (None, Some(var)) => RedactionSalt::from_env(var).map(Some),
+            (None, None) => Ok(None),
+        }
     }
 
     /// Every reply the transport accepts must fit in one journal record: refuse a
@@ -536,6 +693,9 @@ impl Config {
         c.set_witness(self.journal_witness()?);
         if let Some(bytes) = self.journal.max_record_bytes {
             c.set_max_record_bytes(bytes);
+        }
+        if let Some(seconds) = self.journal.lock_wait_seconds {
+            c.set_lock_wait(std::time::Duration::from_secs(seconds));
         }
         Ok(c)
     }

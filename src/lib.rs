@@ -5,13 +5,16 @@
 //! a local authorisation manifest and recorded in a tamper-evident journal before a single
 //! byte is sent.
 //!
-//! One call, end to end (see [`client::Client::call`]):
-//! 1. the [`manifest::Guard`] decides, with no I/O;
-//! 2. the request is encoded with the grant's purpose and program number;
-//! 3. the [`audit::Journal`] records the intent durably (a denial is recorded too);
-//! 4. the [`transport::Transport`] sends it;
-//! 5. the journal records the outcome;
-//! 6. the reply is decoded, bounded and fail-safe, into a typed response.
+//! One call, end to end, in six steps (see [`client::Client::call`]):
+//! 1. *authorize*: the [`manifest::Guard`] decides, with no I/O (a denial is journaled);
+//! 2. *prepare*: the request is encoded with the grant's purpose and program number (a
+//!    refusal here is journaled too);
+//! 3. *record_intent*: the [`audit::Journal`] records the intent durably, and only then is
+//!    the [`transport::SendPermit`] made;
+//! 4. *send*: the [`transport::Transport`] sends what the permit carries;
+//! 5. *record_outcome*: the journal records the raw reply durably;
+//! 6. *decode*: the reply is decoded, bounded and fail-safe, into a typed response, and its
+//!    classification journaled.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -35,7 +38,7 @@ pub mod v3;
 pub mod xml;
 
 pub use environment::Environment;
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -172,6 +172,11 @@ async fn query_formats() {
     let (call, denied) = journal(tmp.path(), None).await;
     let subject = ssin(1);
 
+    // Reading personal data names who reads.
+    let out = bcss(&["audit", "query", p(tmp.path()), "--subject", &subject]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--reader"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
     let out = bcss(&[
         "audit",
         "query",
@@ -180,6 +185,8 @@ async fn query_formats() {
         &subject,
         "--format",
         "json",
+        "--reader",
+        "advisor-1",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let lines: Vec<serde_json::Value> = stdout(&out)
@@ -197,7 +204,15 @@ async fn query_formats() {
     assert_eq!(lines[1]["status"], "denied");
     assert_eq!(lines[1]["reason_code"], "purpose_not_authorized");
 
-    let out = bcss(&["audit", "query", p(tmp.path()), "--format", "csv"]);
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--format",
+        "csv",
+        "--reader",
+        "advisor-1",
+    ]);
     let text = stdout(&out);
     let mut rows = text.lines();
     assert!(
@@ -207,7 +222,15 @@ async fn query_formats() {
     );
     assert_eq!(text.lines().count(), 4, "{text}");
 
-    let out = bcss(&["audit", "query", p(tmp.path()), "--outcome", "no_outcome"]);
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--outcome",
+        "no_outcome",
+        "--reader",
+        "advisor-1",
+    ]);
     let text = stdout(&out);
     assert!(text.lines().next().unwrap().starts_with("DECIDED"));
     assert!(
@@ -225,9 +248,19 @@ async fn query_formats() {
         "2000-01-01",
         "--until",
         "2000-12-31",
+        "--reader",
+        "advisor-1",
     ]);
     assert!(stdout(&out).contains("0 exchange(s)"));
-    let out = bcss(&["audit", "query", p(tmp.path()), "--since", "yesterday"]);
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--since",
+        "yesterday",
+        "--reader",
+        "advisor-1",
+    ]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -236,6 +269,16 @@ async fn show_one_exchange() {
     let tmp = tempdir();
     let (call, _) = journal(tmp.path(), None).await;
     let out = bcss(&["audit", "show", p(tmp.path()), &call.to_string()]);
+    assert_eq!(out.status.code(), Some(2), "--reader is required");
+    assert!(stdout(&out).is_empty());
+    let out = bcss(&[
+        "audit",
+        "show",
+        p(tmp.path()),
+        &call.to_string(),
+        "--reader",
+        "advisor-1",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("status: ok"), "{text}");
@@ -243,7 +286,14 @@ async fn show_one_exchange() {
     assert!(text.contains(&format!("<ssin>{}</ssin>", ssin(1))));
     assert!(text.contains("--- reply (text) ---"));
     assert!(text.contains("line2, \"quoted\""));
-    let out = bcss(&["audit", "show", p(tmp.path()), &Uuid::now_v7().to_string()]);
+    let out = bcss(&[
+        "audit",
+        "show",
+        p(tmp.path()),
+        &Uuid::now_v7().to_string(),
+        "--reader",
+        "advisor-1",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no exchange with ticket"));
 }
@@ -262,10 +312,13 @@ async fn reader_journals_the_read_first() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report = audit::verify(tmp.path(), &plain()).unwrap();
-    assert!(report.is_ok());
-    assert_eq!(report.records, 7);
-    // The last record is the read.
-    let seg = segments(tmp.path()).pop().unwrap();
+    assert!(report.is_ok(), "{:?}", report.reads);
+    // The journal itself is unchanged; the read is in its reads chain, after its genesis.
+    assert_eq!(report.records, 6);
+    let reads_dir = tmp.path().join(audit::READS_DIR);
+    let reads = report.reads.expect("a reads chain");
+    assert_eq!(reads.records, 2);
+    let seg = segments(&reads_dir).pop().unwrap();
     let bytes = std::fs::read(&seg).unwrap();
     let f = frames(&bytes).pop().unwrap();
     match record_at(&bytes, &f) {
@@ -273,28 +326,136 @@ async fn reader_journals_the_read_first() {
             assert_eq!(r.reader, "advisor-7");
             assert_eq!(r.command, "show");
             assert_eq!(r.arguments, vec![call.to_string()]);
+            // What was shown, and about whom: the journal up to its head, one exchange.
+            assert_eq!(r.journal_id, report.journal_id);
+            assert_eq!(r.head, report.head.map(|h| h.to_string()));
+            assert_eq!(r.exchanges, Some(1));
+            assert_eq!(r.subjects, vec![ssin(1)]);
         }
         other => panic!("expected a read record, got {}", other.kind()),
     }
-    // While another writer holds the journal, the read cannot be journaled: nothing shown.
+    // While an application writes the journal, a read is journaled and shown all the same.
     let j = FileJournal::open(config(tmp.path())).await.unwrap();
     let out = bcss(&[
         "audit",
         "query",
         p(tmp.path()),
         "--reader",
-        "advisor-7",
+        "advisor-8",
+        "--subject",
+        &ssin(2),
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).is_empty());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    j.close().await.unwrap();
+    // The reads themselves: who read what about whom, when.
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--reads",
+        "--reader",
+        "advisor-9",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", stdout(&out));
+    assert_eq!(lines[0]["reader"], "advisor-7");
+    assert_eq!(lines[1]["reader"], "advisor-8");
+    assert_eq!(lines[1]["command"], "query");
+    assert_eq!(lines[1]["subjects"][0], ssin(2));
+    assert_eq!(lines[1]["chain"], "reads");
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--reads",
+        "--who",
+        "advisor-8",
+        "--reader",
+        "advisor-9",
+    ]);
+    let text = stdout(&out);
     assert!(
-        stderr(&out).contains("could not be journaled"),
+        text.contains("advisor-8") && text.contains("1 read(s)"),
+        "{text}"
+    );
+    // Listing reads is a read too; verify names the reads chain.
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("reads: ok: 5 records"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test]
+async fn reindex_rebuilds_the_index_and_long_commands_draw_nothing_off_a_terminal() {
+    let tmp = tempdir();
+    let (call, _) = journal(tmp.path(), None).await;
+    std::fs::remove_dir_all(tmp.path().join(audit::INDEX_DIR)).unwrap();
+    let query = |dir: &Path| {
+        bcss(&[
+            "audit",
+            "query",
+            p(dir),
+            "--subject",
+            &ssin(1),
+            "--reader",
+            "advisor",
+            "--format",
+            "csv",
+        ])
+    };
+    let out = query(tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: the index was not used"),
         "{}",
         stderr(&out)
     );
-    j.close().await.unwrap();
+    let without = stdout(&out);
+    assert!(without.contains(&call.to_string()), "{without}");
+
+    // stderr is a pipe here: no progress bar is drawn, by reindex or verify.
+    let out = bcss(&["audit", "reindex", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    // The genesis record, four records, the shutdown checkpoint.
+    assert!(
+        stdout(&out).starts_with("indexed 6 records: "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("through sequence 6"),
+        "{}",
+        stdout(&out)
+    );
+    let out = bcss(&["audit", "verify", p(tmp.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+
+    let out = query(tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    assert_eq!(stdout(&out), without);
+
+    let out = bcss(&["audit", "reindex", p(&tmp.path().join("missing"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a journal directory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]

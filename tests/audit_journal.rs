@@ -21,9 +21,7 @@ use uuid::Uuid;
 fn read_record(n: usize) -> CallRecord {
     CallRecord::Read(ReadRecord {
         at: Utc::now(),
-        reader: format!("reader-{n}"),
-        command: "query".into(),
-        arguments: vec![],
+        ..ReadRecord::new(format!("reader-{n}"), "query", vec![])
     })
 }
 
@@ -304,7 +302,9 @@ async fn one_writer_per_directory() {
     let tmp = tempdir();
     let dir = tmp.path().join("j");
     let first = FileJournal::open(config(&dir)).await.unwrap();
-    let second = FileJournal::open(config(&dir)).await.unwrap_err();
+    let mut impatient = config(&dir);
+    impatient.lock_wait = std::time::Duration::ZERO;
+    let second = FileJournal::open(impatient).await.unwrap_err();
     assert!(matches!(second, AuditError::Locked { .. }), "{second}");
     assert!(second.to_string().contains("another process"));
     first.close().await.unwrap();

@@ -3,83 +3,14 @@
 //! `bcss mock` printing the address it serves.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
 use bcss::mock::{MockConfig, MockServer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bcss");
+mod cli_support;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exchanges")
-}
-
-fn write_setup(dir: &Path, base_url: &str) -> PathBuf {
-    std::fs::write(
-        dir.join("authorizations.toml"),
-        r#"
-[organization]
-cbe = "0212344876"
-name = "CPAS de Fictiveville"
-sector = 17
-
-[[authorization]]
-id = "ti-groups-test"
-environment = "test"
-service = "RetrieveTIGroups"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-valid_from = 2025-01-01
-valid_until = 2099-12-31
-granted_by = "security-advisor"
-
-[[authorization]]
-id = "echo-test"
-environment = "test"
-service = "TestConnection"
-purpose = "PCSA:SOCIAL_INQUIRY"
-program = "00912345673"
-valid_from = 2025-01-01
-valid_until = 2099-12-31
-granted_by = "security-advisor"
-"#,
-    )
-    .unwrap();
-    let config = dir.join("bcss.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-environment = "test"
-manifest = "authorizations.toml"
-
-[journal]
-dir = "journal"
-
-[application]
-name = "cli-test"
-version = "1.0.0"
-
-[organization]
-cbe = "0212344876"
-contact_email = "it@cpas-fictiveville.example"
-
-[transport]
-base_url = "{base_url}"
-"#
-        ),
-    )
-    .unwrap();
-    config
-}
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use cli_support::{BIN, bcss, fixtures, text, write_setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_and_test_connection_through_the_mock_then_verify_the_journal() {
@@ -182,6 +113,8 @@ async fn call_and_test_connection_through_the_mock_then_verify_the_journal() {
         "68070100188",
         "--format",
         "json",
+        "--reader",
+        "advisor-1",
     ]);
     assert!(query.status.success(), "{}", text(&query.stderr));
     let lines: Vec<serde_json::Value> = text(&query.stdout)
@@ -231,4 +164,215 @@ fn a_missing_configuration_is_a_clear_error() {
         "{}",
         text(&out.stderr)
     );
+}
+
+fn call_args(config: &str) -> Vec<String> {
+    [
+        "call",
+        "RetrieveTIGroups",
+        "retrieveTI",
+        "--config",
+        config,
+        "--user",
+        "agent-042",
+        "--purpose",
+        "PCSA:SOCIAL_INQUIRY",
+        "--ssin",
+        "68070100188",
+        "--language",
+        "fr",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// A production configuration pointed at the mock: refused unless it says it is a drill;
+/// then `bcss call` says so once on stderr and every journal record says `drill`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_reaches_the_mock_only_in_a_drill_and_says_so() {
+    let mock = MockServer::start(MockConfig::from_dir(fixtures()).unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let manifest = dir.path().join("authorizations.toml");
+    let production = std::fs::read_to_string(&manifest).unwrap().replace(
+        "environment = \"test\"",
+        "environment = \"production\"\ndeliberation = \"13/084\"",
+    );
+    std::fs::write(&manifest, production).unwrap();
+    let text_of = std::fs::read_to_string(&config).unwrap().replace(
+        "environment = \"test\"\nmanifest = \"authorizations.toml\"",
+        "environment = \"production\"\n[manifest]\nfile = \"authorizations.toml\"\nrequire_signature = false",
+    );
+    let without = dir.path().join("production.toml");
+    std::fs::write(&without, &text_of).unwrap();
+    let drill = dir.path().join("drill.toml");
+    std::fs::write(&drill, format!("{text_of}drill = true\n")).unwrap();
+    let (refused, drilled) = tokio::task::spawn_blocking(move || {
+        let call = |config: &Path| {
+            let args = call_args(config.to_str().unwrap());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            bcss(&args)
+        };
+        (call(&without), call(&drill))
+    })
+    .await
+    .unwrap();
+    mock.shutdown().await;
+
+    assert!(!refused.status.success());
+    let why = text(&refused.stderr);
+    assert!(why.contains("production") && why.contains("drill"), "{why}");
+
+    assert!(drilled.status.success(), "{}", text(&drilled.stderr));
+    let err = text(&drilled.stderr);
+    assert_eq!(err.matches("DRILL").count(), 1, "{err}");
+    let journal = dir.path().join("journal");
+    let query = bcss(&[
+        "audit",
+        "query",
+        journal.to_str().unwrap(),
+        "--reader",
+        "advisor-1",
+        "--format",
+        "json",
+    ]);
+    let lines: Vec<serde_json::Value> = text(&query.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", text(&query.stdout));
+    assert_eq!(lines[0]["how"]["drill"], true);
+    assert_eq!(lines[0]["how"]["environment"], "production");
+    assert_eq!(lines[0]["status"], "ok");
+}
+
+/// Four `bcss call` at once against one file journal: each waits its turn for the
+/// journal's lock, and all four succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_calls_at_once_share_one_journal() {
+    let mock = MockServer::start(MockConfig::from_dir(fixtures()).unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let args = call_args(config.to_str().unwrap());
+    let outputs = tokio::task::spawn_blocking(move || {
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                Command::new(BIN)
+                    .args(&args)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    mock.shutdown().await;
+    for out in &outputs {
+        assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("68070100188"));
+    }
+    let journal = dir.path().join("journal");
+    let report = bcss::audit::verify(&journal, &Default::default()).unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert!(report.intents_without_outcome.is_empty());
+    let filter = bcss::audit::QueryFilter {
+        subject: Some("68070100188".into()),
+        ..Default::default()
+    };
+    assert_eq!(bcss::audit::query(&journal, &filter).unwrap().len(), 4);
+}
+
+/// A call that finds the journal held says on stderr that it waits (naming the holder's
+/// process id), and goes on once the lock is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_waits_for_the_journal_lock_and_says_so() {
+    let mock = MockServer::start(MockConfig::from_dir(fixtures()).unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let journal_dir = dir.path().join("journal");
+    let holder = bcss::audit::FileJournal::open(bcss::audit::FileJournalConfig::new(&journal_dir))
+        .await
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .args(call_args(config.to_str().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let said = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                return (seen, stderr);
+            }
+            seen.push_str(&line);
+            if line.contains("Blocking waiting") {
+                return (seen, stderr);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let (said, _stderr) = said;
+    assert!(
+        said.contains(&format!(
+            "bcss: Blocking waiting for the journal lock held by another process (pid {})",
+            std::process::id()
+        )),
+        "{said}"
+    );
+    holder.close().await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    mock.shutdown().await;
+    assert!(out.status.success(), "{said}");
+    assert!(text(&out.stdout).contains("68070100188"));
+}
+
+/// With `lock_wait_seconds = 0` a held journal refuses at once, naming the holder.
+#[test]
+fn a_held_journal_refuses_after_the_configured_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), "http://127.0.0.1:9");
+    let text_config = std::fs::read_to_string(&config).unwrap().replace(
+        "dir = \"journal\"",
+        "dir = \"journal\"\nlock_wait_seconds = 0",
+    );
+    std::fs::write(&config, text_config).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let holder = rt
+        .block_on(bcss::audit::FileJournal::open(
+            bcss::audit::FileJournalConfig::new(dir.path().join("journal")),
+        ))
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(call_args(config.to_str().unwrap()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "is open for writing by another process (pid {})",
+            std::process::id()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("lock_wait_seconds"), "{err}");
+    rt.block_on(holder.close()).unwrap();
 }

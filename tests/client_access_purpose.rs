@@ -8,12 +8,13 @@ mod pipeline_support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bcss::Environment;
 use bcss::audit::Record;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
+use bcss::error::ErrorKind;
 use bcss::manifest::{DenialReason, Guard};
 use bcss::services::manage_access::{ManageAccessRequest, Register};
-use bcss::{Environment, Error};
 use chrono::{NaiveDate, TimeZone, Utc};
 use pipeline_support::{CountingTransport, MemoryJournal};
 
@@ -94,7 +95,7 @@ fn list(code: Option<u32>) -> ManageAccessRequest {
 async fn a_register_with_an_unlisted_purpose_code_is_denied_journaled_and_sends_nothing() {
     let s = setup();
     let err = s.client.call(&ctx(), &register(3)).await.unwrap_err();
-    let Error::Denied(denial) = &err else {
+    let ErrorKind::Denied(denial) = err.kind() else {
         panic!("expected a denial, got {err:?}");
     };
     assert_eq!(denial.reason, DenialReason::AccessPurposeNotAuthorized);
@@ -108,7 +109,7 @@ async fn a_register_with_an_unlisted_purpose_code_is_denied_journaled_and_sends_
         denial.message
     );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    let records = s.journal.records();
+    let records = s.journal.call_records();
     assert_eq!(records.len(), 1, "{records:?}");
     let Record::Denial(record) = &records[0] else {
         panic!("expected a denial record, got {records:?}");
@@ -128,7 +129,7 @@ async fn a_listed_purpose_code_is_granted_and_sent_as_is() {
     assert_eq!(seen.len(), 1);
     let body = String::from_utf8(seen[0].2.clone()).unwrap();
     assert!(body.contains("ma:Purpose&gt;7&lt;/ma:Purpose"), "{body}");
-    let records = s.journal.records();
+    let records = s.journal.call_records();
     let Record::Intent(intent) = &records[0] else {
         panic!("expected an intent first, got {records:?}");
     };
@@ -149,9 +150,9 @@ async fn a_list_carries_a_listed_code_or_none() {
     let s = setup();
     let err = s.client.call(&ctx(), &list(Some(9))).await.unwrap_err();
     assert!(
-        matches!(&err, Error::Denied(d) if d.reason == DenialReason::AccessPurposeNotAuthorized),
+        matches!(err.kind(), ErrorKind::Denied(d) if d.reason == DenialReason::AccessPurposeNotAuthorized),
         "{err:?}"
     );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    assert!(matches!(s.journal.records()[..], [Record::Denial(_)]));
+    assert!(matches!(s.journal.call_records()[..], [Record::Denial(_)]));
 }

@@ -9,15 +9,15 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bcss::Environment;
 use bcss::audit::{FileJournal, FileJournalConfig};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
-use bcss::ids::Ssin;
+use bcss::error::ErrorKind;
 use bcss::manifest::Guard;
-use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
-use bcss::{Environment, Error};
+use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
 use chrono::{TimeZone, Utc};
-use pipeline_support::{MANIFEST, Probe};
+use pipeline_support::{MANIFEST, ok_reply, tx25};
 
 #[derive(Debug, Default)]
 struct CountingTransport {
@@ -27,14 +27,15 @@ struct CountingTransport {
 impl Transport for CountingTransport {
     fn send<'a>(
         &'a self,
-        request: TransportRequest<'a>,
+        request: &'a SendPermit<'_>,
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
-        self.bytes.fetch_add(request.body.len(), Ordering::SeqCst);
+        self.bytes.fetch_add(request.body().len(), Ordering::SeqCst);
+        let body = ok_reply(request.service(), request.operation());
         Box::pin(async {
             Ok(TransportResponse {
                 status: 200,
                 content_type: None,
-                body: b"<ok/>".to_vec(),
+                body,
             })
         })
     }
@@ -86,11 +87,7 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
         .build()
         .unwrap();
     let ctx = CallContext::new(Actor::new("agent-042"), "PCSA:SOCIAL_INQUIRY");
-    let request = Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: Ssin::new("68070100188").unwrap(),
-    };
+    let request = tx25();
     // Works while there is room.
     client.call(&ctx, &request).await.unwrap();
     let sent_before = transport.bytes.load(Ordering::SeqCst);
@@ -110,13 +107,13 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
         match client.call(&ctx, &request).await {
             Ok(_) => continue,
             Err(err) => {
-                match &err {
-                    Error::JournalRefused(_) => assert_eq!(
+                match err.kind() {
+                    ErrorKind::JournalRefused(_) => assert_eq!(
                         transport.bytes.load(Ordering::SeqCst),
                         before,
                         "a refused intent must send nothing"
                     ),
-                    Error::OutcomeNotRecorded { .. } => {}
+                    ErrorKind::OutcomeNotRecorded { .. } => {}
                     other => panic!("expected a journal failure, got {other:?}"),
                 }
                 first_failure = Some(err);
@@ -132,7 +129,10 @@ async fn a_full_disk_refuses_the_call_and_sends_nothing() {
     for _ in 0..3 {
         let before = transport.bytes.load(Ordering::SeqCst);
         let err = client.call(&ctx, &request).await.unwrap_err();
-        assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::JournalRefused(_)),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("nothing was sent"), "{err}");
         assert_eq!(transport.bytes.load(Ordering::SeqCst), before);
     }
@@ -180,11 +180,7 @@ async fn a_stopped_database_refuses_the_call_and_sends_nothing_until_it_is_back(
         .build()
         .unwrap();
     let ctx = CallContext::new(Actor::new("agent-042"), "PCSA:SOCIAL_INQUIRY");
-    let request = Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: Ssin::new("68070100188").unwrap(),
-    };
+    let request = tx25();
     let first = client.call(&ctx, &request).await.unwrap();
     let sent = transport.bytes.load(Ordering::SeqCst);
     assert!(sent > 0);
@@ -193,7 +189,10 @@ async fn a_stopped_database_refuses_the_call_and_sends_nothing_until_it_is_back(
     cluster.stop();
     for _ in 0..3 {
         let err = client.call(&ctx, &request).await.unwrap_err();
-        assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::JournalRefused(_)),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("nothing was sent"), "{err}");
         assert_eq!(
             transport.bytes.load(Ordering::SeqCst),
@@ -204,7 +203,10 @@ async fn a_stopped_database_refuses_the_call_and_sends_nothing_until_it_is_back(
     // A denial that cannot be journaled is refused too.
     let marketing = CallContext::new(Actor::new("agent-042"), "MARKETING");
     let err = client.call(&marketing, &request).await.unwrap_err();
-    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
 
     // The database is back: the journal connects again, and the chain goes on unbroken.
     cluster.restart();

@@ -1,8 +1,9 @@
 //! The client's single call path, end to end with test doubles: the guard decides, the
 //! journal records durably before anything is sent, and every refusal sends zero bytes.
 //!
-//! Each test runs twice: on a journal in memory, and on the PostgreSQL journal of a
-//! throwaway local cluster (`postgres`; `SKIP:` without PostgreSQL).
+//! The tests of the journal's part run twice: on a journal in memory, and on the
+//! PostgreSQL journal of a throwaway local cluster (`postgres`; `SKIP:` without
+//! PostgreSQL).
 
 mod pg_support;
 mod pipeline_support;
@@ -10,16 +11,20 @@ mod pipeline_support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use bcss::Environment;
 use bcss::audit::pg::{PgJournal, PgJournalConfig, PgLocation};
 use bcss::audit::{Appended, AuditError, CallRecord, Journal, Record};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
-use bcss::ids::{ProgramId, Ssin};
+use bcss::error::ErrorKind;
+use bcss::ids::ProgramId;
 use bcss::manifest::{DenialReason, Guard};
+use bcss::services::generic::GenericRequest;
 use bcss::transport::BoxFuture;
-use bcss::{Environment, Error};
 use chrono::{DateTime, TimeZone, Utc};
-use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe, Recorded};
+use pipeline_support::{
+    CountingTransport, MANIFEST, MemoryJournal, Recorded, identify, investigate, tx25,
+};
 
 /// Where a test's records go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +52,16 @@ impl Recorded for PgRecorded {
                 .collect()
         })
     }
+
+    fn last_sequence(&self) -> BoxFuture<'_, u64> {
+        Box::pin(async move {
+            let head = bcss::audit::pg::head(&self.location)
+                .await
+                .unwrap()
+                .unwrap();
+            head.next_sequence - 1
+        })
+    }
 }
 
 impl Journal for PgRecorded {
@@ -66,12 +81,9 @@ trait TestJournal: Journal + Recorded {}
 impl<T: Journal + Recorded> TestJournal for T {}
 
 /// A new journal of `backend`; `None` (after `SKIP:`) without PostgreSQL.
-async fn journal(backend: Backend, failing: bool) -> Option<Arc<dyn TestJournal>> {
+async fn journal(backend: Backend) -> Option<Arc<dyn TestJournal>> {
     match backend {
-        Backend::Memory => Some(Arc::new(MemoryJournal {
-            fail: failing,
-            ..MemoryJournal::default()
-        })),
+        Backend::Memory => Some(Arc::new(MemoryJournal::default())),
         Backend::Postgres => {
             let cluster = pg_support::shared("the client pipeline on PostgreSQL")?;
             let location = cluster.database().init("bcss").await;
@@ -111,16 +123,12 @@ fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
 }
 
-fn marc() -> Ssin {
-    Ssin::new("68070100188").unwrap()
-}
-
-fn tx25() -> Probe {
-    Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: marc(),
-    }
+/// The records about calls (without the manifest loads every client journals).
+fn call_records(records: Vec<Record>) -> Vec<Record> {
+    records
+        .into_iter()
+        .filter(|r| !matches!(r, Record::ManifestLoad(_)))
+        .collect()
 }
 
 struct Setup {
@@ -148,8 +156,9 @@ fn setup_with(
     if let Some(p) = program {
         builder = builder.program(ProgramId::new(p).unwrap());
     }
+    let client = builder.build().unwrap();
     Setup {
-        client: builder.build().unwrap(),
+        client,
         journal,
         transport,
     }
@@ -157,7 +166,7 @@ fn setup_with(
 
 async fn setup(backend: Backend, env: Environment, when: DateTime<Utc>) -> Option<Setup> {
     Some(setup_with(
-        journal(backend, false).await?,
+        journal(backend).await?,
         env,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(FixedClock(when)),
@@ -198,25 +207,70 @@ async fn granted_call_is_journaled_before_and_after_sending(backend: Backend) {
         body.contains("<legalContext>PCSA:SOCIAL_INQUIRY</legalContext>"),
         "{body}"
     );
-    assert!(body.contains("<program>00912345673</program>"), "{body}");
     assert!(body.contains(&reply.ticket.to_string()));
 
     let records = s.journal.recorded().await;
-    assert_eq!(records.len(), 2);
-    let (Record::Intent(intent), Record::Outcome(outcome)) = (&records[0], &records[1]) else {
-        panic!("expected intent then outcome: {records:?}");
+    assert_eq!(records.len(), 4);
+    // The manifest the client started with, then the call: its intent, the raw reply
+    // (durable before decoding), and how the reply was classified.
+    let (
+        Record::ManifestLoad(start),
+        Record::Intent(intent),
+        Record::Outcome(outcome),
+        Record::Classification(classification),
+    ) = (&records[0], &records[1], &records[2], &records[3])
+    else {
+        panic!("expected manifest load, intent, outcome, classification: {records:?}");
     };
+    assert_eq!(start.trigger, "start");
+    assert!(start.accepted);
+    let manifest = s.client.guard().manifest_ref().unwrap();
+    assert_eq!(start.new.as_ref(), Some(&manifest));
+    assert_eq!(
+        intent.manifest.as_ref(),
+        Some(&manifest),
+        "the decision names its manifest"
+    );
+    assert!(!intent.write);
+    assert_eq!(intent.attempt, None);
     assert_eq!(intent.ticket, reply.ticket);
     assert_eq!(outcome.ticket, reply.ticket);
+    assert_eq!(classification.ticket, reply.ticket);
     assert_eq!(intent.who.user_id, "agent-042");
     assert_eq!(intent.who.user_name.as_deref(), Some("Sam Agent"));
     assert_eq!(intent.who.program.as_deref(), Some("00912345673"));
     assert_eq!(intent.what.subjects, vec!["68070100188".to_string()]);
     assert_eq!(intent.how.authorization_id.as_deref(), Some("tx25-test"));
     assert_eq!(intent.how.deliberation.as_deref(), Some("not-applicable"));
-    assert_eq!(outcome.outcome, "ok");
-    assert_eq!(outcome.bcss.ticket.as_deref(), Some("bcss-ticket-1"));
+    assert_eq!(outcome.outcome, "received");
     assert_eq!(outcome.http_status, Some(200));
+    assert_eq!(
+        outcome.reply.as_ref().unwrap().as_bytes(),
+        &pipeline_support::ok_reply(bcss::services::retrieve_ti_groups::service(), "retrieveTI")[..]
+    );
+    assert_eq!(classification.outcome, "ok");
+    assert_eq!(classification.bcss.ticket.as_deref(), Some("bcss-ticket-1"));
+}
+
+/// The grant supplies the program number an SSDN request carries as its UserID.
+#[tokio::test]
+async fn the_grant_supplies_the_program_number_of_an_ssdn_request() {
+    let s = setup(Backend::Memory, Environment::Test, at(2026, 6, 1))
+        .await
+        .unwrap();
+    let reply = s
+        .client
+        .call(&ctx("PCSA:SOCIAL_INQUIRY"), &investigate("68070100188"))
+        .await
+        .unwrap();
+    assert_eq!(reply.authorization_id, "investigate-test");
+    let seen = s.transport.seen.lock().unwrap().clone();
+    let body = String::from_utf8(seen[0].2.clone()).unwrap();
+    assert!(
+        body.contains("&lt;UserID&gt;00912345673&lt;/UserID&gt;"),
+        "{body}"
+    );
+    assert!(body.contains(&reply.ticket.to_string()), "{body}");
 }
 
 /// Every kind of unauthorised call returns its typed denial, is journaled, and sends
@@ -229,7 +283,7 @@ async fn every_denial_sends_zero_bytes(backend: Backend) {
         program: Option<&'static str>,
         guard: Option<Guard>,
         purpose: &'static str,
-        request: Probe,
+        request: GenericRequest,
         expected: DenialReason,
     }
     let cases = vec![
@@ -260,11 +314,7 @@ async fn every_denial_sends_zero_bytes(backend: Backend) {
             program: None,
             guard: None,
             purpose: "PCSA:SOCIAL_INQUIRY",
-            request: Probe {
-                service: bcss::services::identify_person::service(),
-                operation: "identifyPerson",
-                subject: marc(),
-            },
+            request: identify("68070100188"),
             expected: DenialReason::NoAuthorization,
         },
         Case {
@@ -313,7 +363,7 @@ async fn every_denial_sends_zero_bytes(backend: Backend) {
             .guard
             .unwrap_or_else(|| Guard::from_str(MANIFEST, "authorizations.toml").unwrap());
         // A guard without a manifest has no organisation: name it on the builder.
-        let Some(journal) = journal(backend, false).await else {
+        let Some(journal) = journal(backend).await else {
             return;
         };
         let transport = CountingTransport::new(journal.clone());
@@ -325,7 +375,9 @@ async fn every_denial_sends_zero_bytes(backend: Backend) {
             .guard(Arc::new(guard))
             .journal(journal.clone())
             .transport(transport.clone())
-            .clock(Arc::new(FixedClock(case.when)));
+            .clock(Arc::new(FixedClock(case.when)))
+            // The guard of these cases requires no signature (see the production tests).
+            .allow_unsigned_manifest();
         if let Some(p) = case.program {
             builder = builder.program(ProgramId::new(p).unwrap());
         }
@@ -334,15 +386,15 @@ async fn every_denial_sends_zero_bytes(backend: Backend) {
             .call(&ctx(case.purpose), &case.request)
             .await
             .expect_err(case.name);
-        match &err {
-            Error::Denied(denial) => {
+        match err.kind() {
+            ErrorKind::Denied(denial) => {
                 assert_eq!(denial.reason, case.expected, "{}: {denial}", case.name);
                 assert!(!denial.message.is_empty(), "{}", case.name);
             }
             other => panic!("{}: expected a denial, got {other:?}", case.name),
         }
         assert_eq!(transport.bytes.load(Ordering::SeqCst), 0, "{}", case.name);
-        let records = journal.recorded().await;
+        let records = call_records(journal.recorded().await);
         assert_eq!(records.len(), 1, "{}", case.name);
         let Record::Denial(denial) = &records[0] else {
             panic!("{}: expected a denial record, got {records:?}", case.name);
@@ -351,6 +403,13 @@ async fn every_denial_sends_zero_bytes(backend: Backend) {
         assert_eq!(denial.who.user_id, "agent-042");
         assert_eq!(denial.what.purpose, case.purpose);
         assert_eq!(denial.what.subjects, vec!["68070100188".to_string()]);
+        assert_eq!(denial.stage, "guard", "{}", case.name);
+        assert_eq!(
+            denial.manifest,
+            client.guard().manifest_ref(),
+            "{}: the denial names the manifest in force",
+            case.name
+        );
     }
 }
 
@@ -360,34 +419,62 @@ async fn a_call_without_a_user_is_refused_and_journaled(backend: Backend) {
     };
     let anonymous = CallContext::new(Actor::new("  "), "PCSA:SOCIAL_INQUIRY");
     let err = s.client.call(&anonymous, &tx25()).await.unwrap_err();
-    assert!(matches!(err, Error::MissingUser(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::MissingUser(_)), "{err:?}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    let records = s.journal.recorded().await;
-    assert!(matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user"));
+    let records = call_records(s.journal.recorded().await);
+    assert!(
+        matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user" && d.stage == "before_guard")
+    );
 }
 
-/// On PostgreSQL: a stopped database (tests/client_journal_faults.rs).
 #[tokio::test]
 async fn a_journal_that_cannot_write_refuses_the_call() {
+    let memory = Arc::new(MemoryJournal::default());
     let s = setup_with(
-        journal(Backend::Memory, true).await.unwrap(),
+        memory.clone(),
         Environment::Test,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(FixedClock(at(2026, 6, 1))),
         None,
     );
+    // The journal fails once the client is built (it refuses to build on one that
+    // already fails: see below).
+    memory.fail.store(true, Ordering::SeqCst);
     let err = s
         .client
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("nothing was sent"), "{err}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
     // A denial that cannot be journaled is refused with the journal's error.
     let err = s.client.call(&ctx("MARKETING"), &tx25()).await.unwrap_err();
-    assert!(matches!(err, Error::JournalRefused(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
+    // A client is not built on a journal that cannot record the manifest it starts with.
+    let journal = Arc::new(MemoryJournal::default());
+    journal.fail.store(true, Ordering::SeqCst);
+    let err = Client::builder()
+        .environment(Environment::Test)
+        .application("pipeline-test", "1.0.0")
+        .guard(Arc::new(
+            Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        ))
+        .journal(journal.clone())
+        .transport(CountingTransport::new(journal))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
 }
 
 #[derive(Debug)]
@@ -403,7 +490,7 @@ impl Clock for BrokenClock {
 }
 
 async fn an_untrustworthy_clock_refuses_the_call(backend: Backend) {
-    let Some(journal) = journal(backend, false).await else {
+    let Some(journal) = journal(backend).await else {
         return;
     };
     let s = setup_with(
@@ -418,7 +505,7 @@ async fn an_untrustworthy_clock_refuses_the_call(backend: Backend) {
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Clock(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Clock(_)), "{err:?}");
     assert!(err.to_string().contains("NTP"), "{err}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
 }
@@ -464,7 +551,7 @@ async fn a_manifest_reload_changes_decisions_without_restarting(backend: Backend
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Denied(d) if d.reason == DenialReason::PurposeNotAuthorized),
+        matches!(err.kind(), ErrorKind::Denied(d) if d.reason == DenialReason::PurposeNotAuthorized),
         "{err:?}"
     );
     // A reload that fails validation keeps the last good manifest.

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use bcss::audit::{self, FileJournal, FileJournalConfig, Journal, VerifyOptions};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
-use bcss::ids::Ssin;
+use bcss::error::ErrorKind;
 use bcss::manifest::Guard;
 use bcss::soap::Limits;
-use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
 use bcss::{Environment, Error};
 use chrono::{TimeZone, Utc};
-use pipeline_support::{MANIFEST, Probe};
+use pipeline_support::{MANIFEST, tx25};
 
 /// Replies with the given bytes, after checking they are within the request's limit (as
 /// the HTTP transport does while streaming).
@@ -26,10 +26,10 @@ struct BigReply(Vec<u8>);
 impl Transport for BigReply {
     fn send<'a>(
         &'a self,
-        request: TransportRequest<'a>,
+        request: &'a SendPermit<'_>,
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         assert!(
-            self.0.len() <= request.max_reply_bytes,
+            self.0.len() <= request.max_reply_bytes(),
             "over the reply cap"
         );
         Box::pin(async move {
@@ -60,14 +60,6 @@ fn client(journal: Arc<dyn Journal>, reply: Vec<u8>, limits: Limits) -> Result<C
         .map_err(Box::new)
 }
 
-fn probe() -> Probe {
-    Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: Ssin::new("68070100188").unwrap(),
-    }
-}
-
 /// A reply of exactly `len` bytes made of `unit` repeated.
 fn reply_of(unit: &[u8], len: usize) -> Vec<u8> {
     unit.iter().copied().cycle().take(len).collect()
@@ -90,11 +82,15 @@ async fn replies_just_under_the_reply_cap_are_journaled_and_verify() {
         assert!(journal.max_payload_bytes() >= cap);
         let c = client(journal.clone(), reply.clone(), Limits::default()).unwrap();
         let ctx = CallContext::new(Actor::new("agent-1"), "PCSA:SOCIAL_INQUIRY");
-        let answered = c.call(&ctx, &probe()).await.unwrap();
+        // The reply is no SOAP envelope: the call fails, and its reply is kept anyway.
+        let failed = c.call(&ctx, &tx25()).await.unwrap_err();
+        assert!(failed.to_string().contains("not"), "{failed}");
         journal.close().await.unwrap();
         let report = audit::verify(dir.path(), &VerifyOptions::default()).unwrap();
         assert!(report.is_ok(), "{:?}", report.problem);
-        let shown = audit::show(dir.path(), answered.ticket).unwrap().unwrap();
+        let calls = audit::query(dir.path(), &audit::QueryFilter::default()).unwrap();
+        let ticket = calls.tickets().next().expect("the call is journaled");
+        let shown = audit::show(dir.path(), ticket).unwrap().unwrap();
         let outcome = shown.outcome.unwrap();
         assert_eq!(
             outcome.reply.unwrap().as_bytes(),
@@ -123,7 +119,7 @@ async fn a_reply_limit_the_journal_cannot_hold_is_refused_at_build() {
     };
     let err = client(journal.clone(), Vec::new(), limits).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(*err, Error::Config(_)), "{text}");
+    assert!(matches!(err.kind(), ErrorKind::Config(_)), "{text}");
     assert!(
         text.contains(&format!("max_reply_bytes = {} bytes", room + 1)),
         "{text}"

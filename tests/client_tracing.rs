@@ -9,21 +9,12 @@ use std::sync::{Arc, Mutex};
 use bcss::Environment;
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::FixedClock;
-use bcss::ids::Ssin;
 use bcss::manifest::Guard;
 use chrono::{TimeZone, Utc};
-use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, Probe};
+use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, tx25};
 
 fn ctx(purpose: &str) -> CallContext {
     CallContext::new(Actor::new("agent-042").with_name("Sam Agent"), purpose)
-}
-
-fn tx25() -> Probe {
-    Probe {
-        service: bcss::services::retrieve_ti_groups::service(),
-        operation: "retrieveTI",
-        subject: Ssin::new("68070100188").unwrap(),
-    }
 }
 
 /// A writer that keeps what tracing prints.

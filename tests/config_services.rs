@@ -280,7 +280,7 @@ async fn a_client_from_the_configuration_authorises_its_services() {
          valid_until = 2099-12-31\ngranted_by = \"security-advisor\"\n",
     )
     .unwrap();
-    let config = Config::load(&dir.path().join("bcss.toml")).unwrap();
+    let config = Config::load(dir.path().join("bcss.toml")).unwrap();
     let configured = Client::from_config(&config).await.unwrap();
     let guard = configured.client.guard();
     assert!(guard.catalogue().get("FictitiousAttestations").is_some());

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use bcss::Environment;
 use bcss::client::Client;
 use bcss::config::{Config, ConfigError};
+use bcss::error::ErrorKind;
 use bcss::keys::{self, KeyPairFiles};
 use bcss::manifest::{
     Decision, Facts, GrantedBy, Guard, ManifestError, ManifestTrust, Policy, SignatureError,
@@ -385,6 +386,8 @@ contact_email = "it@cpas-testville.example"
 [transport]
 kind = "replay"
 fixtures = "fixtures"
+# A production client reaches the replay transport only in a drill.
+drill = true
 "#
     )
 }
@@ -393,7 +396,7 @@ async fn start(s: &Setup, text: &str) -> Result<(), bcss::Error> {
     let path = s.dir.path().join("bcss.toml");
     std::fs::write(&path, text).unwrap();
     std::fs::create_dir_all(s.dir.path().join("fixtures")).unwrap();
-    let config = Config::load(&path).map_err(|e| bcss::Error::Config(e.to_string()))?;
+    let config = Config::load(&path)?;
     let configured = Client::from_config(&config).await?;
     configured.close().await
 }
@@ -404,10 +407,8 @@ async fn a_production_configuration_refuses_an_unsigned_manifest_by_default() {
     std::fs::remove_file(signature_path(&s.manifest())).unwrap();
     let table = "[manifest]\nfile = \"authorizations.toml\"\nsigners = [\"advisor.pub\"]";
     let production = config("production", table);
-    match start(&s, &production).await {
-        Err(bcss::Error::Manifest(ManifestError::Signature(SignatureError::Missing {
-            ..
-        }))) => {}
+    match start(&s, &production).await.map_err(bcss::Error::into_kind) {
+        Err(ErrorKind::Manifest(ManifestError::Signature(SignatureError::Missing { .. }))) => {}
         other => panic!("expected the unsigned manifest refused, got {other:?}"),
     }
     // Signed by the advisor, it starts.
@@ -444,8 +445,10 @@ async fn a_production_configuration_refuses_an_unsigned_manifest_by_default() {
     // Explicitly required in test: refused.
     let required = "[manifest]\nfile = \"authorizations.toml\"\nsigners = [\"advisor.pub\"]\nrequire_signature = true";
     assert!(matches!(
-        start(&s, &config("test", required)).await,
-        Err(bcss::Error::Manifest(ManifestError::Signature(
+        start(&s, &config("test", required))
+            .await
+            .map_err(bcss::Error::into_kind),
+        Err(ErrorKind::Manifest(ManifestError::Signature(
             SignatureError::Missing { .. }
         )))
     ));

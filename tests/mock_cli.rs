@@ -2,6 +2,7 @@
 //! service, operation, scenario), `--environment` says which fixtures answer first, and
 //! broken fixtures are all reported in one run.
 
+mod pipeline_support;
 mod replay_support;
 
 use std::io::{BufRead, BufReader};

@@ -2,9 +2,11 @@
 //! transport (each simulated behaviour included), the unknown-request fault, the refusals
 //! (path, method, SOAPAction, size), loopback only, and shutdown.
 
+mod pipeline_support;
 mod replay_support;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bcss::Environment;
 use bcss::endpoints::Endpoints;
@@ -13,8 +15,8 @@ use bcss::ids::{Century, Ssin};
 use bcss::mock::{MockConfig, MockError, MockHandle, MockServer};
 use bcss::services::{Catalogue, Outcome};
 use bcss::soap::{self, Body, Limits};
+use bcss::transport::TransportError;
 use bcss::transport::http::HttpTransport;
-use bcss::transport::{Transport, TransportError, TransportRequest};
 use replay_support::{Req, exchanges_dir, identify, scenario, scenarios};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,23 +26,16 @@ async fn start() -> MockHandle {
     MockServer::start(config).await.unwrap()
 }
 
+/// `req` through a client whose endpoint for its service is the mock.
 async fn send(
-    transport: &HttpTransport,
+    transport: &Arc<HttpTransport>,
     mock: &MockHandle,
     req: &Req,
-    body: &[u8],
 ) -> Result<bcss::transport::TransportResponse, TransportError> {
-    let url = mock.url(req.service());
-    transport
-        .send(TransportRequest {
-            environment: Environment::Test,
-            service: req.service(),
-            operation: req.operation(),
-            endpoint: &url,
-            soap_action: req.soap_action(),
-            body,
-            max_reply_bytes: 1 << 20,
-        })
+    let endpoints = Endpoints::defaults()
+        .with_service_url(Environment::Test, req.service(), &mock.url(req.service()))
+        .unwrap();
+    req.exchange(transport.clone(), Environment::Test, endpoints)
         .await
 }
 
@@ -78,11 +73,10 @@ async fn raw_with_head(addr: SocketAddr, head: &str, body: &[u8]) -> (u16, Strin
 async fn every_shipped_fixture_is_served_over_http_with_its_behaviour() {
     let mock = start().await;
     assert_eq!(mock.fixture_count(), scenarios().len());
-    let transport = HttpTransport::builder().build().unwrap();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     let mut failures = Vec::new();
     for s in scenarios() {
-        let body = s.request.encode();
-        let outcome = match send(&transport, &mock, &s.request, &body).await {
+        let outcome = match send(&transport, &mock, &s.request).await {
             Ok(reply) => s.request.outcome(reply.status, &reply.body),
             Err(e) => Outcome::TransportError {
                 reason: e.to_string(),
@@ -106,30 +100,25 @@ async fn every_shipped_fixture_is_served_over_http_with_its_behaviour() {
 #[tokio::test]
 async fn simulated_behaviours_show_as_a_client_sees_them() {
     let mock = start().await;
-    let transport = HttpTransport::builder().build().unwrap();
-    let reply_of = |name: &str| {
-        let s = scenario(name);
-        let body = s.request.encode();
-        (s, body)
-    };
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
 
     // HTTP 503 from a "proxy": status and an HTML page.
-    let (s, body) = reply_of("TestConnection/echo-http-503");
-    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let s = scenario("TestConnection/echo-http-503");
+    let r = send(&transport, &mock, &s.request).await.unwrap();
     assert_eq!(r.status, 503);
     assert!(r.content_type.unwrap().starts_with("text/html"));
 
     // MSG00001: a CBSS fault that the client may retry.
-    let (s, body) = reply_of("RetrieveTIGroups/lina-fr-unavailable");
-    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let s = scenario("RetrieveTIGroups/lina-fr-unavailable");
+    let r = send(&transport, &mock, &s.request).await.unwrap();
     assert_eq!(r.status, 500);
     let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
         panic!("not a fault")
     };
     let cbss = bcss::v3::cbss_fault(&fault).unwrap();
     assert!(cbss.details.iter().any(|d| d.reason_code.is_retryable()));
-    let (s, body) = reply_of("HealthCareInsurance/marc-holder-code-unavailable");
-    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let s = scenario("HealthCareInsurance/marc-holder-code-unavailable");
+    let r = send(&transport, &mock, &s.request).await.unwrap();
     let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
         panic!("not a fault")
     };
@@ -138,29 +127,32 @@ async fn simulated_behaviours_show_as_a_client_sees_them() {
     assert_eq!(cbss.details[0].reason_code.as_str(), "MSG00001");
 
     // A plain SOAP fault.
-    let (s, body) = reply_of("TestConnection/echo-soap-fault");
-    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let s = scenario("TestConnection/echo-soap-fault");
+    let r = send(&transport, &mock, &s.request).await.unwrap();
     let Body::Fault(fault) = soap::read(&r.body, &Limits::default()).unwrap() else {
         panic!("not a fault")
     };
     assert_eq!(fault.string, "Simulated internal error");
 
     // A body cut after 200 bytes: complete HTTP, incomplete XML.
-    let (s, body) = reply_of("TestConnection/echo-truncated");
-    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let s = scenario("TestConnection/echo-truncated");
+    let r = send(&transport, &mock, &s.request).await.unwrap();
     assert_eq!(r.body.len(), 200);
     assert!(soap::read(&r.body, &Limits::default()).is_err());
 
     // A connection dropped mid-body: a transport error.
-    let (s, body) = reply_of("TestConnection/echo-connection-dropped");
-    let e = send(&transport, &mock, &s.request, &body)
-        .await
-        .unwrap_err();
+    let s = scenario("TestConnection/echo-connection-dropped");
+    let e = send(&transport, &mock, &s.request).await.unwrap_err();
     assert!(matches!(e, TransportError::Http { .. }), "{e:?}");
+    assert_eq!(
+        e.status(),
+        Some(200),
+        "the status line arrived before the drop"
+    );
 
     // A slow reply still arrives (its duration is not asserted: machines are noisy).
-    let (s, body) = reply_of("TestConnection/echo-slow");
-    let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+    let s = scenario("TestConnection/echo-slow");
+    let r = send(&transport, &mock, &s.request).await.unwrap();
     assert_eq!(r.status, 200);
     mock.shutdown().await;
 }
@@ -168,7 +160,7 @@ async fn simulated_behaviours_show_as_a_client_sees_them() {
 #[tokio::test]
 async fn an_unknown_request_gets_a_no_fixture_fault_naming_the_closest_fixture() {
     let mock = start().await;
-    let transport = HttpTransport::builder().build().unwrap();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     let stranger = Ssin::from_parts("880412", 123, Century::Nineteen).unwrap();
     let req = identify(stranger.as_str());
     let body = req.encode();
@@ -222,7 +214,7 @@ async fn an_unknown_request_gets_a_no_fixture_fault_naming_the_closest_fixture()
     ));
 
     // Through the HTTP transport, the tester sees "no fixture matches", never a BCSS fault.
-    let e = send(&transport, &mock, &req, &body).await.unwrap_err();
+    let e = send(&transport, &mock, &req).await.unwrap_err();
     let TransportError::NoFixture(message) = &e else {
         panic!("{e:?}")
     };
@@ -393,8 +385,7 @@ async fn the_environment_asked_for_answers_first() {
         .body
         .map(|b| b.replace("<echo>", "<echo>[acceptance] "));
     let set = FixtureSet::from_fixtures([test, acceptance]).unwrap();
-    let transport = HttpTransport::builder().build().unwrap();
-    let body = s.request.encode();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     for (environment, acceptance_answers) in [
         (None, false),
         (Some(Environment::Test), false),
@@ -404,7 +395,7 @@ async fn the_environment_asked_for_answers_first() {
             .await
             .unwrap();
         assert_eq!(mock.environment(), environment);
-        let r = send(&transport, &mock, &s.request, &body).await.unwrap();
+        let r = send(&transport, &mock, &s.request).await.unwrap();
         let text = String::from_utf8(r.body).unwrap();
         assert_eq!(
             text.contains("[acceptance] "),

@@ -193,9 +193,72 @@ fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
         "{all:?}"
     );
 
-    let show = bcss(&["audit", "show", &url, &ticket, "--password-file", &password]);
+    let show = bcss(&[
+        "audit",
+        "show",
+        &url,
+        &ticket,
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
     assert!(show.status.success(), "{}", text(&show.stderr));
     assert!(text(&show.stdout).contains("--- request (text) ---"));
+
+    // Exit codes and --error-format json hold on the PostgreSQL paths: an unknown ticket is
+    // exit 1 (after its read is journaled), --reads (a file journal's reads chain) exit 2.
+    let missing = bcss(&[
+        "--error-format",
+        "json",
+        "audit",
+        "show",
+        &url,
+        &Uuid::now_v7().to_string(),
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing.stderr));
+    let error: serde_json::Value = serde_json::from_str(
+        text(&missing.stderr)
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        error.to_string().contains("no exchange with ticket"),
+        "{error}"
+    );
+    let reads = bcss(&[
+        "--error-format",
+        "json",
+        "audit",
+        "query",
+        &url,
+        "--reads",
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(reads.status.code(), Some(2), "{}", text(&reads.stderr));
+    assert!(
+        text(&reads.stderr).starts_with('{'),
+        "{}",
+        text(&reads.stderr)
+    );
+    let all = runtime
+        .block_on(bcss::audit::pg::records(&location, 1..=u64::MAX))
+        .unwrap();
+    assert!(
+        all.iter().any(
+            |(_, r)| matches!(r, Record::Read(r) if r.command == "show" && r.exchanges == Some(0))
+        ),
+        "the read of a missing ticket is journaled too"
+    );
 
     let checkpoint = bcss(&["audit", "checkpoint", &url, "--password-file", &password]);
     assert!(checkpoint.status.success(), "{}", text(&checkpoint.stderr));
@@ -259,6 +322,8 @@ fn export_moves_a_file_journal_to_the_same_head() {
         journal_dir.to_str().unwrap(),
         "--to",
         &url,
+        "--reader",
+        "dpo-1",
         "--password-file",
         &password,
     ]);
@@ -266,6 +331,15 @@ fn export_moves_a_file_journal_to_the_same_head() {
     assert!(text(&export.stdout).contains("both journals verify to head"));
     // stderr is not a terminal here: no progress bar.
     assert_eq!(text(&export.stderr), "");
+    // The export read the file journal: the read is in its reads chain.
+    let reads =
+        bcss::audit::query_reads(&journal_dir, &bcss::audit::QueryFilter::default()).unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.record.reader == "dpo-1" && r.record.command == "export"),
+        "{reads:?}"
+    );
     let file_head = bcss(&["audit", "checkpoint", journal_dir.to_str().unwrap()]);
     let pg_head = bcss(&["audit", "checkpoint", &url, "--password-file", &password]);
     assert!(pg_head.status.success(), "{}", text(&pg_head.stderr));
@@ -277,6 +351,8 @@ fn export_moves_a_file_journal_to_the_same_head() {
         journal_dir.to_str().unwrap(),
         "--to",
         &url,
+        "--reader",
+        "dpo-1",
         "--password-file",
         &password,
     ]);

@@ -6,6 +6,7 @@
 
 mod audit_support;
 mod pg_support;
+mod pipeline_support;
 mod transport_support;
 
 use audit_support::{denial, ssin};

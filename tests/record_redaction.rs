@@ -6,6 +6,7 @@
 //! person is the same fictitious person in every file, as a spouse too, born on their
 //! fictitious SSIN's date; the redacted fixtures replay, and serve through the mock.
 
+mod pipeline_support;
 mod record_support;
 mod replay_support;
 
@@ -15,19 +16,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use bcss::Environment;
+use bcss::endpoints::Endpoints;
 use bcss::fixture::cast::Cast;
+use bcss::fixture::record::{Exchange, record};
 use bcss::fixture::redact::{RedactionSalt, Redactor};
 use bcss::fixture::{Fixture, FixtureSet, REDACTION_MAP_FILE};
 use bcss::ids::{Cbe, Century, Ssin, SsinKind};
-use bcss::mock::{MockConfig, MockServer, path_of};
+use bcss::mock::{MockConfig, MockServer};
 use bcss::services::Outcome;
 use bcss::services::health_care_insurance::HciOperation;
 use bcss::services::identify_person::{IdentifyPersonRequest, PersonData};
 use bcss::services::manage_access::ManageAccessRequest;
 use bcss::services::retrieve_ti_groups::Language;
+use bcss::services::test_connection;
 use bcss::transport::http::{HttpTransport, PasswordSource};
 use bcss::transport::replay::{Mode, ReplayTransport};
-use bcss::transport::{Transport, TransportRequest, TransportResponse};
+use bcss::transport::{Transport, TransportResponse};
 use bcss::xml::{self, Element, Limits, Node};
 use chrono::NaiveDate;
 use record_support::{
@@ -40,14 +44,30 @@ const WSSE: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";
 
 fn manage(ssin: &Ssin) -> Req {
+    manage_with_card(ssin, SIS_CARD)
+}
+
+fn manage_with_card(ssin: &Ssin, card: &str) -> Req {
     Req::Manage(
         ManageAccessRequest::register(ssin.clone())
             .purpose(1)
             .period(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(), None)
-            .sis_card_number(SIS_CARD)
+            .sis_card_number(card)
             .build()
             .unwrap(),
     )
+}
+
+/// The SSDN document a fixture's request carries in its `xmlString`.
+fn ssdn_document(fixture: &Fixture) -> Element {
+    let envelope = xml::parse(fixture.request.body.as_bytes(), &Limits::default()).unwrap();
+    let text = envelope
+        .descendant("xmlString")
+        .unwrap()
+        .text()
+        .trim()
+        .to_string();
+    xml::parse(text.as_bytes(), &Limits::default()).unwrap()
 }
 
 /// The requests an application makes about the household, in this order: named fields
@@ -98,14 +118,44 @@ fn subject(req: &Req) -> Option<Ssin> {
 
 /// The same request about the fictitious person `fake`, as a tester would write it
 /// (used to decode the replies replayed: decoders check that a reply is about the
-/// person asked for). A connection test's echo is the one the fixture recorded.
+/// person asked for). What the fixture's request holds beyond the person (the stand-ins
+/// of a name, birth date or card number; a connection test's echo) is taken from it.
 fn twin(req: &Req, fixture: &Fixture, fake: Option<&Ssin>) -> Req {
     let fake = || fake.unwrap().as_str();
     match req {
-        Req::Identify(_) => identify(fake()),
+        Req::Identify(_) => {
+            let doc = ssdn_document(fixture);
+            match doc.descendant("PersonData") {
+                None => identify(fake()),
+                Some(data) => {
+                    let text = |n: &str| data.child(n).unwrap().text().trim().to_string();
+                    let mut person =
+                        PersonData::new(text("LastName"), text("BirthDate").parse().unwrap());
+                    if data.child("FirstName").is_some() {
+                        person = person.first_name(text("FirstName"));
+                    }
+                    Req::Identify(
+                        IdentifyPersonRequest::builder()
+                            .ssin(Ssin::new(fake()).unwrap())
+                            .person_data(person)
+                            .build()
+                            .unwrap(),
+                    )
+                }
+            }
+        }
         Req::Ti(_) => ti(fake(), Language::Fr, false),
         Req::Investigate(_) => investigate_all(fake()),
-        Req::Manage(_) => manage(&Ssin::new(fake()).unwrap()),
+        Req::Manage(_) => {
+            let doc = ssdn_document(fixture);
+            let card = doc
+                .descendant("SISCardNumber")
+                .unwrap()
+                .text()
+                .trim()
+                .to_string();
+            manage_with_card(&Ssin::new(fake()).unwrap(), &card)
+        }
         Req::Hci(_) => hci(HciOperation::GetInsuranceOrganizationInformations, fake()),
         Req::Test(_) => {
             let tree = xml::parse(fixture.request.body.as_bytes(), &Limits::default()).unwrap();
@@ -135,29 +185,23 @@ fn with_ws_security(envelope: &[u8]) -> Vec<u8> {
     tree.to_document()
 }
 
-async fn send(transport: &dyn Transport, url: &str, req: &Req, body: &[u8]) -> TransportResponse {
-    transport
-        .send(TransportRequest {
-            environment: Environment::Acceptance,
-            service: req.service(),
-            operation: req.operation(),
-            endpoint: url,
-            soap_action: req.soap_action(),
-            body,
-            max_reply_bytes: 1 << 20,
-        })
+/// `req` through a client of the acceptance environment whose endpoints are `endpoints`,
+/// sending through `transport`: the only way a transport sends.
+async fn send(
+    transport: &Arc<dyn Transport>,
+    endpoints: Endpoints,
+    req: &Req,
+) -> TransportResponse {
+    req.exchange(transport.clone(), Environment::Acceptance, endpoints)
         .await
         .unwrap_or_else(|e| panic!("{}: {e}", req.service()))
 }
 
-async fn call(transport: &dyn Transport, base: &str, req: &Req, body: &[u8]) -> TransportResponse {
-    send(
-        transport,
-        &format!("{base}{}", path_of(req.service())),
-        req,
-        body,
-    )
-    .await
+/// Endpoints sending every service of acceptance to `base`, under its real path.
+fn at(base: &str) -> Endpoints {
+    Endpoints::defaults()
+        .with_base_url(Environment::Acceptance, base)
+        .unwrap()
 }
 
 fn every_file(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -228,20 +272,18 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
         )
         .build()
         .unwrap();
-    let recorder = ReplayTransport::builder(&fixtures)
-        .mode(Mode::Record)
-        .inner(Arc::new(http))
-        .redaction_salt(salt.clone())
-        .build()
-        .unwrap();
+    let recorder: Arc<dyn Transport> = Arc::new(
+        ReplayTransport::builder(&fixtures)
+            .mode(Mode::Record)
+            .inner(Arc::new(http))
+            .redaction_salt(salt.clone())
+            .build()
+            .unwrap(),
+    );
 
     let requests = requests(&p);
-    let bodies: Vec<Vec<u8>> = requests
-        .iter()
-        .map(|r| with_ws_security(&r.encode()))
-        .collect();
-    for (req, body) in requests.iter().zip(&bodies) {
-        let reply = call(&recorder, &base, req, body).await;
+    for req in &requests {
+        let reply = send(&recorder, at(&base), req).await;
         // The caller gets the real reply, which decodes.
         assert_eq!(reply.status, 200, "{}", req.service());
         let text = String::from_utf8_lossy(&reply.body);
@@ -443,7 +485,7 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
     // The redacted fixtures replay with no salt and no network, and serve through the
     // mock (which says it serves acceptance first): each fixture's request gets its
     // reply, which decodes about the fictitious person asked for.
-    let replay = ReplayTransport::replay(&fixtures).unwrap();
+    let replay: Arc<dyn Transport> = Arc::new(ReplayTransport::replay(&fixtures).unwrap());
     let mock = MockServer::start(
         MockConfig::from_dir(&fixtures)
             .unwrap()
@@ -451,7 +493,7 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
     )
     .await
     .unwrap();
-    let over_http = HttpTransport::builder().build().unwrap();
+    let over_http: Arc<dyn Transport> = Arc::new(HttpTransport::builder().build().unwrap());
     let fake_of = |s: &Ssin| {
         [
             (&p.pieter.ssin, &pieter),
@@ -475,15 +517,21 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
             })
             .unwrap();
         let twin = twin(req, fixture, fake_subject.as_ref());
-        let body = fixture.request.body.as_bytes();
-        let replayed = send(&replay, "http://unused.invalid", &twin, body).await;
+        let replayed = send(&replay, Endpoints::defaults(), &twin).await;
         assert_eq!(
             twin.outcome(replayed.status, &replayed.body),
             Outcome::Ok,
             "{}",
             fixture.name
         );
-        let served = send(&over_http, &mock.url(req.service()), &twin, body).await;
+        let to_mock = Endpoints::defaults()
+            .with_service_url(
+                Environment::Acceptance,
+                req.service(),
+                &mock.url(req.service()),
+            )
+            .unwrap();
+        let served = send(&over_http, to_mock, &twin).await;
         assert_eq!(
             twin.outcome(served.status, &served.body),
             Outcome::Ok,
@@ -493,21 +541,23 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
     }
     // A tester's own request about the fictitious person matches too.
     let tester = ti(pieter.as_str(), Language::Fr, false);
-    let reply = call(&replay, "http://unused.invalid", &tester, &tester.encode()).await;
+    let reply = send(&replay, Endpoints::defaults(), &tester).await;
     assert_eq!(tester.outcome(reply.status, &reply.body), Outcome::Ok);
     assert_eq!(mock.stats().unmatched, 0);
     mock.shutdown().await;
 
     // With the salt, the application's real requests find their redacted fixtures:
     // record-missing sends nothing more to the server.
-    let again = ReplayTransport::builder(&fixtures)
-        .mode(Mode::RecordMissing)
-        .inner(Arc::new(HttpTransport::builder().build().unwrap()))
-        .redaction_salt(salt)
-        .build()
-        .unwrap();
-    for (req, body) in requests.iter().zip(&bodies) {
-        let reply = call(&again, &base, req, body).await;
+    let again: Arc<dyn Transport> = Arc::new(
+        ReplayTransport::builder(&fixtures)
+            .mode(Mode::RecordMissing)
+            .inner(Arc::new(HttpTransport::builder().build().unwrap()))
+            .redaction_salt(salt)
+            .build()
+            .unwrap(),
+    );
+    for req in &requests {
+        let reply = send(&again, at(&base), req).await;
         // The reply is about the person asked for: the stand-ins of the request's own
         // values are put back (in memory only).
         assert_eq!(
@@ -527,4 +577,52 @@ async fn recording_writes_no_personal_data_or_credentials_and_the_fixtures_repla
     let mut after = Vec::new();
     every_file(&fixtures, &mut after);
     assert_eq!(after.len(), files.len());
+}
+
+/// An application that adds a WS-Security header with its password to what it sends
+/// (bcss's own call path never does): recording such an exchange writes neither the
+/// password nor the token.
+#[test]
+fn a_ws_security_header_in_a_recorded_request_is_not_written() {
+    let work = tempfile::tempdir().unwrap();
+    let fixtures = work.path().join("fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    let salt_file = work.path().join("redaction-salt");
+    std::fs::write(&salt_file, hex::encode([0x5au8; 32])).unwrap();
+    let salt = RedactionSalt::load_or_create_outside(&salt_file, &fixtures).unwrap();
+    let mut redactor = Redactor::open(&fixtures, salt).unwrap();
+    let req = echo("Bonjour");
+    let request = with_ws_security(&req.encode());
+    assert!(String::from_utf8_lossy(&request).contains(PASSWORD));
+    let reply = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><ns:sendTestMessageResponse xmlns:ns=\"http://kszbcss.fgov.be/intf/TestConnectionService/v1\"><echo>Bonjour</echo><sslCertificate>x</sslCertificate></ns:sendTestMessageResponse></soapenv:Body></soapenv:Envelope>";
+    let service = test_connection::service();
+    record(
+        &fixtures,
+        &mut redactor,
+        &Exchange {
+            service,
+            operation: "sendTestMessage",
+            environment: Environment::Acceptance,
+            soap_action: service.soap_action("sendTestMessage").unwrap(),
+            request: &request,
+            status: 200,
+            content_type: Some("text/xml"),
+            reply: reply.as_bytes(),
+        },
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    every_file(&fixtures, &mut files);
+    assert!(!files.is_empty());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for needle in [PASSWORD, "UsernameToken"] {
+            assert!(
+                !text.contains(needle),
+                "{} holds {needle:?}",
+                file.display()
+            );
+        }
+    }
 }

@@ -2,7 +2,12 @@
 //! whitespace, CDATA versus escaped text do not matter), volatile fields ignored, an
 //! unmatched request explained by the closest fixture and its first difference (SSINs
 //! masked), and never a fall-through to the network.
+//!
+//! Requests crafted byte by byte (other prefixes, tickets, callers, operations) are put
+//! to the matcher the replay transport uses ([`FixtureSet::find`]); requests an
+//! application makes go through a client, the only way a transport sends.
 
+mod pipeline_support;
 mod replay_support;
 
 use std::sync::Arc;
@@ -10,31 +15,52 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bcss::Environment;
 use bcss::endpoints::Endpoints;
-use bcss::fixture::{FixtureSet, format};
+use bcss::fixture::{Fixture, FixtureSet, NoMatch, Query, format};
 use bcss::ids::{Century, Ssin};
 use bcss::services::retrieve_ti_groups::Language;
 use bcss::transport::replay::{Mode, ReplayTransport};
-use bcss::transport::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::transport::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
 use bcss::xml::{self, Element, Limits, Node};
 use replay_support::{MARC, Req, exchanges_dir, identify, scenario, ti};
 
-fn shipped() -> ReplayTransport {
-    ReplayTransport::builder(exchanges_dir())
-        .simulate_delays(false)
-        .build()
-        .unwrap()
+fn shipped() -> Arc<ReplayTransport> {
+    Arc::new(
+        ReplayTransport::builder(exchanges_dir())
+            .simulate_delays(false)
+            .build()
+            .unwrap(),
+    )
 }
 
-fn request<'a>(req: &Req, body: &'a [u8], environment: Environment) -> TransportRequest<'a> {
-    TransportRequest {
-        environment,
-        service: req.service(),
-        operation: req.operation(),
-        endpoint: Endpoints::default_url(environment, req.service()).unwrap(),
-        soap_action: req.soap_action(),
-        body,
-        max_reply_bytes: 1 << 20,
-    }
+/// What the replay transport's matcher says of `body`, sent for `req`'s service and
+/// `operation` in `environment`.
+fn find(
+    req: &Req,
+    operation: &str,
+    body: &[u8],
+    environment: Environment,
+) -> Result<Arc<Fixture>, NoMatch> {
+    let set = FixtureSet::load(&exchanges_dir()).unwrap();
+    let services = [req.service().clone()];
+    set.find(
+        &Query {
+            services: &services,
+            operation: Some(operation),
+            environment: Some(environment),
+            body,
+        },
+        &Limits::default(),
+    )
+}
+
+/// `req` through a client of `environment` over `transport`.
+async fn through(
+    transport: &Arc<ReplayTransport>,
+    req: &Req,
+    environment: Environment,
+) -> Result<TransportResponse, TransportError> {
+    req.exchange(transport.clone(), environment, Endpoints::defaults())
+        .await
 }
 
 /// Rename every prefix, drop the default namespace in favour of prefixes, and write
@@ -58,7 +84,6 @@ fn reprefixed(e: &Element, n: &mut usize) -> Element {
 
 #[tokio::test]
 async fn prefixes_namespace_declarations_and_whitespace_do_not_matter() {
-    let transport = shipped();
     for name in [
         "RetrieveTIGroups/marc-fr-ok",
         "HealthCareInsurance/anna-maf-ok",
@@ -89,36 +114,38 @@ async fn prefixes_namespace_declarations_and_whitespace_do_not_matter() {
         }
         let text = other.to_xml();
         assert!(text.contains("p1:Envelope"), "{text}");
-        let reply = transport
-            .send(request(&s.request, text.as_bytes(), Environment::Test))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
-        assert_eq!(reply.status, 200, "{name}");
+        let fixture = find(
+            &s.request,
+            s.request.operation(),
+            text.as_bytes(),
+            Environment::Test,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {}\n{text}", e.message));
+        assert_eq!(fixture.name, name);
+        assert_eq!(fixture.reply.status, 200, "{name}");
     }
 }
 
 #[tokio::test]
 async fn tickets_timestamps_references_and_the_caller_do_not_matter() {
-    let transport = shipped();
     let s = scenario("RetrieveTIGroups/anna-nl-history-ok");
     let mut h = replay_support::header(s.request.purpose());
     h.ticket = uuid::Uuid::now_v7();
     h.sent_at = chrono::Utc::now();
     h.organization = bcss::ids::Cbe::new("0123456749").unwrap();
     let body = s.request.encode_with(&h);
-    let reply = transport
-        .send(request(&s.request, &body, Environment::Test))
+    let fixture = find(&s.request, s.request.operation(), &body, Environment::Test).unwrap();
+    assert_eq!(fixture.reply.status, 200);
+    // Through a client too: its own ticket and time.
+    let reply = through(&shipped(), &s.request, Environment::Test)
         .await
         .unwrap();
     assert_eq!(reply.status, 200);
     // The purpose is business content: another legalContext does not match.
     h.legal_context = "PCSA:OTHER_PURPOSE".into();
     let body = s.request.encode_with(&h);
-    let e = transport
-        .send(request(&s.request, &body, Environment::Test))
-        .await
-        .unwrap_err();
-    assert!(e.to_string().contains("legalContext"), "{e}");
+    let e = find(&s.request, s.request.operation(), &body, Environment::Test).unwrap_err();
+    assert!(e.message.contains("legalContext"), "{}", e.message);
 }
 
 #[tokio::test]
@@ -126,9 +153,7 @@ async fn an_unmatched_request_names_the_closest_fixture_and_the_first_difference
     let transport = shipped();
     // Marc with history: only the history flag differs from marc-fr-ok.
     let req = ti(MARC, Language::Fr, true);
-    let body = req.encode();
-    let e = transport
-        .send(request(&req, &body, Environment::Test))
+    let e = through(&transport, &req, Environment::Test)
         .await
         .unwrap_err();
     let TransportError::NoFixture(message) = &e else {
@@ -149,9 +174,7 @@ async fn an_unmatched_request_names_the_closest_fixture_and_the_first_difference
     // Someone not in the cast: the difference is the SSIN, masked on both sides.
     let stranger = Ssin::from_parts("910203", 45, Century::Nineteen).unwrap();
     let req = identify(stranger.as_str());
-    let body = req.encode();
-    let e = transport
-        .send(request(&req, &body, Environment::Test))
+    let e = through(&transport, &req, Environment::Test)
         .await
         .unwrap_err()
         .to_string();
@@ -177,12 +200,11 @@ async fn an_unmatched_request_names_the_closest_fixture_and_the_first_difference
 
 #[tokio::test]
 async fn same_content_under_another_operation_is_not_a_match() {
-    let transport = shipped();
     let s = scenario("HealthCareInsurance/anna-maf-ok");
     let body = s.request.encode();
-    let mut r = request(&s.request, &body, Environment::Test);
-    r.operation = "consultHolderCode";
-    let e = transport.send(r).await.unwrap_err().to_string();
+    let e = find(&s.request, "consultHolderCode", &body, Environment::Test)
+        .unwrap_err()
+        .message;
     assert!(
         e.contains("closest is HealthCareInsurance/anna-maf-ok"),
         "{e}"
@@ -204,19 +226,16 @@ async fn a_fixture_of_the_same_environment_is_preferred() {
             .unwrap()
             .replace("Bonjour BCSS", "Goedendag BCSS"),
     );
-    let transport =
-        ReplayTransport::from_set(FixtureSet::from_fixtures([test, acceptance]).unwrap());
-    let body = s.request.encode();
+    let transport = Arc::new(ReplayTransport::from_set(
+        FixtureSet::from_fixtures([test, acceptance]).unwrap(),
+    ));
     for (env, greeting) in [
         (Environment::Test, "Bonjour BCSS"),
         (Environment::Acceptance, "Goedendag BCSS"),
         // No production fixture: any environment matches.
         (Environment::Production, "Bonjour BCSS"),
     ] {
-        let reply = transport
-            .send(request(&s.request, &body, env))
-            .await
-            .unwrap();
+        let reply = through(&transport, &s.request, env).await.unwrap();
         let text = String::from_utf8(reply.body).unwrap();
         assert!(text.contains(greeting), "{env}: {text}");
     }
@@ -230,7 +249,7 @@ struct CountingInner {
 impl Transport for CountingInner {
     fn send<'a>(
         &'a self,
-        _request: TransportRequest<'a>,
+        _permit: &'a SendPermit<'_>,
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         Box::pin(async {
@@ -247,11 +266,8 @@ async fn replay_never_reaches_the_network_and_record_missing_only_when_unmatched
     // Replay mode has no inner transport at all; an unmatched request is NoFixture.
     let transport = shipped();
     let req = ti(MARC, Language::De, true);
-    let body = req.encode();
     assert!(matches!(
-        transport
-            .send(request(&req, &body, Environment::Production))
-            .await,
+        through(&transport, &req, Environment::Production).await,
         Err(TransportError::NoFixture(_))
     ));
 
@@ -264,22 +280,20 @@ async fn replay_never_reaches_the_network_and_record_missing_only_when_unmatched
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, format::to_toml(&s.fixture())).unwrap();
     let inner = Arc::new(CountingInner::default());
-    let transport = ReplayTransport::builder(&copy)
-        .mode(Mode::RecordMissing)
-        .inner(inner.clone())
-        .redaction_salt(bcss::fixture::redact::RedactionSalt::generate())
-        .build()
-        .unwrap();
-    let body = s.request.encode();
-    transport
-        .send(request(&s.request, &body, Environment::Test))
+    let transport = Arc::new(
+        ReplayTransport::builder(&copy)
+            .mode(Mode::RecordMissing)
+            .inner(inner.clone())
+            .redaction_salt(bcss::fixture::redact::RedactionSalt::generate())
+            .build()
+            .unwrap(),
+    );
+    through(&transport, &s.request, Environment::Test)
         .await
         .unwrap();
     assert_eq!(inner.calls.load(Ordering::SeqCst), 0);
     let other = replay_support::echo("not recorded");
-    let body = other.encode();
-    let e = transport
-        .send(request(&other, &body, Environment::Test))
+    let e = through(&transport, &other, Environment::Test)
         .await
         .unwrap_err();
     assert!(matches!(e, TransportError::Connect { .. }), "{e:?}");

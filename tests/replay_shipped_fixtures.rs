@@ -8,18 +8,18 @@
 //! BCSS_WRITE_FIXTURES=1 cargo test --test replay_shipped_fixtures
 //! ```
 
+mod pipeline_support;
 mod replay_support;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use bcss::Environment;
 use bcss::endpoints::Endpoints;
 use bcss::fixture::{ExpectedOutcome, FixtureSet, format};
 use bcss::services::{Catalogue, Outcome, Service};
 use bcss::transport::replay::ReplayTransport;
-use bcss::transport::{Transport, TransportRequest};
-use chrono::{TimeZone, Utc};
-use replay_support::{Scenario, exchanges_dir, header, scenarios};
+use replay_support::{Scenario, exchanges_dir, scenarios};
 
 const REGENERATE: &str = "BCSS_WRITE_FIXTURES=1 cargo test --test replay_shipped_fixtures";
 
@@ -133,29 +133,22 @@ fn every_service_has_ok_warning_no_data_business_error_and_fault_fixtures() {
 
 #[tokio::test]
 async fn every_shipped_fixture_replays_to_its_expected_outcome() {
-    let transport = ReplayTransport::builder(exchanges_dir())
-        .simulate_delays(false)
-        .build()
-        .unwrap();
+    let transport = Arc::new(
+        ReplayTransport::builder(exchanges_dir())
+            .simulate_delays(false)
+            .build()
+            .unwrap(),
+    );
     assert_eq!(transport.fixture_count(), scenarios().len());
     let mut failures = Vec::new();
     for s in scenarios() {
-        // Another ticket and time than the fixture's: volatile fields do not matter.
-        let mut h = header(s.request.purpose());
-        h.ticket = uuid::Uuid::now_v7();
-        h.sent_at = Utc.with_ymd_and_hms(2031, 7, 4, 12, 0, 0).unwrap();
-        let body = s.request.encode_with(&h);
-        let endpoint = Endpoints::default_url(Environment::Test, s.service()).unwrap();
-        let request = TransportRequest {
-            environment: Environment::Test,
-            service: s.service(),
-            operation: s.request.operation(),
-            endpoint,
-            soap_action: s.request.soap_action(),
-            body: &body,
-            max_reply_bytes: 1 << 20,
-        };
-        let outcome = match transport.send(request).await {
+        // Through a client: another ticket and time than the fixture's (volatile fields
+        // do not matter).
+        let outcome = match s
+            .request
+            .exchange(transport.clone(), Environment::Test, Endpoints::defaults())
+            .await
+        {
             Ok(reply) => s.request.outcome(reply.status, &reply.body),
             Err(e) => Outcome::TransportError {
                 reason: e.to_string(),

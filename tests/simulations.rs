@@ -3,6 +3,7 @@
 //! what the caller gets for a slow reply, an HTTP 5xx with and without a body, MSG00001
 //! (common v3 and SSDN), a SOAP fault, a body cut short and a dropped connection.
 
+mod pipeline_support;
 mod replay_support;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use bcss::Environment;
 use bcss::audit::{FileJournal, FileJournalConfig};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::endpoints::Endpoints;
+use bcss::error::ErrorKind;
 use bcss::fixture::{Behaviour, ExpectedOutcome, FixtureSet, Simulation, TruncateMode};
 use bcss::mock::{MockConfig, MockServer};
 use bcss::transport::http::HttpTransport;
@@ -151,33 +153,71 @@ fn check(served_by: &str, results: Vec<(&'static str, Result<(), bcss::Error>)>)
             "slow" => assert!(result.is_ok(), "{shown}"),
             // A proxy's HTML page: the status and a body that is not SOAP.
             "http-503-page" => {
-                assert!(matches!(result, Err(bcss::Error::V3(_))), "{shown}");
+                let e = result.as_ref().unwrap_err();
+                assert!(
+                    matches!(e.kind(), ErrorKind::HttpStatus { status: 503, .. }),
+                    "{shown}"
+                );
+                assert_eq!(e.status(), Some(503), "{shown}");
                 assert!(text.contains("HTTP 503"), "{shown}");
+                assert!(text.contains("not a SOAP reply"), "{shown}");
             }
-            // Today a 503 whose body is a well-formed success is read as a success.
-            // Issue 12.6 (the call path, next round) makes any non-2xx a failure with
-            // its status: this arm changes then.
-            "http-503-body" => assert!(result.is_ok(), "{shown}"),
+            // A 503 whose body is a well-formed success is never a success (issue 12.6):
+            // an error naming the status.
+            "http-503-body" => {
+                let e = result.as_ref().unwrap_err();
+                assert!(
+                    matches!(e.kind(), ErrorKind::HttpStatus { status: 503, .. }),
+                    "{shown}"
+                );
+                assert!(text.contains("HTTP 503"), "{shown}");
+                assert!(text.contains("well-formed reply (ok)"), "{shown}");
+                assert!(e.was_sent() && !e.is_retryable(), "{shown}");
+            }
             // MSG00001 replaces the recorded success: BCSS refused, retry later.
             "unavailable-v3" => {
-                assert!(matches!(result, Err(bcss::Error::V3(_))), "{shown}");
+                assert!(
+                    matches!(
+                        result.as_ref().map_err(bcss::Error::kind),
+                        Err(ErrorKind::V3(_))
+                    ),
+                    "{shown}"
+                );
                 assert!(text.contains("MSG00001"), "{shown}");
             }
             "unavailable-ssdn" => {
-                assert!(matches!(result, Err(bcss::Error::Soap(_))), "{shown}");
+                assert!(
+                    matches!(
+                        result.as_ref().map_err(bcss::Error::kind),
+                        Err(ErrorKind::Soap(_))
+                    ),
+                    "{shown}"
+                );
                 assert!(text.contains("MSG00001"), "{shown}");
             }
             "soap-fault" => {
-                assert!(matches!(result, Err(bcss::Error::Soap(_))), "{shown}");
+                assert!(
+                    matches!(
+                        result.as_ref().map_err(bcss::Error::kind),
+                        Err(ErrorKind::Soap(_))
+                    ),
+                    "{shown}"
+                );
                 assert!(text.contains("Simulated internal error"), "{shown}");
             }
             // A body cut short cannot be read.
-            "truncated" => assert!(matches!(result, Err(bcss::Error::Soap(_))), "{shown}"),
+            "truncated" => assert!(
+                matches!(
+                    result.as_ref().map_err(bcss::Error::kind),
+                    Err(ErrorKind::Soap(_))
+                ),
+                "{shown}"
+            ),
             // A dropped connection is a transport error.
             "dropped" => assert!(
                 matches!(
-                    result,
-                    Err(bcss::Error::Transport(TransportError::Http { .. }))
+                    result.as_ref().map_err(bcss::Error::kind),
+                    Err(ErrorKind::Transport(TransportError::Http { .. }))
                 ),
                 "{shown}"
             ),

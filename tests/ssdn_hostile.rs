@@ -4,7 +4,7 @@
 
 mod ssdn_support;
 
-use bcss::Error;
+use bcss::error::ErrorKind;
 use bcss::services::identify_person::{IdentifyPersonRequest, IdentifyPersonResponse};
 use bcss::services::manage_access::ManageAccessRequest;
 use bcss::services::perform_investigation::PerformInvestigationRequest;
@@ -29,8 +29,8 @@ fn ssdn_error(bytes: &[u8], limits: &Limits) -> (Decoded<IdentifyPersonResponse>
         "{:?}",
         d.outcome
     );
-    let e = match &d.result {
-        Err(Error::Ssdn(e)) => e.clone(),
+    let e = match d.result.as_ref().map_err(bcss::Error::kind) {
+        Err(ErrorKind::Ssdn(e)) => e.clone(),
         other => panic!("expected an SSDN error, got {other:?}"),
     };
     (d, e)
@@ -238,7 +238,7 @@ fn a_hundred_thousand_attributes_or_namespace_declarations_are_refused() {
         let d = identify().decode(200, outer.as_bytes(), &Limits::default());
         assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
         assert!(
-            matches!(&d.result, Err(Error::Soap(SoapError::Xml(x))) if is_cap(x)),
+            matches!(d.result.as_ref().map_err(bcss::Error::kind), Err(ErrorKind::Soap(SoapError::Xml(x))) if is_cap(x)),
             "{:?}",
             d.result
         );
@@ -250,8 +250,8 @@ fn broken_envelopes() {
     // An error page from a proxy.
     let d = identify().decode(503, b"<html><body>Service Unavailable", &Limits::default());
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
-    match d.result {
-        Err(Error::Ssdn(SsdnError::HttpStatus { status, cause })) => {
+    match d.result.map_err(bcss::Error::into_kind) {
+        Err(ErrorKind::Ssdn(SsdnError::HttpStatus { status, cause })) => {
             assert_eq!(status, 503);
             assert!(cause.contains("HTML page"), "{cause}");
         }
@@ -261,7 +261,10 @@ fn broken_envelopes() {
     let ok = fixture("IdentifyPerson", "ok");
     let d = identify().decode(200, &ok[..ok.len() / 2], &Limits::default());
     assert!(
-        matches!(d.result, Err(Error::Soap(SoapError::Xml(_)))),
+        matches!(
+            d.result.as_ref().map_err(bcss::Error::kind),
+            Err(ErrorKind::Soap(SoapError::Xml(_)))
+        ),
         "{:?}",
         d.result
     );
@@ -279,8 +282,8 @@ fn broken_envelopes() {
     let d = identify().decode(200, &ok, &small);
     assert!(
         matches!(
-            d.result,
-            Err(Error::Soap(SoapError::Xml(XmlError::TooLarge { .. })))
+            d.result.as_ref().map_err(bcss::Error::kind),
+            Err(ErrorKind::Soap(SoapError::Xml(XmlError::TooLarge { .. })))
         ),
         "{:?}",
         d.result

@@ -4,7 +4,7 @@
 
 mod ssdn_support;
 
-use bcss::Error;
+use bcss::error::ErrorKind;
 use bcss::services::identify_person::{IdentifyPersonRequest, PersonData, PhoneticCriteria};
 use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{self, Limits, SoapError};
@@ -185,7 +185,7 @@ fn no_phonetic_match_is_no_data_and_still_a_typed_error() {
         }
     );
     assert_eq!(d.stamp.ticket.as_deref(), Some("THTTMFICT4J8K9L"));
-    let Err(Error::Ssdn(e)) = d.result else {
+    let Err(ErrorKind::Ssdn(e)) = d.result.as_ref().map_err(bcss::Error::kind) else {
         panic!("expected an SSDN error: {:?}", d.result);
     };
     assert!(e.is_no_data());
@@ -214,7 +214,7 @@ fn error_reply_carries_every_detail() {
             code: "21007001".to_string()
         }
     );
-    let Err(Error::Ssdn(e)) = d.result else {
+    let Err(ErrorKind::Ssdn(e)) = d.result.as_ref().map_err(bcss::Error::kind) else {
         panic!("expected an SSDN error: {:?}", d.result);
     };
     assert!(!e.is_no_data());
@@ -260,13 +260,19 @@ fn soap_fault_is_a_soap_error() {
         }
     );
     assert_eq!(d.stamp, Default::default());
-    let Err(Error::Soap(SoapError::Fault(f))) = d.result else {
+    let Err(ErrorKind::Soap(SoapError::Fault(f))) = d.result.as_ref().map_err(bcss::Error::kind)
+    else {
         panic!("expected a SOAP fault: {:?}", d.result);
     };
     assert_eq!(f.code_local(), "Server");
     assert_eq!(f.string, "Internal error while processing the request");
     assert_eq!(
-        f.detail.unwrap().child("errorCode").unwrap().text(),
+        f.detail
+            .as_ref()
+            .unwrap()
+            .child("errorCode")
+            .unwrap()
+            .text(),
         "CONNECTOR-500"
     );
 }

@@ -3,7 +3,7 @@
 
 mod ssdn_support;
 
-use bcss::Error;
+use bcss::error::ErrorKind;
 use bcss::services::manage_access::{Action, ManageAccessRequest, Register};
 use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
@@ -138,7 +138,7 @@ fn error_reply() {
         }
     );
     assert_eq!(d.stamp.ticket.as_deref(), Some("MAFICT0004ER"));
-    let Err(Error::Ssdn(e)) = d.result else {
+    let Err(ErrorKind::Ssdn(e)) = d.result.as_ref().map_err(bcss::Error::kind) else {
         panic!("expected an SSDN error: {:?}", d.result);
     };
     assert_eq!(e.reason_codes(), ["30000001", "31000007", "31000005"]);
@@ -164,7 +164,8 @@ fn fault_reply() {
             code: "soapenv:Client".to_string()
         }
     );
-    let Err(Error::Soap(SoapError::Fault(f))) = d.result else {
+    let Err(ErrorKind::Soap(SoapError::Fault(f))) = d.result.as_ref().map_err(bcss::Error::kind)
+    else {
         panic!("expected a SOAP fault: {:?}", d.result);
     };
     assert_eq!(f.string, "The caller is not authorised for this service");

@@ -3,7 +3,7 @@
 
 mod ssdn_support;
 
-use bcss::Error;
+use bcss::error::ErrorKind;
 use bcss::services::perform_investigation::PerformInvestigationRequest;
 use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
@@ -205,7 +205,7 @@ fn error_reply() {
             code: "31000005".to_string()
         }
     );
-    let Err(Error::Ssdn(e)) = d.result else {
+    let Err(ErrorKind::Ssdn(e)) = d.result.as_ref().map_err(bcss::Error::kind) else {
         panic!("expected an SSDN error: {:?}", d.result);
     };
     assert_eq!(e.reason_codes(), ["30000001", "31000005", "31000007"]);
@@ -224,7 +224,8 @@ fn fault_reply() {
             code: "S:Server".to_string()
         }
     );
-    let Err(Error::Soap(SoapError::Fault(f))) = d.result else {
+    let Err(ErrorKind::Soap(SoapError::Fault(f))) = d.result.as_ref().map_err(bcss::Error::kind)
+    else {
         panic!("expected a SOAP fault: {:?}", d.result);
     };
     assert!(f.string.contains("temporarily unavailable"));

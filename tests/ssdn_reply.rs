@@ -3,7 +3,7 @@
 
 mod ssdn_support;
 
-use bcss::Error;
+use bcss::error::ErrorKind;
 use bcss::services::Outcome;
 use bcss::soap::Limits;
 use bcss::ssdn::{self, ResultStatus, SsdnError};
@@ -75,8 +75,8 @@ fn global_yes_service_no_is_an_error() {
         }
     );
     assert!(matches!(
-        d.result,
-        Err(Error::Ssdn(SsdnError::Business {
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Ssdn(SsdnError::Business {
             return_code: Some(10000),
             ..
         }))
@@ -113,7 +113,7 @@ fn global_no_without_service_reply() {
         }
     );
     assert_eq!(d.stamp.ticket.as_deref(), Some("T-1"));
-    let Err(Error::Ssdn(e)) = d.result else {
+    let Err(ErrorKind::Ssdn(e)) = d.result.as_ref().map_err(bcss::Error::kind) else {
         panic!("{:?}", d.result);
     };
     assert_eq!(e.reason_codes(), ["31000007"]);
@@ -125,8 +125,8 @@ fn yes_without_service_reply_is_undecodable() {
     let d = decode(&escaped(&document(&summary("YES", 0, None), None)));
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
     assert!(matches!(
-        d.result,
-        Err(Error::Ssdn(SsdnError::Missing { ref element })) if element == "SSDNReply/ServiceReply"
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Ssdn(SsdnError::Missing { element })) if element == "SSDNReply/ServiceReply"
     ));
     assert_eq!(d.stamp.time_reply.as_deref(), Some("20240603T140512"));
 }
@@ -144,7 +144,7 @@ fn no_with_only_no_data_codes_is_no_data() {
             code: "32007004".to_string()
         }
     );
-    let Err(Error::Ssdn(e)) = d.result else {
+    let Err(ErrorKind::Ssdn(e)) = d.result.as_ref().map_err(bcss::Error::kind) else {
         panic!("{:?}", d.result);
     };
     assert!(e.is_no_data());

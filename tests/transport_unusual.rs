@@ -3,19 +3,21 @@
 //! cap after decompression), a coding bcss cannot undo (named), and a reply whose body
 //! stalls after its headers arrived (a time-out that does not blame an unregistered IP).
 
+mod pipeline_support;
 mod transport_support;
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bcss::services::ServiceRequest;
 use bcss::services::retrieve_ti_groups::RetrieveTi;
 use bcss::soap::Limits;
+use bcss::transport::TransportError;
 use bcss::transport::http::HttpTransport;
-use bcss::transport::{Transport, TransportError};
 use flate2::Compression;
 use flate2::write::{GzEncoder, ZlibEncoder};
-use transport_support::{REPLY, Reply, request, send, start};
+use transport_support::{REPLY, Reply, send, send_capped, start};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), Compression::default());
@@ -44,7 +46,7 @@ async fn identity_is_asked_for_and_a_proxys_gzip_is_decoded() {
     ))
     .unwrap();
     let mut server = start(None, compressed("gzip", gzip(&reply))).await;
-    let transport = HttpTransport::builder().build().unwrap();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     let response = send(&transport, &server.url("http", "127.0.0.1"))
         .await
         .unwrap();
@@ -64,7 +66,7 @@ async fn deflate_is_decoded() {
     let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
     z.write_all(REPLY.as_bytes()).unwrap();
     let server = start(None, compressed("deflate", z.finish().unwrap())).await;
-    let transport = HttpTransport::builder().build().unwrap();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     let response = send(&transport, &server.url("http", "127.0.0.1"))
         .await
         .unwrap();
@@ -77,9 +79,9 @@ async fn the_cap_applies_after_decompression() {
     let bomb = gzip(&vec![0u8; 8 * 1024 * 1024]);
     assert!(bomb.len() < 64 * 1024);
     let server = start(None, compressed("gzip", bomb)).await;
-    let transport = HttpTransport::builder().build().unwrap();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     let url = server.url("http", "127.0.0.1");
-    match transport.send(request(&url, 1024 * 1024)).await {
+    match send_capped(&transport, &url, 1024 * 1024).await {
         Err(TransportError::ReplyTooLarge { limit, .. }) => assert_eq!(limit, 1024 * 1024),
         other => panic!("expected ReplyTooLarge, got {other:?}"),
     }
@@ -87,7 +89,7 @@ async fn the_cap_applies_after_decompression() {
 
 #[tokio::test]
 async fn unsupported_or_broken_codings_are_named() {
-    let transport = HttpTransport::builder().build().unwrap();
+    let transport = Arc::new(HttpTransport::builder().build().unwrap());
     let server = start(None, compressed("br", b"\x1b\x03\x00".to_vec())).await;
     let error = send(&transport, &server.url("http", "127.0.0.1"))
         .await
@@ -112,10 +114,12 @@ async fn unsupported_or_broken_codings_are_named() {
 async fn a_body_that_stalls_after_the_headers_is_not_blamed_on_the_source_ip() {
     // Headers and a few bytes of a 1000-byte body, then nothing.
     let server = start(None, Reply::Announce { declared: 1000 }).await;
-    let transport = HttpTransport::builder()
-        .call_timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
+    let transport = Arc::new(
+        HttpTransport::builder()
+            .call_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    );
     let error = send(&transport, &server.url("http", "127.0.0.1"))
         .await
         .unwrap_err();

@@ -3,6 +3,7 @@
 
 mod v3_support;
 
+use bcss::error::ErrorKind;
 use bcss::services::health_care_insurance::{
     DesiredData, HciOperation, HealthCareInsurance, InsuranceReply, Period, ReferenceDate, Right,
     SfdfL891,
@@ -84,8 +85,11 @@ fn request_refusals() {
     let r = request(Get, MARC, ReferenceDate::Today);
     // A legal context outside the schema's list is refused before anything is encoded,
     // with the accepted values in the message.
-    match r.encode(&header("PCSA:SOCIAL_INQUIRY")) {
-        Err(bcss::Error::Request(RequestError::Invalid { message, .. })) => {
+    match r
+        .encode(&header("PCSA:SOCIAL_INQUIRY"))
+        .map_err(bcss::Error::into_kind)
+    {
+        Err(ErrorKind::Request(RequestError::Invalid { message, .. })) => {
             assert!(
                 message.contains("social inquiry and financial help"),
                 "{message}"
@@ -272,8 +276,8 @@ fn no_data() {
         }
     );
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::V3(V3Error::NoData { ref status })) if status.code == StatusCode::NoDataAtSupplier
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::V3(V3Error::NoData { status })) if status.code == StatusCode::NoDataAtSupplier
     ));
 }
 
@@ -290,8 +294,8 @@ fn faults() {
         d.stamp.ticket.as_deref(),
         Some("9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b")
     );
-    match d.result.unwrap_err() {
-        bcss::Error::V3(V3Error::Fault {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::V3(V3Error::Fault {
             operation, details, ..
         }) => {
             assert_eq!(operation, "consultMAF");
@@ -307,8 +311,8 @@ fn faults() {
             code: "MSG00002".to_string()
         }
     );
-    match d.result.unwrap_err() {
-        bcss::Error::V3(e) => {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::V3(e) => {
             assert!(e.is_retryable());
             let V3Error::Fault { details, .. } = e else {
                 panic!("not a fault")
@@ -329,8 +333,8 @@ fn faults() {
         }
     );
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::Fault(ref f))) if f.string == "Internal Error"
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::Fault(f))) if f.string == "Internal Error"
     ));
 }
 
@@ -339,23 +343,23 @@ fn wrong_operation_namespace_or_person() {
     // The reply of another operation is refused.
     let d = decode(ConsultMaf, MARC, "get_ok_marc", 200);
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::UnexpectedBody { .. }))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::UnexpectedBody { .. }))
     ));
     let d = decode(Get, MARC, "wrong_namespace", 200);
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::UnexpectedBody { .. }))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::UnexpectedBody { .. }))
     ));
     let d = decode(Get, MARC, "truncated", 200);
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::Xml(_)))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::Xml(_)))
     ));
     let d = decode(Get, ANNA, "get_ok_marc", 200);
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::V3(V3Error::Malformed { .. }))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::V3(V3Error::Malformed { .. }))
     ));
 }

@@ -3,6 +3,7 @@
 
 mod v3_support;
 
+use bcss::error::ErrorKind;
 use bcss::services::retrieve_ti_groups::{
     CodeLabel, Gender, Language, Place, RetrieveTi, RetrieveTiReply, RnDate,
 };
@@ -80,8 +81,8 @@ fn request_refusals() {
     let r = RetrieveTi::new(ssin(MARC)).unwrap();
     for bad in ["", "   ", &"x".repeat(65)] {
         assert!(matches!(
-            r.encode(&header(bad)),
-            Err(bcss::Error::Request(_))
+            r.encode(&header(bad)).as_ref().map_err(bcss::Error::kind),
+            Err(ErrorKind::Request(_))
         ));
     }
     // A National Register number with serial 000 is refused before anything is built.
@@ -277,8 +278,8 @@ fn no_data() {
         d.stamp.ticket.as_deref(),
         Some("e1f2a3b4-c5d6-4e7f-8091-a2b3c4d5e6f7")
     );
-    match d.result.unwrap_err() {
-        bcss::Error::V3(V3Error::NoData { status }) => {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::V3(V3Error::NoData { status }) => {
             assert_eq!(status.value, StatusValue::NoDataFound);
             assert_eq!(status.code, StatusCode::NoDataAtSupplier);
         }
@@ -303,8 +304,8 @@ fn business_error_in_status() {
         !text.contains(NOOR) && !dbg.contains(NOOR),
         "the SSIN in BCSS's text is masked: {text} / {dbg}"
     );
-    match err {
-        bcss::Error::V3(e @ V3Error::Status { .. }) => {
+    match err.into_kind() {
+        ErrorKind::V3(e @ V3Error::Status { .. }) => {
             assert_eq!(e.code(), Some(&StatusCode::SsinNotIntegrated));
             assert!(!e.is_retryable());
         }
@@ -321,8 +322,8 @@ fn unknown_status_code_is_kept() {
             code: "MSG00099".to_string()
         }
     );
-    match d.result.unwrap_err() {
-        bcss::Error::V3(V3Error::Status { status }) => {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::V3(V3Error::Status { status }) => {
             assert_eq!(status.code, StatusCode::Other("MSG00099".to_string()));
             assert_eq!(
                 status.description.as_deref(),
@@ -356,8 +357,8 @@ fn cbss_fault_with_detail() {
         !text.contains(MARC) && !dbg.contains(MARC),
         "{text} / {dbg}"
     );
-    match err {
-        bcss::Error::V3(e @ V3Error::Fault { .. }) => {
+    match err.into_kind() {
+        ErrorKind::V3(e @ V3Error::Fault { .. }) => {
             assert!(!e.is_retryable());
             let V3Error::Fault { details, .. } = e else {
                 unreachable!()
@@ -379,8 +380,8 @@ fn cbss_fault_with_older_error_elements() {
             code: "MSG00001".to_string()
         }
     );
-    match d.result.unwrap_err() {
-        bcss::Error::V3(e @ V3Error::Fault { .. }) => {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::V3(e @ V3Error::Fault { .. }) => {
             assert!(e.is_retryable(), "MSG00001 is worth a retry");
             assert!(e.to_string().contains("retry later"));
             let V3Error::Fault { details, .. } = e else {
@@ -409,8 +410,8 @@ fn generic_soap_fault() {
         }
     );
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::Fault(ref f))) if f.string.starts_with("Unmarshalling Error")
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::Fault(f))) if f.string.starts_with("Unmarshalling Error")
     ));
 }
 
@@ -419,14 +420,14 @@ fn hostile_and_wrong_replies() {
     let d = decode(MARC, "wrong_namespace", 200);
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::UnexpectedBody { .. }))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::UnexpectedBody { .. }))
     ));
     let d = decode(MARC, "truncated", 200);
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::Xml(_)))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::Xml(_)))
     ));
     // A reply about someone else than the person asked for is refused, and its stamp kept.
     let d = decode(ANNA, "ok_marc", 200);

@@ -2,6 +2,7 @@
 
 mod v3_support;
 
+use bcss::error::ErrorKind;
 use bcss::services::test_connection::TestConnection;
 use bcss::services::{Outcome, ServiceRequest};
 use bcss::soap::{Limits, SoapError};
@@ -92,8 +93,8 @@ fn generic_soap_fault() {
             code: "soapenv:Server".to_string()
         }
     );
-    match d.result.unwrap_err() {
-        bcss::Error::Soap(SoapError::Fault(f)) => {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::Soap(SoapError::Fault(f)) => {
             assert_eq!(f.code_local(), "Server");
             assert_eq!(f.string, "Policy Falsified");
             assert!(f.actor.unwrap().contains("TestConnectionServiceService"));
@@ -115,8 +116,8 @@ fn cbss_fault() {
         d.stamp.ticket.as_deref(),
         Some("0b7d4e21-3c5f-4a6e-8d90-1f2a3b4c5d6e")
     );
-    match d.result.unwrap_err() {
-        bcss::Error::V3(V3Error::Fault {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::V3(V3Error::Fault {
             operation,
             details,
             information_cbss,
@@ -141,8 +142,8 @@ fn cbss_fault() {
 fn wrong_namespace_is_refused() {
     let d = decode("wrong_namespace", 200);
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
-    match d.result.unwrap_err() {
-        bcss::Error::Soap(SoapError::UnexpectedBody { found, expected }) => {
+    match d.result.unwrap_err().into_kind() {
+        ErrorKind::Soap(SoapError::UnexpectedBody { found, expected }) => {
             assert!(found.contains("types/TestConnectionService/v1"), "{found}");
             assert!(expected.contains("intf/TestConnectionServiceService/v1"));
         }
@@ -155,7 +156,7 @@ fn truncated_is_an_error() {
     let d = decode("truncated", 200);
     assert!(matches!(d.outcome, Outcome::Undecodable { .. }));
     assert!(matches!(
-        d.result,
-        Err(bcss::Error::Soap(SoapError::Xml(_)))
+        d.result.as_ref().map_err(bcss::Error::kind),
+        Err(ErrorKind::Soap(SoapError::Xml(_)))
     ));
 }

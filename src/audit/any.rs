@@ -62,6 +62,14 @@ impl AnyJournalConfig {
         }
     }
 
+    /// How long a file journal waits for another process's writer lock (a PostgreSQL
+    /// journal takes no file lock: its writers serialize on the database's row lock).
+    pub fn set_lock_wait(&mut self, wait: std::time::Duration) {
+        if let AnyJournalConfig::File(c) = self {
+            c.lock_wait = wait;
+        }
+    }
+
     /// The largest record body accepted.
     pub fn set_max_record_bytes(&mut self, bytes: usize) {
         match self {

@@ -90,6 +90,8 @@ pub(crate) struct Visit {
     pub written_at_micros: i64,
     pub prev_hash: [u8; 32],
     pub hash: [u8; 32],
+    /// The bytes the record takes in storage (for progress reports and positions).
+    pub len: u64,
     pub record: Record,
 }
 

@@ -21,12 +21,7 @@
 //! ```
 //! use bcss::audit::codec;
 //! use bcss::audit::{Payload, Record, ReadRecord};
-//! let record = Record::Read(ReadRecord {
-//!     at: chrono::Utc::now(),
-//!     reader: "advisor-1".into(),
-//!     command: "show".into(),
-//!     arguments: vec![],
-//! });
+//! let record = Record::Read(ReadRecord::new("advisor-1", "show", vec![]));
 //! let body = codec::encode(&record)?;
 //! assert_eq!(codec::decode(body.to_bytes())?, record);
 //! # Ok::<(), bcss::audit::AuditError>(())

@@ -68,6 +68,20 @@ pub struct FileJournalConfig {
     /// The clock for write times and day rotation (UTC). Default [`Utc::now`]; tests replace
     /// it.
     pub clock: fn() -> DateTime<Utc>,
+    /// How long opening waits for the journal's lock while another process holds it,
+    /// before failing with [`AuditError::Locked`]. While it waits it says so once (a `WARN`
+    /// event of target [`LOCK_WAIT_TARGET`](super::LOCK_WAIT_TARGET), naming the holder's
+    /// process id when known). Default 30 seconds ([`DEFAULT_LOCK_WAIT`](super::DEFAULT_LOCK_WAIT));
+    /// `[journal] lock_wait_seconds` in `bcss.toml`.
+    pub lock_wait: Duration,
+    /// Keep the sidecar index (`index/` in the directory) up to date, in a thread of its
+    /// own, for [`query`](super::query()). Default true. The index is rebuilt from the
+    /// segments by [`reindex`](super::reindex()); queries work without it (reading every
+    /// record).
+    pub index: bool,
+    /// For a reads chain (`reads/` of a journal): the journal it belongs to. Its witness
+    /// may then already hold that journal's heads when the reads chain is created.
+    pub(crate) parent: Option<Uuid>,
 }
 
 impl FileJournalConfig {
@@ -87,6 +101,9 @@ impl FileJournalConfig {
             signing_key: None,
             witness: None,
             clock: Utc::now,
+            lock_wait: super::DEFAULT_LOCK_WAIT,
+            index: true,
+            parent: None,
         }
     }
 
@@ -206,6 +223,11 @@ impl Shared {
         *self.head.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The last record known durable (fdatasync'd), for the indexing thread.
+    pub(crate) fn durable_head(&self) -> Option<Head> {
+        self.head()
+    }
+
     fn defer(&self, body: Body, crc: u32) {
         self.deferred
             .lock()
@@ -225,7 +247,8 @@ impl Shared {
 /// [`append`](Journal::append) resolves only after the fdatasync that covers the record.
 /// After a write or fsync failure, the failed appends get [`AuditError::Io`] and every later
 /// one [`AuditError::Closed`], until the journal is reopened (which recovers it). Only one
-/// process may have a directory open (a lock file); opening it again fails with
+/// process may have a directory open (a lock file): opening it from another waits up to
+/// [`FileJournalConfig::lock_wait`] for it to be released, then fails with
 /// [`AuditError::Locked`].
 ///
 /// Shut it down with [`close`](FileJournal::close) (writes a checkpoint). Dropping it stops
@@ -245,12 +268,7 @@ impl Shared {
 /// config.witness = Some(witness.clone());
 /// let journal = FileJournal::open(config).await?;
 /// let appended = journal
-///     .append(CallRecord::Read(ReadRecord {
-///         at: chrono::Utc::now(),
-///         reader: "advisor-1".into(),
-///         command: "query".into(),
-///         arguments: vec![],
-///     }))
+///     .append(CallRecord::Read(ReadRecord::new("advisor-1", "query", vec![])))
 ///     .await?;
 /// assert_eq!(appended.sequence, 2); // after the genesis record
 /// journal.close().await?;
@@ -297,7 +315,7 @@ impl FileJournal {
     /// the journal is damaged anywhere but its final record, with
     /// [`AuditError::WitnessMismatch`] when the witness recorded a head the journal does
     /// not have (cut, rewritten, replaced or deleted), with [`AuditError::Locked`] when
-    /// another process has it open, and with [`AuditError::Io`] when it cannot be created,
+    /// another process kept it open longer than [`FileJournalConfig::lock_wait`], and with [`AuditError::Io`] when it cannot be created,
     /// read or written.
     pub async fn open(config: FileJournalConfig) -> Result<FileJournal, AuditError> {
         config.validate()?;

@@ -10,7 +10,13 @@
 //!   number and chain hash), rewritten (temporary file, fsync, rename) after each
 //!   checkpoint, so that opening checks only what follows it;
 //! - `quarantine/`, once opening had to cut a bad final record: the bytes cut, one file
-//!   each (`<segment>-<offset>.bin`, mode 0600), named by the truncation record.
+//!   each (`<segment>-<offset>.bin`, mode 0600), named by the truncation record;
+//! - `index/`, the query index the writer keeps: `manifest.json` (the runs in force and
+//!   the last record indexed), `run-*.idx` (immutable sorted runs of keys) and
+//!   `positions.bin` (each record's byte offset); never trusted by
+//!   [`query`](super::query()), rebuilt by [`reindex`](super::reindex());
+//! - `reads/`, the reads chain: a journal of the same format recording who read this one
+//!   (see [`record_read`](super::record_read())).
 //!
 //! A segment starts with an 80-byte header (integers little-endian):
 //!

@@ -12,7 +12,11 @@
 //!   signatures, prunes, quarantined bytes, and the anchors outside the journal: a
 //!   [`Witness`], a trusted head.
 //! - [`query()`] and [`show()`]: the security advisor's questions, intents joined with their
-//!   outcomes and classifications.
+//!   outcomes and classifications, through the sidecar index the writer keeps
+//!   ([`reindex()`] rebuilds it); every record returned is read back and checked against
+//!   the chain.
+//! - [`record_read()`] and [`query_reads()`]: reading is accountable; reads go to the
+//!   journal's reads chain before anything is shown.
 //! - [`prune()`]: removes whole segments older than both a date and 10 years, recording it
 //!   in the chain first.
 //!
@@ -25,13 +29,17 @@ pub mod chain;
 pub mod codec;
 mod file_journal;
 pub mod format;
+mod index;
 mod location;
 mod locator;
+mod lock;
 pub mod pg;
 mod progress;
 mod prune;
 mod quarantine;
 mod query;
+mod readback;
+mod reads;
 pub mod record;
 mod scan;
 mod signing;
@@ -42,10 +50,13 @@ mod writer;
 
 pub use any::{AnyJournal, AnyJournalConfig};
 pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
+pub use index::{INDEX_DIR, IndexReport, reindex};
 pub use location::JournalLocation;
+pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use progress::Progress;
-pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at};
-pub use query::{Exchange, QueryFilter, QueryResult, query, show};
+pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progress};
+pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
+pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, record_read};
 pub use record::{
     Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,
     How, IntentRecord, ManifestLoadRecord, ManifestRef, OutcomeRecord, Payload, PruneRecord,
@@ -54,7 +65,8 @@ pub use record::{
 pub use scan::TailKind;
 pub use signing::{load_signing_key, load_verifying_key};
 pub use verify::{
-    PendingIntent, Problem, Quarantined, TrustedHead, VerifyOptions, VerifyReport, verify,
+    PendingIntent, Problem, Quarantined, TrustedHead, UnapprovedDecision, VerifyOptions,
+    VerifyReport, verify,
 };
 pub use witness::{FileWitness, Witness, WitnessedHead};
 
@@ -121,13 +133,19 @@ pub enum AuditError {
     /// Stored data could not be decoded.
     #[error("audit journal data could not be decoded: {0}")]
     Decode(String),
-    /// Another process has the journal open for writing.
+    /// Another process has the journal open for writing, and kept it past the configured
+    /// wait ([`FileJournalConfig::lock_wait`]).
     #[error(
-        "audit journal at {dir} is open for writing by another process (its lock file is held)"
+        "audit journal at {dir} is open for writing by another process{} (its lock file is held; waited {waited_seconds} s): retry when it is done, or raise [journal] lock_wait_seconds",
+        holder.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
     )]
     Locked {
         /// The journal directory.
         dir: String,
+        /// The process id the holder wrote in the lock file, when known.
+        holder: Option<u32>,
+        /// How long this process waited, in seconds.
+        waited_seconds: u64,
     },
     /// The journal's configuration is unusable (a bad limit, an unreadable signing key).
     #[error("audit journal configuration: {0}")]

@@ -10,7 +10,8 @@ use std::path::Path;
 use chrono::{DateTime, Months, Utc};
 
 use super::format::micros_to_time;
-use super::scan::read_header;
+use super::progress::{Progress, segments_bytes};
+use super::scan::{list_segments, read_header};
 use super::walk::{Start, walk};
 use super::{
     AuditError, FileJournal, FileJournalConfig, PruneRecord, PrunedSegment, Record, codec,
@@ -54,8 +55,19 @@ pub async fn prune_at(
     before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<PruneReport, AuditError> {
+    prune_with_progress(config, before, now, None).await
+}
+
+/// [`prune_at()`], telling `progress` how far reading the journal (before anything is
+/// removed) has gone.
+pub async fn prune_with_progress(
+    config: FileJournalConfig,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+    progress: Option<&dyn Progress>,
+) -> Result<PruneReport, AuditError> {
     let journal = FileJournal::open(config).await?;
-    let report = prune_open(&journal, before, now).await;
+    let report = prune_reading(&journal, before, now, progress).await;
     let closed = journal.close().await;
     let report = report?;
     closed?;
@@ -71,6 +83,15 @@ pub(crate) async fn prune_open(
     before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<PruneReport, AuditError> {
+    prune_reading(journal, before, now, None).await
+}
+
+async fn prune_reading(
+    journal: &FileJournal,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+    progress: Option<&dyn Progress>,
+) -> Result<PruneReport, AuditError> {
     let dir = journal.dir();
     let ten_years_ago = now
         .checked_sub_months(Months::new(RETENTION_MONTHS))
@@ -78,13 +99,22 @@ pub(crate) async fn prune_open(
     let cutoff = before.min(ten_years_ago);
     // Per segment: the oldest and newest write time, and the record count.
     let mut seen: BTreeMap<usize, (i64, i64, u64)> = BTreeMap::new();
+    if let Some(p) = progress {
+        p.start("prune", Some(segments_bytes(&list_segments(dir)?)));
+    }
     let end = walk(dir, Start::First, &mut |v| {
+        if let Some(p) = progress {
+            p.advance(1, v.len);
+        }
         let e = seen.entry(v.at.segment).or_insert((i64::MAX, i64::MIN, 0));
         e.0 = e.0.min(v.written_at_micros);
         e.1 = e.1.max(v.written_at_micros);
         e.2 += 1;
         None
     })?;
+    if let Some(p) = progress {
+        p.finish();
+    }
     let segments = end.segments.clone();
     if let Some(problem) = &end.problem {
         // The writer may be appending to the last segment while it is read.

@@ -68,7 +68,16 @@ pub(crate) fn walk(
     start: Start,
     visit: &mut Visitor<'_>,
 ) -> Result<WalkEnd, AuditError> {
-    let segments = list_segments(dir)?;
+    walk_listed(list_segments(dir)?, start, visit)
+}
+
+/// Walk the journal whose segments were listed as `segments` (a [`Start::At`] and every
+/// [`Location`] index that list).
+pub(crate) fn walk_listed(
+    segments: Vec<SegmentFile>,
+    start: Start,
+    visit: &mut Visitor<'_>,
+) -> Result<WalkEnd, AuditError> {
     let (first_index, first_offset, chain) = match start {
         Start::First => (0, None, Chain::genesis()),
         Start::At {
@@ -215,6 +224,7 @@ pub(crate) fn walk(
                 written_at_micros: frame.header.written_at_micros,
                 prev_hash,
                 hash: frame.header.hash,
+                len: frame.end - frame.offset,
                 record,
             };
             if let Some(reason) = visit(&v) {

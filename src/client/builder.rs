@@ -28,6 +28,9 @@ pub struct ClientBuilder {
     endpoints: Endpoints,
     limits: Limits,
     clock: Option<Arc<dyn Clock>>,
+    drill: bool,
+    allow_unsigned_manifest: bool,
+    retry: Option<super::RetryPolicy>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -39,6 +42,9 @@ impl fmt::Debug for ClientBuilder {
             .field("program", &self.program)
             .field("transport", &self.transport)
             .field("journal", &self.journal)
+            .field("drill", &self.drill)
+            .field("allow_unsigned_manifest", &self.allow_unsigned_manifest)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -115,16 +121,52 @@ impl ClientBuilder {
         self
     }
 
-    /// Check the configuration and build the client.
+    /// A drill: let a production client reach a stand-in for BCSS (the replay transport,
+    /// a loopback or plain `http://` endpoint such as `bcss mock`), which it otherwise
+    /// refuses, at build and at every call. Every record the client writes then says
+    /// `how.drill = true`. Default false.
+    pub fn drill(mut self, drill: bool) -> Self {
+        self.drill = drill;
+        self
+    }
+
+    /// Retry calls under `policy` (default: never). Writes are never retried; see
+    /// [`RetryPolicy`](super::RetryPolicy).
+    pub fn retry(mut self, policy: super::RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Let a production client decide under a manifest whose signature its guard does not
+    /// require ([`ManifestTrust::requires_signature`](crate::manifest::ManifestTrust::requires_signature)).
+    /// Without this, `build` refuses such a production client: in production, the
+    /// manifest is the security advisor's signed document, not a file anyone who can
+    /// write it may change. (`Client::from_config` says this only for a `bcss.toml` that
+    /// sets `[manifest] require_signature = false` itself.)
+    pub fn allow_unsigned_manifest(mut self) -> Self {
+        self.allow_unsigned_manifest = true;
+        self
+    }
+
+    /// Check the configuration and build the client. The manifest in force is journaled
+    /// (a `manifest_load` record, trigger `start`), durable with the client's first
+    /// decision.
+    ///
+    /// Refused with [`ErrorKind::Config`](crate::ErrorKind::Config): a required part missing or blank; a reply limit
+    /// the journal cannot hold; an organisation the manifest is not for; in production, a
+    /// guard that does not require a signed manifest (unless
+    /// [`allow_unsigned_manifest`](Self::allow_unsigned_manifest)), or a stand-in
+    /// transport or endpoint (unless [`drill`](Self::drill)). [`ErrorKind::JournalRefused`](crate::ErrorKind::JournalRefused)
+    /// when the journal cannot take the manifest-load record.
     pub fn build(self) -> Result<Client, Error> {
         let missing =
-            |what: &str| Error::Config(format!("{what} is required: set it on the builder"));
+            |what: &str| Error::config(format!("{what} is required: set it on the builder"));
         let environment = self.environment.ok_or_else(|| missing("environment"))?;
         let (application, application_version) = self
             .application
             .ok_or_else(|| missing("application name and version"))?;
         if application.trim().is_empty() || application_version.trim().is_empty() {
-            return Err(Error::Config(
+            return Err(Error::config(
                 "application name and version must not be blank (they are the HOW of every journal record)"
                     .to_string(),
             ));
@@ -135,15 +177,31 @@ impl ClientBuilder {
         let journal = self.journal.ok_or_else(|| missing("journal"))?;
         let max_payload = journal.max_payload_bytes();
         if self.limits.max_bytes > max_payload {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "the reply limit (max_reply_bytes = {} bytes) is above what one journal record can hold (max_payload_bytes = {max_payload} bytes): a reply the transport accepts could not be journaled; lower the reply limit to at most {max_payload}, or raise the journal's max_record_bytes",
                 self.limits.max_bytes
             )));
         }
         let transport = self.transport.ok_or_else(|| missing("transport"))?;
+        if environment == Environment::Production
+            && !guard.trust().requires_signature()
+            && !self.allow_unsigned_manifest
+        {
+            return Err(Error::config(
+                "a production client needs a guard that requires a signed manifest (Guard::load_trusted with ManifestTrust requiring a signature, or [manifest] signers in bcss.toml); to decide under an unsigned manifest anyway, say so: ClientBuilder::allow_unsigned_manifest()"
+                    .to_string(),
+            ));
+        }
+        super::drill::check_at_build(
+            environment,
+            self.drill,
+            transport.as_ref(),
+            &self.endpoints,
+            guard.catalogue(),
+        )?;
         let organization = match (self.organization, guard.organization()) {
             (Some(cbe), Some(org)) if cbe != org.cbe => {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "the client is configured for organisation {cbe} but the manifest is for {} ({})",
                     org.cbe, org.name
                 )));
@@ -152,6 +210,12 @@ impl ClientBuilder {
             (None, Some(org)) => org.cbe,
             (None, None) => return Err(missing("organization (CBE number)")),
         };
+        if let Some(policy) = &self.retry {
+            policy
+                .check()
+                .map_err(|e| Error::config(format!("retry policy: {e}")))?;
+        }
+        let manifest_log = super::ManifestLog::start(&guard, journal.as_ref())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 environment,
@@ -166,6 +230,9 @@ impl ClientBuilder {
                 endpoints: self.endpoints,
                 limits: self.limits,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock::new())),
+                drill: self.drill,
+                retry: self.retry,
+                manifest_log,
             }),
         })
     }

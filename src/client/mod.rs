@@ -1,42 +1,58 @@
-//! The [`Client`]: the one call path from a typed request to a typed reply.
+//! The [`Client`]: the one call path from a request to a typed reply.
 //!
 //! ```text
 //! client.call(&ctx, &request)
-//!   1. guard.decide(&facts, now)         pure; a denial is journaled and returned
-//!   2. request.encode(&header)           header from the grant: purpose, program number
-//!   3. journal.append(Intent).await?     durable before the first byte is sent
-//!   4. transport.send(...)               HTTP or replay
-//!   5. journal.append(Outcome).await?    reply bytes, BCSS ticket, status, duration
-//!   6. request.decode(reply)             bounded, fail-safe
+//!   1. authorize       guard.decide(&facts, now): pure, under the manifest in force (a change
+//!                      made behind the client's back is journaled first); a denial is
+//!                      journaled (with the manifest's digest) and returned
+//!   2. prepare         endpoint, soapAction, the header from the grant (purpose, program
+//!                      number), encode; a refusal here (clock, endpoint, contact e-mail,
+//!                      encoding, organisation, a production stand-in) is journaled like a
+//!                      denial, at stage after_grant
+//!   3. record_intent   journal.append(Intent).await?: durable before the first byte is
+//!                      sent; returns the SendPermit, the one value a transport sends
+//!   4. send            transport.send(&permit): HTTP or replay
+//!   5. record_outcome  journal.append(Outcome).await?: the raw reply, HTTP status, content
+//!                      type and duration (or the transport error), durable before a single
+//!                      byte of it is decoded; if it cannot be, the reply is withheld
+//!   6. decode          bounded and fail-safe into a typed reply; its classification (ok,
+//!                      warning, no_data, business_error, soap_fault, undecodable,
+//!                      http_error) is queued for the journal's next group commit
 //! ```
-//! There is no other path: every service call goes through [`Client::call`].
+//! There is no other path: every service call goes through [`Client::call`], each step a
+//! function of its own (`steps.rs`), and only step 3 can make the value that lets a
+//! transport send. Every decision record names the manifest it was taken under, and every
+//! load of the manifest is journaled ([`Client::reload_manifest`]).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::audit::{
-    Bcss, CallRecord, DenialRecord, How, IntentRecord, Journal, OutcomeRecord, Payload, What, Who,
-};
+use crate::audit::Journal;
 use crate::clock::Clock;
 
 mod builder;
+mod classify;
 mod configured;
+mod drill;
+mod manifest_log;
+mod retry;
+mod steps;
 use crate::endpoints::Endpoints;
 use crate::environment::Environment;
 use crate::error::Error;
 use crate::ids::{Cbe, ProgramId};
-use crate::manifest::{Decision, Facts, Grant, Guard};
-use crate::services::{BcssStamp, Outcome, RequestHeader, ServiceRequest, Warning};
+use crate::manifest::Guard;
+use crate::services::{BcssStamp, ServiceRequest, Warning};
 use crate::soap::Limits;
-use crate::transport::{Transport, TransportRequest};
+use crate::transport::Transport;
 pub use builder::ClientBuilder;
 pub use configured::ConfiguredClient;
+use manifest_log::ManifestLog;
+pub use retry::{RetryConfig, RetryPolicy};
 
 /// The physical person making a call (WHO). BCSS requires the organisation to be able to
 /// name them for every call made under a program number.
@@ -120,6 +136,11 @@ struct Inner {
     endpoints: Endpoints,
     limits: Limits,
     clock: Arc<dyn Clock>,
+    /// A production client allowed to reach a stand-in; every record says so.
+    drill: bool,
+    /// Retries, when opted in.
+    retry: Option<RetryPolicy>,
+    manifest_log: ManifestLog,
 }
 
 /// A BCSS client. Cheap to clone; clones share the guard, journal and transport.
@@ -137,19 +158,11 @@ impl fmt::Debug for Client {
             .field("application", &i.application)
             .field("application_version", &i.application_version)
             .field("program", &i.program)
+            .field("drill", &i.drill)
             .field("transport", &i.transport)
             .field("journal", &i.journal)
             .finish_non_exhaustive()
     }
-}
-
-/// What the journal keeps of a refused call, before the refusal is returned.
-struct Refusal<'a> {
-    reason_code: &'a str,
-    message: String,
-    authorization_id: Option<String>,
-    /// `before_guard`, `guard` or `after_grant` (see [`DenialRecord::stage`]).
-    stage: &'static str,
 }
 
 impl Client {
@@ -163,342 +176,69 @@ impl Client {
         self.inner.environment
     }
 
-    /// The guard, for example to reload the manifest.
+    /// Whether this client is configured for a drill (a production client allowed to
+    /// reach a stand-in; every journal record says so).
+    pub fn is_drill(&self) -> bool {
+        self.inner.drill
+    }
+
+    /// The guard. Reload through [`Client::reload_manifest`], which journals the reload;
+    /// a reload made directly on the guard is journaled at the next decision (trigger
+    /// `detected`).
     pub fn guard(&self) -> &Arc<Guard> {
         &self.inner.guard
     }
 
-    /// Make one call: guard, encode, journal the intent durably, send, journal the
-    /// outcome, decode. See the module documentation.
+    /// Make one call, in six steps (see the [module documentation](self)): authorize,
+    /// prepare, record the intent durably, send, record the raw reply durably, decode.
+    /// With a [`RetryPolicy`], a call whose error is retryable and whose operation is not a
+    /// write is made again, each attempt the whole way with its own ticket; the result is
+    /// the last attempt's.
     ///
-    /// Every refusal is a typed [`Error`]: [`Error::Denied`] from the guard (journaled),
-    /// [`Error::JournalRefused`] when the journal cannot record the call (nothing is sent),
-    /// [`Error::OutcomeNotRecorded`] when the reply came but its record could not be written,
-    /// [`Error::Request`] when the request is invalid, [`Error::Clock`] when the clock
-    /// cannot be trusted.
+    /// Every failure is an [`Error`] saying what to do ([`Error::is_denied`],
+    /// [`Error::is_no_data`], [`Error::is_retryable`], [`Error::was_sent`]) and what to
+    /// quote ([`Error::ticket`], [`Error::code`], [`Error::status`]); its
+    /// [`kind`](Error::kind) is, among others,
+    /// [`ErrorKind::Denied`](crate::ErrorKind::Denied) from the guard (journaled),
+    /// [`ErrorKind::JournalRefused`](crate::ErrorKind::JournalRefused) when the journal
+    /// cannot record the call (nothing is sent),
+    /// [`ErrorKind::OutcomeNotRecorded`](crate::ErrorKind::OutcomeNotRecorded) when the
+    /// reply came but its record could not be written (the reply is withheld),
+    /// [`ErrorKind::Request`](crate::ErrorKind::Request) when the request is invalid,
+    /// [`ErrorKind::Clock`](crate::ErrorKind::Clock) when the clock cannot be trusted,
+    /// [`ErrorKind::HttpStatus`](crate::ErrorKind::HttpStatus) for a reply outside 2xx
+    /// that is not a SOAP fault with 500 (never a success, whatever its body).
     pub async fn call<R: ServiceRequest>(
         &self,
         ctx: &CallContext,
         request: &R,
     ) -> Result<Reply<R::Response>, Error> {
+        match &self.inner.retry {
+            None => self.attempt(ctx, request, None).await,
+            Some(policy) => self.call_with_retries(policy, ctx, request).await,
+        }
+    }
+
+    /// One attempt of a call, in its own tracing span.
+    async fn attempt<R: ServiceRequest>(
+        &self,
+        ctx: &CallContext,
+        request: &R,
+        attempt: Option<crate::audit::Attempt>,
+    ) -> Result<Reply<R::Response>, Error> {
         let ticket = Uuid::now_v7();
-        let service = request.service();
-        let operation = request.operation();
-        let subjects = request.subjects();
-        let masked: Vec<String> = subjects.iter().map(|s| s.masked()).collect();
+        let masked: Vec<String> = request.subjects().iter().map(|s| s.masked()).collect();
         let span = tracing::info_span!(
             "bcss.call",
-            service = service.name(),
-            operation,
+            service = request.service().name(),
+            operation = request.operation(),
             environment = self.inner.environment.as_str(),
             ticket = %ticket,
             subjects = ?masked,
             outcome = tracing::field::Empty,
         );
-        self.call_inner(ctx, request, ticket, subjects)
+        self.steps(ctx, request, ticket, attempt)
             .instrument(span)
             .await
-    }
-
-    async fn call_inner<R: ServiceRequest>(
-        &self,
-        ctx: &CallContext,
-        request: &R,
-        ticket: Uuid,
-        subjects: Vec<crate::ids::Ssin>,
-    ) -> Result<Reply<R::Response>, Error> {
-        let inner = &*self.inner;
-        let service = request.service();
-        let operation = request.operation();
-        let decided_at = inner.clock.now()?;
-        let who = Who {
-            user_id: ctx.actor.id.clone(),
-            user_name: ctx.actor.name.clone(),
-            program: inner.program.as_ref().map(|p| p.to_string()),
-        };
-        let what = What {
-            service: service.name().to_string(),
-            operation: operation.to_string(),
-            subjects: subjects.iter().map(|s| s.reveal().to_string()).collect(),
-            purpose: ctx.purpose.clone(),
-        };
-        let mut how = How {
-            application: inner.application.clone(),
-            application_version: inner.application_version.clone(),
-            environment: inner.environment,
-            endpoint: None,
-            authorization_id: None,
-            deliberation: None,
-            drill: false,
-        };
-
-        // WHO is mandatory.
-        if ctx.actor.id.trim().is_empty() {
-            let message =
-                "every call must name the physical user making it (CallContext actor id is blank)"
-                    .to_string();
-            return Err(self
-                .refuse(
-                    ticket,
-                    decided_at,
-                    who,
-                    what,
-                    how,
-                    Refusal {
-                        reason_code: "missing_user",
-                        message: message.clone(),
-                        authorization_id: None,
-                        stage: "before_guard",
-                    },
-                )
-                .await
-                .unwrap_or(Error::MissingUser(message)));
-        }
-
-        // 1. The guard.
-        let facts = Facts {
-            environment: inner.environment,
-            service: service.name(),
-            operation,
-            purpose: &ctx.purpose,
-            program: inner.program.as_ref(),
-            access_purpose: request.access_purpose(),
-        };
-        let grant: Grant = match inner.guard.decide(&facts, decided_at) {
-            Decision::Grant(grant) => grant,
-            Decision::Deny(denial) => {
-                tracing::warn!(reason = denial.reason.code(), "call denied by the guard");
-                let refusal = Refusal {
-                    reason_code: denial.reason.code(),
-                    // The message names the nearest entry; `authorization_id` is kept for
-                    // entries that granted, so a denial records none.
-                    message: denial.message.clone(),
-                    authorization_id: None,
-                    stage: "guard",
-                };
-                return Err(self
-                    .refuse(ticket, decided_at, who, what, how, refusal)
-                    .await
-                    .unwrap_or(Error::Denied(denial)));
-            }
-        };
-        how.authorization_id = Some(grant.authorization_id.clone());
-        how.deliberation = Some(grant.deliberation.to_string());
-        let who = Who {
-            program: Some(grant.program.to_string()),
-            ..who
-        };
-        // The purpose sent is the granted one; the guard only grants the stated purpose.
-        let what = What {
-            purpose: grant.purpose.clone(),
-            ..what
-        };
-
-        // 2. Encode with the grant.
-        let organization = match inner.guard.organization() {
-            Some(org) if org.cbe != inner.organization => {
-                let message = format!(
-                    "the loaded manifest is for organisation {} but the client is configured for {}",
-                    org.cbe, inner.organization
-                );
-                return Err(self
-                    .refuse(
-                        ticket,
-                        decided_at,
-                        who,
-                        what,
-                        how,
-                        Refusal {
-                            reason_code: "organization_mismatch",
-                            message: message.clone(),
-                            authorization_id: Some(grant.authorization_id.clone()),
-                            stage: "after_grant",
-                        },
-                    )
-                    .await
-                    .unwrap_or(Error::Config(message)));
-            }
-            Some(org) => org,
-            None => {
-                return Err(Error::Config(
-                    "the guard granted a call without a loaded manifest organisation".to_string(),
-                ));
-            }
-        };
-        let endpoint = inner
-            .endpoints
-            .resolve(inner.environment, &service)
-            .map_err(|e| Error::Config(e.to_string()))?;
-        how.endpoint = Some(endpoint.clone());
-        let soap_action = crate::endpoints::Endpoints::soap_action(&service, operation)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "{service} has no operation {operation:?} in the service catalogue"
-                ))
-            })?;
-        if service.family() == crate::services::Family::Ssdn && inner.contact_email.is_none() {
-            return Err(Error::Config(format!(
-                "{service} is an SSDN service: its request carries the organisation's contact e-mail; set contact_email on the builder or in bcss.toml"
-            )));
-        }
-        let sent_at = inner.clock.now()?;
-        let header = RequestHeader {
-            ticket,
-            sent_at,
-            organization: inner.organization.clone(),
-            sector: organization.sector,
-            sub_sector: organization.sub_sector,
-            program: grant.program.clone(),
-            email: inner.contact_email.clone().unwrap_or_default(),
-            legal_context: grant.purpose.clone(),
-        };
-        let body = request.encode(&header)?;
-
-        // 3. Durable intent before any byte is sent.
-        let intent = IntentRecord {
-            ticket,
-            decided_at,
-            sent_at,
-            who,
-            what,
-            how,
-            soap_action: soap_action.to_string(),
-            request: Payload::from_bytes(&body),
-            manifest: None,
-            write: false,
-            attempt: None,
-        };
-        inner
-            .journal
-            .append(CallRecord::Intent(intent))
-            .await
-            .map_err(Error::JournalRefused)?;
-
-        // 4. Send.
-        let started = Instant::now();
-        let sent = inner
-            .transport
-            .send(TransportRequest {
-                environment: inner.environment,
-                service: &service,
-                operation,
-                endpoint: &endpoint,
-                soap_action,
-                body: &body,
-                max_reply_bytes: inner.limits.max_bytes,
-            })
-            .await;
-        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let replied_at = inner.clock.now().unwrap_or_else(|_| Utc::now());
-
-        match sent {
-            Err(transport_error) => {
-                let reason = transport_error.to_string();
-                tracing::Span::current().record("outcome", "transport_error");
-                tracing::warn!(%reason, "transport failed");
-                let outcome = OutcomeRecord {
-                    ticket,
-                    replied_at,
-                    duration_ms,
-                    outcome: "transport_error".to_string(),
-                    code: None,
-                    http_status: None,
-                    content_type: None,
-                    bcss: Bcss::default(),
-                    reply: None,
-                    error: Some(reason),
-                };
-                inner
-                    .journal
-                    .append(CallRecord::Outcome(outcome))
-                    .await
-                    .map_err(|source| Error::OutcomeNotRecorded { ticket, source })?;
-                Err(Error::Transport(transport_error))
-            }
-            Ok(response) => {
-                // 6. Decode (before journaling, so the outcome record says how it ended).
-                let decoded = request.decode(response.status, &response.body, &inner.limits);
-                let (kind, code) = outcome_parts(&decoded.outcome);
-                tracing::Span::current().record("outcome", kind);
-                // 5. The outcome, durable before the reply is handed over.
-                let outcome = OutcomeRecord {
-                    ticket,
-                    replied_at,
-                    duration_ms,
-                    outcome: kind.to_string(),
-                    code,
-                    http_status: Some(response.status),
-                    content_type: response.content_type.clone(),
-                    bcss: Bcss {
-                        ticket: decoded.stamp.ticket.clone(),
-                        time_receive: decoded.stamp.time_receive.clone(),
-                        time_reply: decoded.stamp.time_reply.clone(),
-                    },
-                    reply: Some(Payload::from_bytes(&response.body)),
-                    error: decoded.result.as_ref().err().map(|e| e.to_string()),
-                };
-                inner
-                    .journal
-                    .append(CallRecord::Outcome(outcome))
-                    .await
-                    .map_err(|source| Error::OutcomeNotRecorded { ticket, source })?;
-                let reply = decoded.result?;
-                Ok(Reply {
-                    ticket,
-                    bcss: decoded.stamp,
-                    authorization_id: grant.authorization_id,
-                    data: reply.data,
-                    warnings: reply.warnings,
-                })
-            }
-        }
-    }
-
-    /// Journal a refusal. Returns the error to give the caller when the journal itself
-    /// failed (that error wins: the caller must learn the journal is failing), `None` when
-    /// the refusal was recorded.
-    async fn refuse(
-        &self,
-        ticket: Uuid,
-        decided_at: DateTime<Utc>,
-        who: Who,
-        what: What,
-        how: How,
-        refusal: Refusal<'_>,
-    ) -> Option<Error> {
-        let how = How {
-            authorization_id: refusal.authorization_id,
-            ..how
-        };
-        let record = DenialRecord {
-            ticket,
-            decided_at,
-            who,
-            what,
-            how,
-            reason_code: refusal.reason_code.to_string(),
-            message: refusal.message,
-            manifest: None,
-            stage: refusal.stage.to_string(),
-        };
-        tracing::Span::current().record("outcome", "denied");
-        self.inner
-            .journal
-            .append(CallRecord::Denial(record))
-            .await
-            .err()
-            .map(Error::JournalRefused)
-    }
-}
-
-fn outcome_parts(outcome: &Outcome) -> (&'static str, Option<String>) {
-    match outcome {
-        Outcome::Ok => ("ok", None),
-        Outcome::Warning { code } => ("warning", Some(code.clone())),
-        Outcome::NoData { code } => ("no_data", Some(code.clone())),
-        Outcome::BusinessError { code } => ("business_error", Some(code.clone())),
-        Outcome::SoapFault { code } => ("soap_fault", Some(code.clone())),
-        Outcome::Undecodable { .. } => ("undecodable", None),
-        Outcome::TransportError { .. } => ("transport_error", None),
     }
 }

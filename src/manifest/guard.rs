@@ -311,15 +311,32 @@ impl Guard {
     /// every call is refused with [`DenialReason::NoValidManifest`]. See
     /// [`Policy::decide`] for the rules.
     pub fn decide(&self, facts: &Facts<'_>, at: DateTime<Utc>) -> Decision {
+        self.decide_with_manifest(facts, at).0
+    }
+
+    /// [`Guard::decide`], with the manifest the decision was taken under (`None` when none
+    /// is loaded): both from one look at the manifest in force, so a concurrent reload
+    /// cannot pair a decision with another manifest's digest.
+    pub fn decide_with_manifest(
+        &self,
+        facts: &Facts<'_>,
+        at: DateTime<Utc>,
+    ) -> (Decision, Option<ManifestRef>) {
         match self.policy() {
-            Some(policy) => policy.decide(facts, at),
-            None => Decision::Deny(Denial {
-                reason: DenialReason::NoValidManifest,
-                nearest_entry: None,
-                message: "no valid authorisation manifest is loaded, so every call is \
-                          refused; fix it (bcss manifest check FILE) and load or reload it"
-                    .to_string(),
-            }),
+            Some(policy) => (
+                policy.decide(facts, at),
+                Some(policy.manifest_ref().clone()),
+            ),
+            None => (
+                Decision::Deny(Denial {
+                    reason: DenialReason::NoValidManifest,
+                    nearest_entry: None,
+                    message: "no valid authorisation manifest is loaded, so every call is \
+                              refused; fix it (bcss manifest check FILE) and load or reload it"
+                        .to_string(),
+                }),
+                None,
+            ),
         }
     }
 }

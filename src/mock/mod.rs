@@ -60,7 +60,7 @@ use crate::environment::Environment;
 use crate::fixture::{
     FixtureError, FixtureSet, Query, ServedReply, TruncateMode, no_fixture_fault,
 };
-use crate::services::Service;
+use crate::services::{Catalogue, Service};
 use crate::xml::Limits;
 
 pub mod routes;
@@ -83,6 +83,7 @@ type Body = BoxBody<Bytes, std::io::Error>;
 #[derive(Debug, Clone)]
 pub struct MockConfig {
     fixtures: FixtureSet,
+    catalogue: Catalogue,
     listen: SocketAddr,
     allow_non_loopback: bool,
     max_request_bytes: usize,
@@ -95,6 +96,7 @@ impl MockConfig {
     pub fn new(fixtures: FixtureSet) -> MockConfig {
         MockConfig {
             fixtures,
+            catalogue: Catalogue::builtin().clone(),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             allow_non_loopback: false,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
@@ -106,6 +108,26 @@ impl MockConfig {
     /// Serve the fixtures of a directory (see [`FixtureSet::load`]).
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<MockConfig, FixtureError> {
         Ok(MockConfig::new(FixtureSet::load(dir.as_ref())?))
+    }
+
+    /// Serve the fixtures of a directory for the services of `catalogue` (the built-in
+    /// ones and those a `bcss.toml` configures, see
+    /// [`Config::service_catalogue`](crate::config::Config::service_catalogue)): the
+    /// fixtures may name any of them, and the mock serves each on the path of its
+    /// endpoint ([`routes_of`]).
+    pub fn from_dir_in(
+        dir: impl AsRef<Path>,
+        catalogue: Catalogue,
+    ) -> Result<MockConfig, FixtureError> {
+        let fixtures = FixtureSet::load_in(dir.as_ref(), &catalogue)?;
+        Ok(MockConfig::new(fixtures).catalogue(catalogue))
+    }
+
+    /// The services served, each on its path (default: the built-in catalogue). A
+    /// fixture of a service the catalogue does not list is never served.
+    pub fn catalogue(mut self, catalogue: Catalogue) -> MockConfig {
+        self.catalogue = catalogue;
+        self
     }
 
     /// Listen on this address (port 0: a free port).
@@ -145,6 +167,11 @@ impl MockConfig {
     /// The fixtures served.
     pub fn fixtures(&self) -> &FixtureSet {
         &self.fixtures
+    }
+
+    /// The routes served: one per endpoint path of the catalogue's services.
+    pub fn routes(&self) -> Vec<Route> {
+        routes_of(&self.catalogue)
     }
 }
 
@@ -228,7 +255,7 @@ impl MockServer {
         })?;
         let state = Arc::new(State {
             fixtures: config.fixtures,
-            routes: routes::routes(),
+            routes: routes_of(&config.catalogue),
             max_request_bytes: config.max_request_bytes,
             simulate_delays: config.simulate_delays,
             environment: config.environment,
@@ -388,14 +415,19 @@ fn served(reply: ServedReply) -> Response<Body> {
         }
         Some((after, TruncateMode::DropConnection)) => {
             let first = Bytes::copy_from_slice(reply.body.get(..after).unwrap_or_default());
-            let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
-                Ok(Frame::data(first)),
+            let head: Result<Frame<Bytes>, std::io::Error> = Ok(Frame::data(first));
+            // The drop comes a moment later, so that the status line, the headers and the
+            // first bytes are flushed before it, as when a real connection breaks
+            // mid-body (an error in the same poll would abort before anything is written).
+            let drop = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                 Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     "connection dropped (simulated by the fixture)",
-                )),
-            ];
-            BoxBody::new(StreamBody::new(futures_util::stream::iter(frames)))
+                ))
+            });
+            let frames = futures_util::StreamExt::chain(futures_util::stream::iter([head]), drop);
+            BoxBody::new(StreamBody::new(frames))
         }
     };
     let mut r = Response::new(body);

@@ -19,6 +19,7 @@ use crate::ids::{Cbe, ProgramId, Ssin};
 use crate::soap::Limits;
 
 pub mod catalogue;
+pub mod generic;
 pub mod health_care_insurance;
 pub mod identify_person;
 pub mod manage_access;
@@ -120,6 +121,13 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// A reply with an HTTP status outside 2xx that is not a SOAP fault with 500: never
+    /// a success, whatever its body. Given by the client's call path, which reads the
+    /// status of every reply (a service's own decoding reads the body).
+    HttpError {
+        /// The HTTP status.
+        status: u16,
+    },
     /// No reply: the transport failed.
     TransportError {
         /// Why.
@@ -192,10 +200,71 @@ pub enum RequestError {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// The service has no operation of this name (in the catalogue).
+    #[error("{service} has no operation {operation:?}; its operations: {known}")]
+    UnknownOperation {
+        /// The service.
+        service: Cow<'static, str>,
+        /// The operation asked for.
+        operation: String,
+        /// The service's operations, comma-separated.
+        known: String,
+    },
+    /// The business part of a generic request is not acceptable XML (malformed, a
+    /// DOCTYPE, over a limit...).
+    #[error("{service}: the business part of the request is not acceptable XML: {error}")]
+    Xml {
+        /// The service.
+        service: Cow<'static, str>,
+        /// What the parser found.
+        error: crate::xml::XmlError,
+    },
+    /// A subject element the operation declares is missing from the request, or does not
+    /// hold a valid SSIN: the journal could not say whom the call is about.
+    #[error("{service}.{operation}: {path}: {reason}")]
+    Subject {
+        /// The service.
+        service: Cow<'static, str>,
+        /// The operation.
+        operation: String,
+        /// The declared subject path, relative to the request element.
+        path: String,
+        /// What is wrong (the value itself is not repeated: it may be personal data).
+        reason: String,
+    },
 }
 
-/// A typed request to one BCSS service operation.
-pub trait ServiceRequest: Send + Sync {
+/// Only this crate's request types implement [`ServiceRequest`]: the typed services and
+/// [`GenericRequest`](generic::GenericRequest). A service is added through the
+/// [`catalogue`] (a typed module, or a `[[service]]` entry called generically), never by
+/// implementing the trait elsewhere, so that no request type can claim one operation and
+/// encode another.
+mod sealed {
+    /// The private supertrait of [`ServiceRequest`](super::ServiceRequest).
+    pub trait Sealed {}
+}
+pub(crate) use sealed::Sealed;
+
+/// A request to one BCSS service operation: a typed request of one of the built-in
+/// services, or a [`GenericRequest`](generic::GenericRequest) to any catalogued service.
+///
+/// The trait is sealed: it cannot be implemented outside this crate.
+///
+/// ```compile_fail
+/// use bcss::services::{Decoded, RequestHeader, Service, ServiceRequest};
+/// struct Mine;
+/// impl ServiceRequest for Mine {
+///     type Response = String;
+///     fn service(&self) -> Service { bcss::services::test_connection::service().clone() }
+///     fn operation(&self) -> &str { "sendTestMessage" }
+///     fn subjects(&self) -> Vec<bcss::ids::Ssin> { Vec::new() }
+///     fn encode(&self, _: &RequestHeader) -> Result<Vec<u8>, bcss::Error> { Ok(Vec::new()) }
+///     fn decode(&self, _: u16, _: &[u8], _: &bcss::soap::Limits) -> Decoded<String> {
+///         unimplemented!()
+///     }
+/// }
+/// ```
+pub trait ServiceRequest: Sealed + Send + Sync {
     /// The typed response.
     type Response: Send + Serialize + std::fmt::Debug;
 
@@ -203,7 +272,7 @@ pub trait ServiceRequest: Send + Sync {
     fn service(&self) -> Service;
 
     /// The operation, one of the service's [`Service::operations`].
-    fn operation(&self) -> &'static str;
+    fn operation(&self) -> &str;
 
     /// The people the request is about (WHAT), recorded in the journal.
     fn subjects(&self) -> Vec<Ssin>;

@@ -383,6 +383,8 @@ pub fn read_reply(payload: Option<&Element>) -> Result<PerformInvestigationRespo
     Ok(response)
 }
 
+impl crate::services::Sealed for PerformInvestigationRequest {}
+
 impl ServiceRequest for PerformInvestigationRequest {
     type Response = PerformInvestigationResponse;
 

@@ -65,7 +65,7 @@ pub fn service() -> &'static Service {
 /// The longest echo accepted (the message is a connection test, not a payload).
 pub const MAX_ECHO_CHARS: usize = 4096;
 
-const EXPECT: Expect = Expect {
+const EXPECT: Expect<'static> = Expect {
     namespace: NAMESPACE,
     operation: "sendTestMessage",
     response: "sendTestMessageResponse",
@@ -123,6 +123,8 @@ pub struct TestConnectionReply {
     /// `sslCertificate`: what BCSS reports about the TLS connection it received.
     pub ssl_certificate: String,
 }
+
+impl crate::services::Sealed for TestConnection {}
 
 impl ServiceRequest for TestConnection {
     type Response = TestConnectionReply;

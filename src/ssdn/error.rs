@@ -91,6 +91,16 @@ pub enum SsdnError {
         /// The element found, as `{namespace}name`, or "nothing".
         found: String,
     },
+    /// BCSS answered `YES` (or `WARNING`) without a single result: an IdentifyPerson
+    /// search that found nobody. No data, like a `NO` for "no phonetic match"
+    /// ([`SsdnError::is_no_data`]).
+    #[error("BCSS has no data for this request: {what}{}", ticket.as_deref().map(|t| format!(" (ticket {t})")).unwrap_or_default())]
+    NoData {
+        /// What came back empty.
+        what: String,
+        /// BCSS's ticket for the exchange, when the reply carried one.
+        ticket: Option<String>,
+    },
     /// A non-success HTTP status with a body that is not a SOAP envelope (a proxy error
     /// page, for example).
     #[error("HTTP status {status} and the body is not a SOAP envelope: {cause}")]
@@ -119,13 +129,26 @@ impl SsdnError {
             .collect()
     }
 
-    /// Whether this is a `NO` answer that only means "nothing found" (see
-    /// [`NO_DATA_REASON_CODES`]).
+    /// Whether BCSS found nothing: a `NO` answer whose reasons only mean "nothing found"
+    /// (see [`NO_DATA_REASON_CODES`]), or [`SsdnError::NoData`].
     pub fn is_no_data(&self) -> bool {
         match self {
             SsdnError::Business { details, .. } => details_mean_no_data(details),
+            SsdnError::NoData { .. } => true,
             _ => false,
         }
+    }
+
+    /// The reason code that says most: the first ERROR detail's reason code that is not
+    /// one of the [`GENERIC_REASON_CODES`], else the first reason code of any detail.
+    pub fn code(&self) -> Option<&str> {
+        let details = self.details();
+        details
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .filter_map(|d| d.reason_code.as_deref())
+            .find(|c| !GENERIC_REASON_CODES.contains(c))
+            .or_else(|| details.iter().find_map(|d| d.reason_code.as_deref()))
     }
 }
 

@@ -26,7 +26,7 @@
 //! apart from a refusal.
 //!
 //! A SOAP fault becomes [`Outcome::SoapFault`] and
-//! [`crate::Error::Soap`]`(`[`crate::soap::SoapError::Fault`]`)`. Anything malformed (the
+//! [`ErrorKind::Soap`](crate::error::ErrorKind::Soap)`(`[`crate::soap::SoapError::Fault`]`)`. Anything malformed (the
 //! envelope, the inner document, a DOCTYPE in either, a wrong namespace, a missing
 //! element) is an error, never a panic.
 //!

@@ -190,7 +190,7 @@ pub struct SsdnReply {
 /// the SSDN document. The element may sit directly in the body, as the connector's WSDL
 /// says, or inside a wrapper element of the connector's namespace (`sendXMLResponse`).
 ///
-/// A SOAP fault gives [`crate::Error::Soap`]`(`[`SoapError::Fault`]`)`.
+/// A SOAP fault gives [`ErrorKind::Soap`](crate::error::ErrorKind::Soap)`(`[`SoapError::Fault`]`)`.
 pub fn xml_string_of(envelope: &[u8], limits: &Limits) -> Result<String, crate::Error> {
     match soap::read(envelope, limits)? {
         Body::Fault(f) => Err(SoapError::Fault(f).into()),
@@ -335,28 +335,31 @@ fn result_summary(parent: &In<'_>) -> Result<ResultSummary, SsdnError> {
 
 /// Read a reply to `sendXML`: the envelope, then the inner `SSDNReply`.
 ///
-/// A SOAP fault gives [`crate::Error::Soap`]`(`[`SoapError::Fault`]`)`; a body that is not
+/// A SOAP fault gives [`ErrorKind::Soap`](crate::error::ErrorKind::Soap)`(`[`SoapError::Fault`]`)`; a body that is not
 /// SOAP at all with a non-2xx `http_status` gives [`SsdnError::HttpStatus`].
 pub fn read_reply(
     http_status: u16,
     body: &[u8],
     limits: &Limits,
 ) -> Result<SsdnReply, crate::Error> {
-    let document = match xml_string_of(body, limits) {
-        Ok(d) => d,
-        Err(crate::Error::Soap(e)) if !matches!(e, SoapError::Fault(_)) => {
-            if (200..300).contains(&http_status) {
-                return Err(e.into());
-            }
-            return Err(SsdnError::HttpStatus {
-                status: http_status,
-                cause: e.to_string(),
-            }
-            .into());
+    match read_envelope(http_status, body, limits)? {
+        Body::Fault(f) => Err(SoapError::Fault(f).into()),
+        Body::Payload(document) => Ok(parse_reply_document(&xml_string_text(&document)?, limits)?),
+    }
+}
+
+/// Read the envelope; a body that is not SOAP at all with a non-2xx `http_status` gives
+/// [`SsdnError::HttpStatus`].
+fn read_envelope(http_status: u16, body: &[u8], limits: &Limits) -> Result<Body, crate::Error> {
+    match soap::read(body, limits) {
+        Ok(body) => Ok(body),
+        Err(e) if (200..300).contains(&http_status) => Err(e.into()),
+        Err(e) => Err(SsdnError::HttpStatus {
+            status: http_status,
+            cause: e.to_string(),
         }
-        Err(e) => return Err(e),
-    };
-    Ok(parse_reply_document(&document, limits)?)
+        .into()),
+    }
 }
 
 fn failed<T>(stamp: BcssStamp, error: crate::Error) -> Decoded<T> {
@@ -401,9 +404,9 @@ pub fn decode_reply<T>(
     limits: &Limits,
     payload: impl FnOnce(Option<&Element>) -> Result<T, SsdnError>,
 ) -> Decoded<T> {
-    let reply = match read_reply(http_status, body, limits) {
-        Ok(r) => r,
-        Err(crate::Error::Soap(SoapError::Fault(fault))) => {
+    let document = match read_envelope(http_status, body, limits) {
+        Ok(Body::Payload(document)) => document,
+        Ok(Body::Fault(fault)) => {
             return Decoded {
                 stamp: BcssStamp::default(),
                 outcome: Outcome::SoapFault {
@@ -413,6 +416,11 @@ pub fn decode_reply<T>(
             };
         }
         Err(e) => return Decoded::undecodable(e),
+    };
+    let parsed = xml_string_text(&document).and_then(|text| parse_reply_document(&text, limits));
+    let reply = match parsed {
+        Ok(r) => r,
+        Err(e) => return Decoded::undecodable(e.into()),
     };
     let stamp = reply.stamp.clone();
     let expected = service.ssdn_service_id().unwrap_or_default();

@@ -39,10 +39,11 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
+use super::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
 use crate::fixture::record::{self, Exchange};
 use crate::fixture::redact::{RedactionSalt, Redactor, Substitutions};
 use crate::fixture::{Fixture, FixtureError, FixtureSet, NoMatch, Query};
+use crate::services::Catalogue;
 use crate::xml::Limits;
 
 /// What a [`ReplayTransport`] does with a request.
@@ -122,6 +123,7 @@ pub struct ReplayTransportBuilder {
     inner: Option<Arc<dyn Transport>>,
     salt: Option<RedactionSalt>,
     simulate_delays: bool,
+    catalogue: Option<Catalogue>,
 }
 
 impl ReplayTransportBuilder {
@@ -152,6 +154,14 @@ impl ReplayTransportBuilder {
         self
     }
 
+    /// The services the fixtures may name (default: the built-in catalogue). Give the
+    /// configuration's ([`Config::service_catalogue`](crate::config::Config::service_catalogue))
+    /// to replay and record the services it configures.
+    pub fn catalogue(mut self, catalogue: Catalogue) -> Self {
+        self.catalogue = Some(catalogue);
+        self
+    }
+
     /// Load the fixtures and build the transport. In the record modes the directory is
     /// created when missing; in replay mode it must exist.
     pub fn build(self) -> Result<ReplayTransport, FixtureError> {
@@ -171,7 +181,10 @@ impl ReplayTransportBuilder {
         if recording {
             std::fs::create_dir_all(&self.dir).map_err(|e| FixtureError::io(&self.dir, e))?;
         }
-        let fixtures = FixtureSet::load(&self.dir)?;
+        let fixtures = match &self.catalogue {
+            Some(catalogue) => FixtureSet::load_in(&self.dir, catalogue)?,
+            None => FixtureSet::load(&self.dir)?,
+        };
         let redactor = match self.salt {
             Some(salt) => Some(Mutex::new(Redactor::open(&self.dir, salt)?)),
             None => None,
@@ -197,6 +210,7 @@ impl ReplayTransport {
             inner: None,
             salt: None,
             simulate_delays: true,
+            catalogue: None,
         }
     }
 
@@ -232,7 +246,7 @@ impl ReplayTransport {
     }
 
     /// The fixture `request` matches, if any; otherwise why not.
-    pub fn find(&self, request: &TransportRequest<'_>) -> Result<Arc<Fixture>, NoMatch> {
+    pub fn find(&self, request: &SendPermit<'_>) -> Result<Arc<Fixture>, NoMatch> {
         self.lookup(request).map(|(fixture, _)| fixture)
     }
 
@@ -240,14 +254,14 @@ impl ReplayTransport {
     /// it matched only once redacted.
     fn lookup(
         &self,
-        request: &TransportRequest<'_>,
+        request: &SendPermit<'_>,
     ) -> Result<(Arc<Fixture>, Option<Substitutions>), NoMatch> {
-        let services = std::slice::from_ref(request.service);
+        let services = std::slice::from_ref(request.service());
         let find = |body: &[u8]| {
             let query = Query {
                 services,
-                operation: Some(request.operation),
-                environment: Some(request.environment),
+                operation: Some(request.operation()),
+                environment: Some(request.environment()),
                 body,
             };
             self.fixtures
@@ -255,7 +269,7 @@ impl ReplayTransport {
                 .unwrap_or_else(PoisonError::into_inner)
                 .find(&query, &self.limits)
         };
-        let raw = match find(request.body) {
+        let raw = match find(request.body()) {
             Ok(f) => return Ok((f, None)),
             Err(e) => e,
         };
@@ -265,7 +279,7 @@ impl ReplayTransport {
         let redacted = redactor
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .redact_request(request.body);
+            .redact_request(request.body());
         match redacted {
             Ok(redacted) => match find(redacted.envelope.as_bytes()) {
                 Ok(f) => Ok((f, Some(redacted.substitutions))),
@@ -280,7 +294,7 @@ impl ReplayTransport {
         &self,
         fixture: &Fixture,
         substitutions: Option<Substitutions>,
-        request: &TransportRequest<'_>,
+        request: &SendPermit<'_>,
     ) -> Result<TransportResponse, TransportError> {
         let mut reply = fixture.served_reply();
         if let Some(s) = substitutions {
@@ -294,33 +308,32 @@ impl ReplayTransport {
             Some((after, _)) => after,
             None => reply.body.len(),
         };
-        if cut > request.max_reply_bytes {
+        if cut > request.max_reply_bytes() {
             return Err(TransportError::ReplyTooLarge {
-                endpoint: request.endpoint.to_string(),
-                limit: request.max_reply_bytes,
+                endpoint: request.endpoint().to_string(),
+                limit: request.max_reply_bytes(),
+                status: Some(reply.status),
             });
         }
         tracing::debug!(fixture = %fixture.name, status = reply.status, "replayed");
-        reply.into_transport_result(request.endpoint, &fixture.name)
+        reply.into_transport_result(request.endpoint(), &fixture.name)
     }
 
-    async fn record(
-        &self,
-        request: &TransportRequest<'_>,
-    ) -> Result<TransportResponse, TransportError> {
+    async fn record(&self, request: &SendPermit<'_>) -> Result<TransportResponse, TransportError> {
         let (Some(inner), Some(redactor), Some(dir)) = (&self.inner, &self.redactor, &self.dir)
         else {
             return Err(TransportError::Config(
                 "this replay transport cannot record (no inner transport or salt)".to_string(),
             ));
         };
-        let response = inner.send(*request).await?;
+        // The permit this transport was given goes on to the inner transport as is.
+        let response = inner.send(request).await?;
         let exchange = Exchange {
-            service: request.service,
-            operation: request.operation,
-            environment: request.environment,
-            soap_action: request.soap_action,
-            request: request.body,
+            service: request.service(),
+            operation: request.operation(),
+            environment: request.environment(),
+            soap_action: request.soap_action(),
+            request: request.body(),
             status: response.status,
             content_type: response.content_type.as_deref(),
             reply: &response.body,
@@ -351,20 +364,29 @@ impl ReplayTransport {
 impl Transport for ReplayTransport {
     fn send<'a>(
         &'a self,
-        request: TransportRequest<'a>,
+        request: &'a SendPermit<'_>,
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         Box::pin(async move {
             match self.mode {
-                Mode::Record => self.record(&request).await,
-                Mode::Replay | Mode::RecordMissing => match self.lookup(&request) {
+                Mode::Record => self.record(request).await,
+                Mode::Replay | Mode::RecordMissing => match self.lookup(request) {
                     Ok((fixture, substitutions)) => {
-                        self.serve(&fixture, substitutions, &request).await
+                        self.serve(&fixture, substitutions, request).await
                     }
-                    Err(_) if self.mode == Mode::RecordMissing => self.record(&request).await,
+                    Err(_) if self.mode == Mode::RecordMissing => self.record(request).await,
                     Err(no_match) => Err(TransportError::NoFixture(no_match.message)),
                 },
             }
         })
+    }
+
+    /// A stand-in for BCSS when it answers from fixtures (`replay`, `record-missing`);
+    /// in `record` mode every request goes through the inner transport.
+    fn stand_in(&self) -> Option<&'static str> {
+        match self.mode {
+            Mode::Record => None,
+            Mode::Replay | Mode::RecordMissing => Some("the replay transport"),
+        }
     }
 }
 

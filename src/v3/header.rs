@@ -7,7 +7,7 @@
 use chrono::SecondsFormat;
 
 use crate::ids::{Ssin, SsinKind};
-use crate::services::{RequestError, RequestHeader};
+use crate::services::{LegalContextRule, RequestError, RequestHeader, Service};
 use crate::xml::Element;
 
 /// The prefix the request root is written with.
@@ -34,17 +34,17 @@ pub fn timestamp(header: &RequestHeader) -> String {
 }
 
 /// Check a `legalContext`: present, at most 64 characters, no control characters.
-pub fn check_legal_context(service: &'static str, value: &str) -> Result<(), RequestError> {
+pub fn check_legal_context(service: &str, value: &str) -> Result<(), RequestError> {
     if value.trim().is_empty() {
         return Err(RequestError::Missing {
-            service: service.into(),
+            service: service.to_string().into(),
             field: "legalContext (the purpose of the grant)",
         });
     }
     let chars = value.chars().count();
     if chars > LEGAL_CONTEXT_MAX {
         return Err(RequestError::Invalid {
-            service: service.into(),
+            service: service.to_string().into(),
             message: format!(
                 "legalContext has {chars} characters; BCSS accepts at most {LEGAL_CONTEXT_MAX}"
             ),
@@ -52,7 +52,7 @@ pub fn check_legal_context(service: &'static str, value: &str) -> Result<(), Req
     }
     if value.chars().any(char::is_control) {
         return Err(RequestError::Invalid {
-            service: service.into(),
+            service: service.to_string().into(),
             message: "legalContext contains control characters".to_string(),
         });
     }
@@ -97,7 +97,7 @@ pub fn check_text(service: &'static str, field: &str, value: &str) -> Result<(),
 pub fn request_root(
     namespace: &str,
     element: &str,
-    service: &'static str,
+    service: &str,
     header: &RequestHeader,
 ) -> Result<Element, RequestError> {
     check_legal_context(service, &header.legal_context)?;
@@ -105,6 +105,49 @@ pub fn request_root(
         .with_prefix(ROOT_PREFIX)
         .with_child(information_customer(header))
         .with_child(Element::new("legalContext").with_text(header.legal_context.as_str())))
+}
+
+/// The root of a request to `service` as its catalogue entry describes it:
+/// `<ns:{element}>` in the interface namespace, starting with `informationCustomer` when
+/// the service carries it and `legalContext` (the grant's purpose, checked against the
+/// service's [`LegalContextRule`]) when it carries one. The caller appends the operation's
+/// own content. Typed and generic requests share it.
+///
+/// Refused when `service` is not a common-v3 service, or the purpose is not one the
+/// service's schema accepts.
+pub fn service_request_root(
+    service: &Service,
+    element: &str,
+    header: &RequestHeader,
+) -> Result<Element, RequestError> {
+    let Some(ids) = service.v3() else {
+        return Err(RequestError::Invalid {
+            service: service.name().to_string().into(),
+            message: "not a common-v3 service: it has no interface namespace".to_string(),
+        });
+    };
+    let mut root = Element::ns(ids.namespace.as_str(), element).with_prefix(ROOT_PREFIX);
+    if service.carries_information_customer() {
+        root.push(information_customer(header));
+    }
+    let rule = service.legal_context();
+    if *rule != LegalContextRule::None {
+        check_legal_context(service.name(), &header.legal_context)?;
+        if !rule.allows(&header.legal_context) {
+            return Err(RequestError::Invalid {
+                service: service.name().to_string().into(),
+                message: format!(
+                    "legalContext {:?} is not one the service accepts{}",
+                    header.legal_context,
+                    rule.closed_values()
+                        .map(|v| format!(" ({})", v.join(", ")))
+                        .unwrap_or_default()
+                ),
+            });
+        }
+        root.push(Element::new("legalContext").with_text(header.legal_context.as_str()));
+    }
+    Ok(root)
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ mod status;
 
 pub use header::{
     LEGAL_CONTEXT_MAX, ROOT_PREFIX, check_legal_context, check_ssin, check_text,
-    information_customer, request_root, timestamp,
+    information_customer, request_root, service_request_root, timestamp,
 };
 pub use reply::{
     CbssFault, Expect, cbss_fault, decode, read_information_cbss, read_status, status_warnings,
@@ -40,7 +40,7 @@ pub const COMMON_NS: &str = "http://kszbcss.fgov.be/types/common/v3";
 #[non_exhaustive]
 pub enum V3Error {
     /// BCSS refused or failed the request: a SOAP fault holding a CBSSFault.
-    #[error("BCSS refused {operation}: {}{}", summary(details), retry_hint(details.iter().any(|d| d.reason_code.is_retryable())))]
+    #[error("BCSS refused {operation}: {}", hinted(summary(details), details.iter().any(|d| d.reason_code.is_retryable())))]
     Fault {
         /// The operation that was refused.
         operation: String,
@@ -50,7 +50,7 @@ pub enum V3Error {
         information_cbss: BcssStamp,
     },
     /// The reply's status reports a business error (`NO_RESULT`).
-    #[error("BCSS could not answer: {status}{}", retry_hint(status.code.is_retryable()))]
+    #[error("BCSS could not answer: {}", hinted(status.to_string(), status.code.is_retryable()))]
     Status {
         /// The status.
         status: Status,
@@ -115,11 +115,13 @@ fn summary(details: &[FaultDetail]) -> String {
     }
 }
 
-fn retry_hint(retryable: bool) -> &'static str {
-    if retryable {
-        "; this is temporary, retry later"
+/// `text`, followed by "this is temporary, retry later" when the code is retryable and
+/// BCSS's own words do not already say so (the hint is said once).
+fn hinted(text: String, retryable: bool) -> String {
+    if retryable && !text.to_ascii_lowercase().contains("retry") {
+        format!("{text}; this is temporary, retry later")
     } else {
-        ""
+        text
     }
 }
 
@@ -158,6 +160,13 @@ mod tests {
         assert!(s.contains("retrieveTI") && s.contains("MSG00001"), "{s}");
         assert!(s.contains("retry later"), "{s}");
         assert!(e.is_retryable());
+        // BCSS's own words may already say it: then it is said once.
+        assert_eq!(
+            hinted("CBSS is unavailable, please retry later".into(), true)
+                .matches("retry")
+                .count(),
+            1
+        );
         assert_eq!(e.code(), Some(&StatusCode::TemporarilyUnavailable));
     }
 }

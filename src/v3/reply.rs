@@ -10,13 +10,13 @@ use super::status::{FaultDetail, Information, Severity, Status, StatusCode, Stat
 
 /// What one operation answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expect {
+pub struct Expect<'a> {
     /// The interface namespace of the reply's root element.
-    pub namespace: &'static str,
+    pub namespace: &'a str,
     /// The operation (for errors), e.g. `retrieveTI`.
-    pub operation: &'static str,
+    pub operation: &'a str,
     /// The reply's root element, e.g. `retrieveTIGroupsResponse`.
-    pub response: &'static str,
+    pub response: &'a str,
     /// Whether the reply carries a `status` (TestConnection's does not).
     pub has_status: bool,
 }
@@ -196,7 +196,7 @@ fn undecodable<T>(stamp: BcssStamp, error: impl Into<crate::Error>) -> Decoded<T
 /// | other SOAP fault | `SoapFault` | [`SoapError::Fault`] |
 /// | anything unreadable | `Undecodable` | the reason |
 pub fn decode<T>(
-    expect: &Expect,
+    expect: &Expect<'_>,
     http_status: u16,
     body: &[u8],
     limits: &Limits,
@@ -274,7 +274,7 @@ pub fn decode<T>(
     }
 }
 
-fn decode_fault<T>(expect: &Expect, fault: Fault) -> Decoded<T> {
+fn decode_fault<T>(expect: &Expect<'_>, fault: Fault) -> Decoded<T> {
     match cbss_fault(&fault) {
         Some(cbss) => {
             let code = cbss

@@ -8,56 +8,55 @@ use super::{Element, Node};
 impl Element {
     /// Serialise to a string (no XML declaration).
     pub fn to_xml(&self) -> String {
-        let mut out = String::new();
-        let mut scope = Scope::default();
-        self.write_into(&mut out, &mut scope);
+        let mut out = String::with_capacity(INITIAL_CAPACITY);
+        self.write_into(&mut out, &mut Scope::default());
         out
     }
 
     /// Serialise with an XML declaration, as bytes ready to send.
     pub fn to_document(&self) -> Vec<u8> {
-        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-        let mut scope = Scope::default();
-        self.write_into(&mut out, &mut scope);
+        let mut out = String::with_capacity(INITIAL_CAPACITY);
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+        self.write_into(&mut out, &mut Scope::default());
         out.into_bytes()
     }
 
-    fn write_into(&self, out: &mut String, scope: &mut Scope) {
+    /// Write this element. The qualified name is written where it is needed (no copy) and
+    /// the scope borrows prefixes and namespaces from the tree.
+    fn write_into<'a>(&'a self, out: &mut String, scope: &mut Scope<'a>) {
         let mark = scope.bindings.len();
-        let mut declarations = String::new();
-        let qname = match (&self.namespace, &self.prefix) {
+        let prefix = match (&self.namespace, &self.prefix) {
+            (Some(_), Some(p)) => Some(p.as_str()),
+            _ => None,
+        };
+        out.push('<');
+        push_qname(out, prefix, &self.name);
+        match (&self.namespace, &self.prefix) {
             (Some(ns), Some(p)) => {
                 if scope.lookup(Some(p)) != Some(ns.as_str()) {
-                    let _ = write!(declarations, " xmlns:{p}=\"{}\"", escape_attr(ns));
-                    scope.bindings.push((Some(p.clone()), Some(ns.clone())));
+                    let _ = write!(out, " xmlns:{p}=\"{}\"", escape_attr(ns));
+                    scope.bindings.push((Some(p), Some(ns)));
                 }
-                format!("{p}:{}", self.name)
             }
             (Some(ns), None) => {
                 if scope.lookup(None) != Some(ns.as_str()) {
-                    let _ = write!(declarations, " xmlns=\"{}\"", escape_attr(ns));
-                    scope.bindings.push((None, Some(ns.clone())));
+                    let _ = write!(out, " xmlns=\"{}\"", escape_attr(ns));
+                    scope.bindings.push((None, Some(ns)));
                 }
-                self.name.clone()
             }
             (None, _) => {
                 if scope.lookup(None).is_some() {
-                    declarations.push_str(" xmlns=\"\"");
+                    out.push_str(" xmlns=\"\"");
                     scope.bindings.push((None, None));
                 }
-                self.name.clone()
             }
-        };
-        out.push('<');
-        out.push_str(&qname);
-        out.push_str(&declarations);
+        }
         for (i, a) in self.attributes.iter().enumerate() {
             match &a.namespace {
                 Some(ns) => {
-                    let p = format!("a{i}");
                     let _ = write!(
                         out,
-                        " xmlns:{p}=\"{}\" {p}:{}=\"{}\"",
+                        " xmlns:a{i}=\"{}\" a{i}:{}=\"{}\"",
                         escape_attr(ns),
                         a.name,
                         escape_attr(&a.value)
@@ -79,25 +78,38 @@ impl Element {
                 }
             }
             out.push_str("</");
-            out.push_str(&qname);
+            push_qname(out, prefix, &self.name);
             out.push('>');
         }
         scope.bindings.truncate(mark);
     }
 }
 
-#[derive(Default)]
-struct Scope {
-    bindings: Vec<(Option<String>, Option<String>)>,
+/// What a request envelope usually needs: one allocation, no regrowth.
+const INITIAL_CAPACITY: usize = 2048;
+
+/// `prefix:name`, or `name`.
+fn push_qname(out: &mut String, prefix: Option<&str>, name: &str) {
+    if let Some(p) = prefix {
+        out.push_str(p);
+        out.push(':');
+    }
+    out.push_str(name);
 }
 
-impl Scope {
-    fn lookup(&self, prefix: Option<&String>) -> Option<&str> {
+/// The namespace bindings in force: (prefix, namespace), innermost last.
+#[derive(Default)]
+struct Scope<'a> {
+    bindings: Vec<(Option<&'a str>, Option<&'a str>)>,
+}
+
+impl Scope<'_> {
+    fn lookup(&self, prefix: Option<&str>) -> Option<&str> {
         self.bindings
             .iter()
             .rev()
-            .find(|(p, _)| p.as_ref() == prefix)
-            .and_then(|(_, ns)| ns.as_deref())
+            .find(|(p, _)| *p == prefix)
+            .and_then(|(_, ns)| *ns)
     }
 }
 

@@ -161,7 +161,9 @@ impl Req {
     }
 
     pub fn operation(&self) -> &'static str {
-        each!(self, r => r.operation())
+        let service = self.service();
+        let op = each!(self, r => service.operation(r.operation()));
+        op.map(|o| o.name.as_str()).unwrap()
     }
 
     /// The purpose this request is made for (the legalContext of common-v3 services).
@@ -192,6 +194,32 @@ impl Req {
 }
 
 impl Req {
+    /// This request through a client of `environment` (granted for the request's service
+    /// and purpose, replies capped at 1 MiB) that sends through `transport` to
+    /// `endpoints`: what the transport answered, as the journal keeps it, or its error.
+    /// The only way a transport sends is through a client.
+    pub async fn exchange(
+        &self,
+        transport: std::sync::Arc<dyn bcss::transport::Transport>,
+        environment: Environment,
+        endpoints: Endpoints,
+    ) -> Result<bcss::transport::TransportResponse, bcss::transport::TransportError> {
+        let rig = crate::pipeline_support::rig(
+            transport,
+            environment,
+            &[(self.service(), self.purpose())],
+        );
+        let through = crate::pipeline_support::Rig {
+            builder: rig.builder.endpoints(endpoints).limits(Limits {
+                max_bytes: 1 << 20,
+                ..Limits::default()
+            }),
+            journal: rig.journal,
+        }
+        .build();
+        each!(self, r => through.exchange(self.purpose(), r).await)
+    }
+
     /// Make this call through a client; the reply's data is dropped.
     pub async fn call(
         &self,

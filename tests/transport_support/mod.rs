@@ -6,10 +6,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bcss::Environment;
+use bcss::endpoints::Endpoints;
+use bcss::services::generic::GenericRequest;
+use bcss::services::{Service, test_connection};
+use bcss::soap::Limits;
 use bcss::transport::http::HttpTransport;
-use bcss::transport::{Transport, TransportError, TransportRequest, TransportResponse};
+use bcss::transport::{TransportError, TransportResponse};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
@@ -20,32 +25,86 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-/// The SOAPAction of the test requests.
-pub const ACTION: &str = "urn:be:fgov:kszbcss:testconnection:v1:sendTestMessage";
-/// The body of the test requests (with a non-ASCII character, sent as UTF-8).
-pub const ENVELOPE: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><ping>é</ping></soapenv:Body></soapenv:Envelope>";
-/// The body of a successful reply.
-pub const REPLY: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><pong/></soapenv:Body></soapenv:Envelope>";
+use crate::pipeline_support::{Rig, Through, rig};
 
-/// A TestConnection request with [`ENVELOPE`] as body.
-pub fn request(endpoint: &str, max_reply_bytes: usize) -> TransportRequest<'_> {
-    TransportRequest {
-        environment: Environment::Test,
-        service: bcss::services::test_connection::service(),
-        operation: "sendTestMessage",
-        endpoint,
-        soap_action: ACTION,
-        body: ENVELOPE.as_bytes(),
-        max_reply_bytes,
-    }
+/// The SOAPAction of the test requests: TestConnection's `sendTestMessage`.
+pub fn action() -> &'static str {
+    test_connection::service()
+        .soap_action("sendTestMessage")
+        .unwrap()
 }
 
-/// Sends [`request`] with a 16 MiB reply cap.
+/// The business part of the test requests (with a non-ASCII character, sent as UTF-8).
+pub const ECHO: &str = "<echo>é</echo>";
+/// The body of a successful reply.
+pub const REPLY: &str = "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><pong/></soapenv:Body></soapenv:Envelope>";
+/// The purpose the test client is granted TestConnection for.
+pub const PURPOSE: &str = "connectivity check";
+
+/// The TestConnection request the tests send, made generically.
+pub fn echo_request() -> GenericRequest {
+    GenericRequest::new(test_connection::service(), "sendTestMessage", ECHO).unwrap()
+}
+
+/// A client (test environment) that sends TestConnection to `endpoint` through
+/// `transport`, with replies capped at `max_reply_bytes`; an endpoint the client cannot be
+/// configured with is the configuration's error.
+pub fn client_for(
+    transport: &Arc<HttpTransport>,
+    endpoint: &str,
+    max_reply_bytes: usize,
+) -> Result<Through, String> {
+    rig_for(
+        transport,
+        test_connection::service(),
+        PURPOSE,
+        endpoint,
+        max_reply_bytes,
+    )
+    .map(Rig::build)
+}
+
+/// A [`Rig`] (test environment) granting `service` for `purpose`, whose client sends it to
+/// `endpoint` through `transport`, with replies capped at `max_reply_bytes`.
+pub fn rig_for(
+    transport: &Arc<HttpTransport>,
+    service: &Service,
+    purpose: &str,
+    endpoint: &str,
+    max_reply_bytes: usize,
+) -> Result<Rig, String> {
+    let endpoints = Endpoints::defaults()
+        .with_service_url(Environment::Test, service, endpoint)
+        .map_err(|e| e.to_string())?;
+    let r = rig(transport.clone(), Environment::Test, &[(service, purpose)]);
+    let limits = Limits {
+        max_bytes: max_reply_bytes,
+        ..Limits::default()
+    };
+    Ok(Rig {
+        builder: r.builder.endpoints(endpoints).limits(limits),
+        journal: r.journal,
+    })
+}
+
+/// Sends [`echo_request`] to `endpoint` through a client, replies capped at
+/// `max_reply_bytes`: what the transport answered (as the journal keeps it) or its error.
+pub async fn send_capped(
+    transport: &Arc<HttpTransport>,
+    endpoint: &str,
+    max_reply_bytes: usize,
+) -> Result<TransportResponse, TransportError> {
+    let through = client_for(transport, endpoint, max_reply_bytes)
+        .unwrap_or_else(|e| panic!("the client refused endpoint {endpoint}: {e}"));
+    through.exchange(PURPOSE, &echo_request()).await
+}
+
+/// [`send_capped`] with a 16 MiB reply cap.
 pub async fn send(
-    transport: &HttpTransport,
+    transport: &Arc<HttpTransport>,
     endpoint: &str,
 ) -> Result<TransportResponse, TransportError> {
-    transport.send(request(endpoint, 16 * 1024 * 1024)).await
+    send_capped(transport, endpoint, 16 * 1024 * 1024).await
 }
 
 /// A certificate authority that can issue server and client certificates.
@@ -144,6 +203,21 @@ pub enum Reply {
     Announce { declared: u64 },
     /// Reads the request and never answers.
     Silent,
+    /// Announces `Content-Length: declared`, sends `body` (shorter), then closes the
+    /// connection: a reply cut off mid-body.
+    Cut { declared: u64, body: Vec<u8> },
+    /// A complete 200 reply with `Content-Length`, its head at once, then its body
+    /// `piece` bytes at a time, waiting `every` before each piece.
+    Dribble {
+        body: Vec<u8>,
+        piece: usize,
+        every: Duration,
+    },
+    /// Reads the request, then closes the connection without a byte of reply.
+    Hangup,
+    /// Speaks no HTTP: on the first bytes the client sends (a TLS ClientHello), answers
+    /// with these bytes and closes.
+    Garbage(Vec<u8>),
 }
 
 impl Reply {
@@ -268,6 +342,14 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
     reply: Reply,
     tx: mpsc::UnboundedSender<Event>,
 ) {
+    if let Reply::Garbage(bytes) = &reply {
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello).await;
+        let _ = stream.write_all(bytes).await;
+        let _ = stream.shutdown().await;
+        let _ = tx.send(Err("answered with garbage".into()));
+        return;
+    }
     let seen = match read_request(&mut stream).await {
         Ok(seen) => seen,
         Err(e) => {
@@ -321,7 +403,34 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = stream.flush().await;
             std::future::pending::<()>().await;
         }
-        Reply::Silent => std::future::pending::<()>().await,
+        Reply::Silent | Reply::Garbage(_) => std::future::pending::<()>().await,
+        Reply::Hangup => {
+            let _ = stream.shutdown().await;
+        }
+        Reply::Cut { declared, body } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+            let _ = stream.shutdown().await;
+        }
+        Reply::Dribble { body, piece, every } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            for part in body.chunks(piece.max(1)) {
+                tokio::time::sleep(every).await;
+                if stream.write_all(part).await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+            }
+            let _ = stream.shutdown().await;
+        }
     }
 }
 

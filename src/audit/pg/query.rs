@@ -26,6 +26,8 @@ struct Hit {
     first: u64,
     outcome: Option<u64>,
     classification: Option<u64>,
+    /// The subjects its decision's column holds (checked against the body when read back).
+    subjects: Vec<String>,
 }
 
 /// The exchanges a [`query()`] matched, in journal order, read back (and checked) page by
@@ -96,7 +98,7 @@ fn floor_micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
-const JOIN: &str = "SELECT c.sequence, c.ticket, c.kind, o.sequence, o.outcome, k.sequence, k.outcome FROM calls c \
+const JOIN: &str = "SELECT c.sequence, c.ticket, c.kind, o.sequence, o.outcome, k.sequence, k.outcome, c.subjects FROM calls c \
 LEFT JOIN LATERAL (SELECT r.sequence, r.outcome FROM __S__.records r WHERE c.kind = 'intent' AND r.ticket = c.ticket AND r.kind = 'outcome' AND r.sequence > c.sequence ORDER BY r.sequence DESC LIMIT 1) o ON true \
 LEFT JOIN LATERAL (SELECT r.sequence, r.outcome FROM __S__.records r WHERE c.kind = 'intent' AND r.ticket = c.ticket AND r.kind = 'classification' AND r.sequence > c.sequence ORDER BY r.sequence LIMIT 1) k ON true \
 ORDER BY c.sequence";
@@ -123,7 +125,7 @@ pub async fn query(
     let text = sql(
         location,
         &format!(
-            "WITH calls AS (SELECT sequence, ticket, kind FROM __S__.records WHERE {}) {JOIN}",
+            "WITH calls AS (SELECT sequence, ticket, kind, subjects FROM __S__.records WHERE {}) {JOIN}",
             c.conditions.join(" AND ")
         ),
     );
@@ -159,6 +161,7 @@ pub async fn query(
             first: seq(row.get(0)).unwrap_or(0),
             outcome: seq(row.get(3)),
             classification: seq(row.get(5)),
+            subjects: row.get::<_, Option<Vec<String>>>(7).unwrap_or_default(),
         });
     }
     Ok(PgQueryResult {
@@ -179,6 +182,29 @@ impl PgQueryResult {
     /// Whether none matched.
     pub fn is_empty(&self) -> bool {
         self.hits.is_empty()
+    }
+
+    /// The subjects (SSINs, as indexed) of the matching exchanges, sorted, without repeats:
+    /// whom a reader of this result learns about.
+    pub fn subjects(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .hits
+            .iter()
+            .flat_map(|h| h.subjects.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// The journal's last record the query's snapshot covered.
+    pub fn head(&self) -> Option<crate::audit::Head> {
+        let head = self.head.as_ref()?;
+        let sequence = head.next_sequence.checked_sub(1).filter(|s| *s >= 1)?;
+        Some(crate::audit::Head {
+            sequence,
+            hash: head.hash,
+        })
     }
 
     /// The matching tickets, in journal order.
@@ -240,8 +266,20 @@ impl PgQueryResult {
                 exchange.sequences.push(sequence);
             }
             let matches = match (&exchange.denial, &exchange.intent) {
-                (Some(d), _) => filter.matches_call(d.ticket, d.decided_at, &d.who, &d.what),
-                (None, Some(i)) => filter.matches_call(i.ticket, i.decided_at, &i.who, &i.what),
+                (Some(d), _) => filter.matches_call(
+                    d.ticket,
+                    d.decided_at,
+                    &d.who,
+                    &d.what,
+                    d.manifest.as_ref(),
+                ),
+                (None, Some(i)) => filter.matches_call(
+                    i.ticket,
+                    i.decided_at,
+                    &i.who,
+                    &i.what,
+                    i.manifest.as_ref(),
+                ),
                 _ => false,
             };
             if !matches || !filter.matches_status(exchange.status()) {

@@ -112,6 +112,8 @@ pub async fn verify(
         truncations: 0,
         quarantined: Vec::new(),
         intents_without_outcome: Vec::new(),
+        unapproved_decisions: Vec::new(),
+        reads: None,
         problem: None,
     };
     let Some(head) = head else {
@@ -140,6 +142,11 @@ pub async fn verify(
         hash: head.first_prev_hash,
     };
     let mut problem = None;
+    // The records' total size is not known without a query of its own: the bar counts.
+    let progress = options.progress.as_deref();
+    if let Some(p) = progress {
+        p.start("verify", None);
+    }
     'pages: loop {
         let rows = fetch_rows(client, location, chain.next_sequence, PAGE).await?;
         if rows.is_empty() {
@@ -193,8 +200,12 @@ pub async fn verify(
                 written_at_micros: row.written_at_micros,
                 prev_hash,
                 hash: row.hash,
+                len: row.body.len() as u64,
                 record,
             };
+            if let Some(p) = progress {
+                p.advance(1, visit.len);
+            }
             if let Err(reason) = checker.record(&visit) {
                 undo(&mut chain);
                 problem = Some(problem_at(row.sequence, reason));
@@ -206,6 +217,9 @@ pub async fn verify(
                 hash: row.hash,
             });
         }
+    }
+    if let Some(p) = progress {
+        p.finish();
     }
     if problem.is_none() {
         problem = head_row_problem(&head, &chain).map(|(s, r)| problem_at(s, r));
@@ -239,6 +253,7 @@ pub async fn verify(
     report.prunes = gathered.prunes;
     report.truncations = gathered.truncations.len() as u64;
     report.intents_without_outcome = gathered.intents_without_outcome;
+    report.unapproved_decisions = gathered.unapproved_decisions;
     report.problem = problem;
     Ok(report)
 }

@@ -236,18 +236,80 @@ pub struct ClassificationRecord {
     pub error: Option<String>,
 }
 
-/// Someone read the journal through the CLI (`--reader`).
+/// Someone read the journal (`bcss audit query`, `show`, `export` and `verify` name the
+/// reader with `--reader`): who read what about whom, when. Written, and durable, before
+/// anything is shown.
+///
+/// ```
+/// use bcss::audit::ReadRecord;
+/// let read = ReadRecord::new("advisor-7", "show", vec!["0190c2a4-...".into()]);
+/// assert!(read.subjects.is_empty() && read.head.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadRecord {
     /// When.
     pub at: DateTime<Utc>,
     /// The reader's id, as given.
     pub reader: String,
-    /// The command: `verify`, `query` or `show`.
+    /// The command: `verify`, `query`, `show` or `export`.
     pub command: String,
     /// The command's arguments (filters, ticket), as given.
     #[serde(default)]
     pub arguments: Vec<String>,
+    /// The journal read (its genesis record's id), when the read is recorded elsewhere
+    /// (a file journal's reads chain, `reads/`).
+    #[serde(default)]
+    pub journal_id: Option<Uuid>,
+    /// The last record of the journal the read covered (`SEQUENCE:HEX`, a
+    /// [`Head`](super::Head)): what was shown is the journal up to there, so the same command
+    /// over the same records shows it again.
+    #[serde(default)]
+    pub head: Option<String>,
+    /// How many exchanges were shown.
+    #[serde(default)]
+    pub exchanges: Option<u64>,
+    /// Whom the read was about: the subjects (SSINs) of the exchanges shown, sorted, at
+    /// most [`ReadRecord::MAX_SUBJECTS`].
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    /// Subjects shown beyond [`ReadRecord::MAX_SUBJECTS`], not listed.
+    #[serde(default)]
+    pub subjects_omitted: u64,
+}
+
+impl ReadRecord {
+    /// The most subjects one read record lists (the rest are counted).
+    pub const MAX_SUBJECTS: usize = 10_000;
+
+    /// A read by `reader` with `command` and its `arguments`, now; what it covered is
+    /// filled in by the caller.
+    pub fn new(
+        reader: impl Into<String>,
+        command: impl Into<String>,
+        arguments: Vec<String>,
+    ) -> Self {
+        ReadRecord {
+            at: Utc::now(),
+            reader: reader.into(),
+            command: command.into(),
+            arguments,
+            journal_id: None,
+            head: None,
+            exchanges: None,
+            subjects: Vec::new(),
+            subjects_omitted: 0,
+        }
+    }
+
+    /// Set the subjects, keeping at most [`ReadRecord::MAX_SUBJECTS`].
+    pub fn with_subjects(mut self, mut subjects: Vec<String>) -> Self {
+        if subjects.len() > Self::MAX_SUBJECTS {
+            self.subjects_omitted = (subjects.len() - Self::MAX_SUBJECTS) as u64;
+            subjects.truncate(Self::MAX_SUBJECTS);
+        }
+        self.subjects = subjects;
+        self
+    }
 }
 
 /// The authorisation manifest was loaded or reloaded (or a reload was refused).

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::Months;
 use uuid::Uuid;
 
-use super::{PendingIntent, VerifyOptions};
+use super::{PendingIntent, UnapprovedDecision, VerifyOptions};
 use crate::audit::chain::{Location, Visit};
 use crate::audit::format::micros_to_time;
 use crate::audit::prune::RETENTION_MONTHS;
@@ -42,6 +42,7 @@ pub(crate) struct Gathered {
     pub prunes: u64,
     pub truncations: Vec<(Location, u64, TruncationRecord)>,
     pub intents_without_outcome: Vec<PendingIntent>,
+    pub unapproved_decisions: Vec<UnapprovedDecision>,
     /// Why the journal is not anchored (no witness head of it, no trusted head).
     pub unanchored: Option<String>,
 }
@@ -189,13 +190,41 @@ impl<'o> Checker<'o> {
             Record::Truncation(t) => self.g.truncations.push((v.at, v.sequence, t.clone())),
             Record::Intent(r) => {
                 self.pending.insert(r.ticket, v.sequence);
+                self.manifest_approved(v, "intent", r.ticket, r.manifest.as_ref());
             }
+            Record::Denial(r) => self.manifest_approved(v, "denial", r.ticket, r.manifest.as_ref()),
             Record::Outcome(r) => {
                 self.pending.remove(&r.ticket);
             }
             _ => {}
         }
         Ok(())
+    }
+
+    /// With manifest signers given: note a decision taken under a manifest none of them
+    /// signed.
+    fn manifest_approved(
+        &mut self,
+        v: &Visit,
+        kind: &'static str,
+        ticket: Uuid,
+        manifest: Option<&crate::audit::ManifestRef>,
+    ) {
+        let signers = &self.options.manifest_signers;
+        if signers.is_empty() {
+            return;
+        }
+        let approved = manifest
+            .and_then(|m| m.signer.as_ref())
+            .is_some_and(|signer| signers.iter().any(|s| s == signer));
+        if !approved {
+            self.g.unapproved_decisions.push(UnapprovedDecision {
+                sequence: v.sequence,
+                kind,
+                ticket,
+                manifest: manifest.cloned(),
+            });
+        }
     }
 
     fn same_journal(&self, id: Uuid) -> Result<(), String> {

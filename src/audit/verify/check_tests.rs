@@ -34,6 +34,7 @@ fn rows(id: Uuid, n: usize) -> Vec<Visit> {
             written_at_micros: row.written_at_micros,
             prev_hash,
             hash: row.hash,
+            len: row.body.len() as u64,
             record: codec::decode(row.body).unwrap(),
         });
     };
@@ -48,9 +49,7 @@ fn rows(id: Uuid, n: usize) -> Vec<Visit> {
     for i in 0..n {
         let read = ReadRecord {
             at,
-            reader: format!("advisor-{i}"),
-            command: "query".into(),
-            arguments: vec![],
+            ..ReadRecord::new(format!("advisor-{i}"), "query", vec![])
         };
         push(&mut chain, Record::Read(read), &mut out);
     }

@@ -6,6 +6,7 @@
 //! that every backend shares them.
 
 mod check;
+mod reads;
 
 use std::fmt;
 use std::path::Path;
@@ -16,7 +17,7 @@ use ed25519_dalek::VerifyingKey;
 use uuid::Uuid;
 
 use super::format::QUARANTINE_DIR;
-use super::walk::{Location, Start, walk};
+use super::walk::{Location, Start, Visit, walk};
 use super::{AuditError, Head, Witness};
 pub(crate) use check::Checker;
 
@@ -128,6 +129,27 @@ pub struct VerifyOptions {
     pub witness: Option<Arc<dyn Witness>>,
     /// Fail ([`VerifyReport::problem`]) when the journal is unanchored.
     pub require_anchor: bool,
+    /// The fingerprints ([`crate::keys::fingerprint`], `SHA256:…`) of the keys allowed to
+    /// sign the authorisation manifest. When not empty, every decision (denial, intent)
+    /// taken under a manifest that none of them signed (unsigned, signed by another key,
+    /// or not named) is listed in [`VerifyReport::unapproved_decisions`].
+    pub manifest_signers: Vec<String>,
+    /// Told how far verification has gone (records and bytes), when given.
+    pub progress: Option<Arc<dyn super::Progress>>,
+}
+
+/// A decision taken under a manifest that none of the [`VerifyOptions::manifest_signers`]
+/// signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnapprovedDecision {
+    /// The decision record's sequence number.
+    pub sequence: u64,
+    /// `denial` or `intent`.
+    pub kind: &'static str,
+    /// The call's ticket.
+    pub ticket: Uuid,
+    /// The manifest the record names (`None`: the record names none).
+    pub manifest: Option<crate::audit::ManifestRef>,
 }
 
 /// A quarantine file, as verify found it.
@@ -196,14 +218,23 @@ pub struct VerifyReport {
     pub quarantined: Vec<Quarantined>,
     /// Intents without an outcome, in journal order.
     pub intents_without_outcome: Vec<PendingIntent>,
+    /// With [`VerifyOptions::manifest_signers`]: the decisions taken under a manifest none
+    /// of those keys signed, in journal order (the journal may verify all the same).
+    pub unapproved_decisions: Vec<UnapprovedDecision>,
+    /// The journal's reads chain (`reads/`), when it has one: verified with the same
+    /// options, and each read's claim (the journal's id and the head it covered) checked
+    /// against this journal's chain; a claim that does not hold is the reads report's
+    /// problem.
+    pub reads: Option<Box<VerifyReport>>,
     /// The first problem; `None` when the journal verifies.
     pub problem: Option<Problem>,
 }
 
 impl VerifyReport {
-    /// Whether the journal verified without any problem.
+    /// Whether the journal, and its reads chain when it has one, verified without any
+    /// problem.
     pub fn is_ok(&self) -> bool {
-        self.problem.is_none()
+        self.problem.is_none() && self.reads.as_ref().is_none_or(|r| r.is_ok())
     }
 }
 
@@ -225,6 +256,16 @@ impl VerifyReport {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, AuditError> {
+    reads::verify_with_reads(dir, options)
+}
+
+/// Verify one chain (a journal, or its reads chain); `extra` sees every record linked and
+/// decoded.
+pub(crate) fn verify_chain(
+    dir: &Path,
+    options: &VerifyOptions,
+    extra: &mut dyn FnMut(&Visit),
+) -> Result<VerifyReport, AuditError> {
     let witness_heads = match &options.witness {
         Some(w) => w.heads()?,
         None => Vec::new(),
@@ -236,7 +277,15 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
     };
     let mut checker = Checker::new(options, &witness_heads, journal_id.unwrap_or_default());
     let mut started = false;
+    let progress = options.progress.as_deref();
+    if let Some(p) = progress {
+        p.start("verify", Some(super::progress::segments_bytes(&segments)));
+    }
     let end = walk(dir, Start::First, &mut |v| {
+        if let Some(p) = progress {
+            p.advance(1, v.len);
+        }
+        extra(v);
         if !started {
             started = true;
             let segment_start = Location {
@@ -247,6 +296,9 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
         }
         checker.record(v).err()
     })?;
+    if let Some(p) = progress {
+        p.finish();
+    }
     if !started && let Some((first, prev)) = end.start {
         checker.start(Location::default(), first, prev);
     }
@@ -320,6 +372,8 @@ pub fn verify(dir: &Path, options: &VerifyOptions) -> Result<VerifyReport, Audit
         truncations: gathered.truncations.len() as u64,
         quarantined,
         intents_without_outcome: gathered.intents_without_outcome,
+        unapproved_decisions: gathered.unapproved_decisions,
+        reads: None,
         problem,
     })
 }

@@ -1,5 +1,5 @@
 //! Writing one batch: rotation, hashing, framing, the chain and one vectored `write`; the
-//! batch then goes to the sync thread. A failure is kept for every later append.
+//! batch then goes to the sync threads. A failure is kept for every later append.
 
 use std::fs::{File, OpenOptions};
 use std::io::{IoSlice, Write};
@@ -11,7 +11,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::sync::{Written, complete};
-use super::{Ack, Active, Entry, Failure, HASH_GROUP, Origin, Writer, record_failure};
+use super::{Ack, Active, Entry, Failure, Origin, Writer, record_failure};
+
+/// The largest batch the writer syncs itself when no sync is pending (a lone caller):
+/// larger ones go to the sync threads, so that the next batch can be written meanwhile.
+const SYNC_IN_PLACE_UP_TO: usize = 1;
 use crate::audit::format::{
     FRAME_HEADER_LEN, SEGMENT_HEADER_LEN, SegmentHeader, frame_header, segment_file_name,
 };
@@ -82,7 +86,7 @@ impl Writer {
         }
     }
 
-    /// Frame `entries` (records only), write them, and hand them to the sync thread, which
+    /// Frame `entries` (records only), write them, and hand them to the sync threads, which
     /// acknowledges each once durable.
     pub(super) fn write_run(&mut self, entries: Vec<Entry>) -> bool {
         if entries.is_empty() {
@@ -177,11 +181,13 @@ impl Writer {
         self.head = head;
         self.since_checkpoint = since;
         self.shared.stats.writes.fetch_add(1, Ordering::Relaxed);
-        if self.syncer.busy() || written.acks.len() >= HASH_GROUP {
+        if self.syncer.busy() || written.acks.len() > SYNC_IN_PLACE_UP_TO {
             self.syncer.submit(written);
             true
         } else {
-            // Few appends in flight: nothing to overlap, so sync here (see `sync`).
+            // One append in flight and nothing pending: nothing to overlap, so sync here
+            // (see `sync`). With more, the sync threads overlap their fdatasyncs while
+            // this thread writes the next batch.
             complete(&self.shared, vec![written]);
             self.shared.failure().is_none()
         }

@@ -2,8 +2,8 @@
 //! journal, then does group commit in two stages. This thread takes every append waiting
 //! in the queue (bounded by count, bytes and an optional window), hashes the bodies
 //! together, chains and frames them, and writes the batch with one vectored `write`; the
-//! sync thread `fdatasync`s and only then acknowledges each caller, while this thread
-//! prepares the next batch.
+//! sync threads `fdatasync` (up to two at once) and only then acknowledge each caller,
+//! while this thread prepares the next batch.
 //!
 //! Opening and recovery are in `open`, writing a batch in `commit` (checkpoints, and the
 //! witness, in `checkpoint`), syncing in `sync`.
@@ -118,6 +118,13 @@ fn run(
         let _ = ready.send(Err(e));
         return;
     }
+    if writer.config.index {
+        writer.indexer = super::index::IndexThread::spawn(
+            &writer.config.dir,
+            writer.journal_id,
+            Arc::clone(&writer.shared),
+        );
+    }
     if ready.send(Ok(opened)).is_err() {
         return;
     }
@@ -188,7 +195,7 @@ impl Entry {
 
 /// The segment being appended to.
 struct Active {
-    /// Shared with the sync thread, which syncs the batches written to it.
+    /// Shared with the sync threads, which sync the batches written to it.
     file: Arc<File>,
     path: PathBuf,
     size: u64,
@@ -258,6 +265,8 @@ struct Writer {
     /// Where the last frame written starts: its segment and offset.
     last_frame: Option<(PathBuf, u64)>,
     syncer: sync::Syncer,
+    /// Keeps the sidecar index up to date (stopped after the last sync).
+    indexer: Option<super::index::IndexThread>,
 }
 
 impl Writer {
@@ -325,6 +334,9 @@ impl Writer {
         // Every batch written is synced and acknowledged (or failed) before the queue is
         // drained with errors.
         self.syncer.finish();
+        if let Some(mut indexer) = self.indexer.take() {
+            indexer.finish();
+        }
         self.shared.closed.store(true, Ordering::SeqCst);
         rx.close();
         let reason = self
@@ -411,18 +423,18 @@ impl Writer {
                 Err(_) => break,
             }
         }
-        // While the sync thread is busy, records written now would wait for its current
-        // fdatasync anyway: gather at least HASH_GROUP of them (or until it is idle), which
+        // While every sync thread is busy, records written now would wait for an fdatasync
+        // to end anyway: gather at least HASH_GROUP of them (or until a sync ends), which
         // costs the writer less CPU per record than small writes.
-        let idle = self.syncer.idle();
+        let freed = self.syncer.freed();
         let wanted = HASH_GROUP.min(max_records);
         while batch.len() < wanted && *bytes < max_bytes {
-            // Registered before `busy` is read, so that the sync thread's wake-up cannot
+            // Registered before `saturated` is read, so that a sync thread's wake-up cannot
             // fall between the two.
-            let notified = idle.notified();
+            let notified = freed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if !self.syncer.busy() {
+            if !self.syncer.saturated() {
                 break;
             }
             tokio::select! {
@@ -456,7 +468,7 @@ impl Writer {
     }
 }
 
-/// While the sync thread is busy, a write gathers at least this many appends (they wait
+/// While every sync thread is busy, a write gathers at least this many appends (they wait
 /// for the same `fdatasync` either way, and larger writes cost less per record).
 const HASH_GROUP: usize = 16;
 

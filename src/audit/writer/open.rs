@@ -4,7 +4,7 @@
 //! check; the witness's last head confirmed; a bad final record quarantined and cut.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,6 +27,11 @@ use crate::audit::{
     AuditError, GenesisRecord, Head, Record, TruncationRecord, WitnessedHead, codec,
 };
 
+/// The largest sequence number a journal continues at: far beyond any journal's life (a
+/// million records a second for 290,000 years), it keeps every sequence a signed 64-bit
+/// integer (a database journal's `bigint`) and the writer's count from overflowing.
+const MAX_SEQUENCE: u64 = i64::MAX as u64;
+
 impl Writer {
     /// Open the journal: create the directory, take the lock, check what must be checked,
     /// recover a bad final record.
@@ -46,7 +51,7 @@ impl Writer {
                 sync_dir(parent)?;
             }
         }
-        let lock = take_lock(&dir)?;
+        let lock = crate::audit::lock::take(&dir, LOCK_FILE, config.lock_wait)?;
         let signing = match &config.signing_key {
             Some(path) => Some(crate::audit::load_signing_key(path)?),
             None => None,
@@ -54,7 +59,7 @@ impl Writer {
         remove_temporary_files(&dir)?;
         let segments = list_segments(&dir)?;
         let syncer = Syncer::spawn(Arc::clone(&shared))
-            .map_err(|e| AuditError::io(&dir, "start the journal's sync thread", e))?;
+            .map_err(|e| AuditError::io(&dir, "start the journal's sync threads", e))?;
         let mut writer = Writer {
             syncer,
             config,
@@ -70,6 +75,7 @@ impl Writer {
             last_checkpoint: Instant::now(),
             last_witnessed: None,
             last_frame: None,
+            indexer: None,
         };
         let opened = if segments.is_empty() {
             writer.create()?
@@ -81,8 +87,13 @@ impl Writer {
 
     /// A new journal: its genesis record (written first by the writer thread).
     fn create(&mut self) -> Result<Opened, AuditError> {
+        // A reads chain shares its journal's witness: that journal's heads are expected.
+        let parent = self.config.parent;
         if let Some(witness) = &self.config.witness
-            && let Some(last) = witness.heads()?.pop()
+            && let Some(last) = witness
+                .heads()?
+                .into_iter()
+                .rfind(|h| Some(h.journal_id) != parent)
         {
             return Err(AuditError::WitnessMismatch {
                 dir: self.config.dir.display().to_string(),
@@ -96,6 +107,19 @@ impl Writer {
             });
         }
         let journal_id = Uuid::now_v7();
+        self.journal_id = journal_id;
+        self.genesis = Some(self.genesis_record(journal_id));
+        Ok(Opened {
+            truncation: None,
+            journal_id,
+            from_checkpoint: false,
+            records_read: 0,
+        })
+    }
+
+    /// The genesis record of journal `journal_id`, written now (signed when a key is
+    /// configured).
+    fn genesis_record(&self, journal_id: Uuid) -> GenesisRecord {
         let at = (self.config.clock)();
         let (public_key, signature) = match &self.signing {
             Some(key) => {
@@ -104,19 +128,12 @@ impl Writer {
             }
             None => (None, None),
         };
-        self.journal_id = journal_id;
-        self.genesis = Some(GenesisRecord {
+        GenesisRecord {
             at,
             journal_id,
             public_key,
             signature,
-        });
-        Ok(Opened {
-            truncation: None,
-            journal_id,
-            from_checkpoint: false,
-            records_read: 0,
-        })
+        }
     }
 
     /// An existing journal: check from the last confirmed checkpoint (or from the start),
@@ -204,6 +221,18 @@ impl Writer {
                 reason,
             });
         }
+        let next = end.chain.next_sequence;
+        if !(1..=MAX_SEQUENCE).contains(&next) {
+            // Only damage gets here: a journal counts from 1, one record at a time.
+            return Err(AuditError::Damaged {
+                segment: last_segment.name.clone(),
+                offset: 0,
+                sequence: next,
+                reason: format!(
+                    "the journal would continue at sequence {next}, outside 1..={MAX_SEQUENCE}: its segment headers or records were altered"
+                ),
+            });
+        }
         let truncation = self.recover_tail(&end)?;
         if !from_checkpoint && let Some((segment, offset, sequence, hash)) = last_checkpoint {
             // The next open starts from here.
@@ -229,10 +258,25 @@ impl Writer {
                 day: micros_to_time(last.header.created_at_micros).date_naive(),
             });
         }
-        if let Some(head) = end.head {
+        // Opened from a checkpoint with nothing after it, the walk visited no record: the
+        // head is the checkpoint's.
+        let head = end.head.or_else(|| {
+            (end.chain.next_sequence > 1).then(|| Head {
+                sequence: end.chain.next_sequence - 1,
+                hash: end.chain.hash,
+            })
+        });
+        if let Some(head) = head {
             self.shared.set_head(head);
         }
         self.journal_id = journal_id;
+        if end.chain.next_sequence == 1 {
+            // No record survived: the process stopped while creating the journal, after
+            // its first segment's header and before its genesis record was durable (or
+            // with that record torn, now cut off). The journal starts with its genesis
+            // record still, then the truncation record, if any.
+            self.genesis = Some(self.genesis_record(journal_id));
+        }
         self.next_sequence = end.chain.next_sequence;
         self.head = end.chain.hash;
         self.since_checkpoint = since_checkpoint;
@@ -369,43 +413,11 @@ fn tail_start(
         index,
         frame.end,
         Chain {
-            next_sequence: sequence + 1,
+            next_sequence: sequence.saturating_add(1),
             hash: frame.header.hash,
         },
     ))
 }
-
-fn take_lock(dir: &Path) -> Result<std::fs::File, AuditError> {
-    let lock_path = dir.join(LOCK_FILE);
-    let lock = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&lock_path)
-        .map_err(|e| AuditError::io(&lock_path, "open the lock file", e))?;
-    // A few tries: a child process of another thread of this process holds a copy of a
-    // just-released lock's file descriptor between its fork and its exec.
-    for attempt in 0..LOCK_TRIES {
-        match lock.try_lock() {
-            Ok(()) => return Ok(lock),
-            Err(std::fs::TryLockError::WouldBlock) if attempt + 1 < LOCK_TRIES => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => break,
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(AuditError::io(&lock_path, "lock", e));
-            }
-        }
-    }
-    Err(AuditError::Locked {
-        dir: dir.display().to_string(),
-    })
-}
-
-/// How many times opening tries the lock (20 ms apart) before reporting it held.
-const LOCK_TRIES: u32 = 10;
 
 /// Remove temporary files left by a crash: `*.bcj.tmp` (a segment being created, holding
 /// only a header), `head.json.tmp`, and `quarantine/*.tmp` (a quarantine copy not renamed

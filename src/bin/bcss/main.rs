@@ -1,9 +1,13 @@
 //! The `bcss` command line. Thin: the logic lives in the library.
 
+#[macro_use]
+mod exit;
+
 mod audit_cmd;
 mod call_cmd;
 mod manifest_cmd;
 mod mock_cmd;
+mod notice;
 mod services_cmd;
 
 use std::process::ExitCode;
@@ -12,8 +16,14 @@ use clap::Parser;
 
 /// Command line for the BCSS/KSZ web services SDK.
 #[derive(Debug, Parser)]
-#[command(name = "bcss", version, about)]
+#[command(name = "bcss", version, about, after_help = exit::EXIT_CODES_HELP)]
 struct Cli {
+    /// How failures are reported on stderr: text lines, or one JSON object (for
+    /// scripts) with the exit code's name, the message, the BCSS code, our ticket and
+    /// whether anything was sent. For call, test-connection, mock, audit, services and
+    /// argument errors; manifest prints its diagnostics (FILE:line:col) as text.
+    #[arg(long, global = true, value_enum, default_value_t = exit::ErrorFormat::Text)]
+    error_format: exit::ErrorFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,16 +45,41 @@ enum Command {
         #[command(subcommand)]
         cmd: services_cmd::ServicesCommand,
     },
-    /// Call a service through the guard and the journal; print the typed reply as JSON.
+    /// Call a service through the guard and the journal; print the reply as JSON.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
     Call(call_cmd::CallArgs),
     /// Call TestConnection's sendTestMessage echo.
+    #[command(after_help = exit::EXIT_CODES_HELP)]
     TestConnection(call_cmd::TestConnectionArgs),
     /// Serve recorded fixtures as a local BCSS stand-in (loopback only by default).
     Mock(mock_cmd::MockArgs),
 }
 
+/// Whether the raw arguments ask for `--error-format json` (for reporting an argument
+/// error, when clap could not parse them).
+fn json_asked() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--error-format=json")
+        || args
+            .windows(2)
+            .any(|w| w[0] == "--error-format" && w[1] == "json")
+}
+
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    notice::install();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && json_asked() => {
+            exit::set_format(exit::ErrorFormat::Json);
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            return exit::usage("bcss", first.trim_start_matches("error: "));
+        }
+        // Help and version on stdout (exit 0), argument errors as clap prints them (2).
+        Err(e) => e.exit(),
+    };
+    exit::set_format(cli.error_format);
+    match cli.command {
         Command::Audit { cmd } => audit_cmd::run(cmd),
         Command::Manifest { cmd } => manifest_cmd::run(cmd),
         Command::Services { cmd } => services_cmd::run(cmd),

@@ -148,7 +148,7 @@ pub fn run(cmd: ManifestCommand) -> ExitCode {
     let catalogue = |config: Option<&Path>, code: u8, stdout: bool| {
         catalogue_of(config).map_err(|e| {
             if stdout {
-                println!("{e}");
+                outln!("{e}");
             } else {
                 eprintln!("error: {e}");
             }
@@ -210,14 +210,14 @@ fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
     let text = match read_manifest(file) {
         Ok(text) => text,
         Err(e) => {
-            println!("{e}");
+            outln!("{e}");
             return ExitCode::from(1);
         }
     };
     match validate_with(&text, &name, catalogue) {
         Ok(policy) => {
             for w in policy.warnings() {
-                println!("{w}");
+                outln!("{w}");
             }
             let count = |env| {
                 policy
@@ -228,7 +228,7 @@ fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
             };
             let org = policy.organization();
             let warnings = policy.warnings().len();
-            println!(
+            outln!(
                 "{name}: valid: {} authorisation(s) for {} (CBE {}): test {}, acceptance {}, \
                  production {}; {warnings} warning(s)",
                 policy.entries().len(),
@@ -240,24 +240,24 @@ fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
             );
             match signing::signature_line(file, trust) {
                 Ok(line) => {
-                    println!("{line}");
+                    outln!("{line}");
                     ExitCode::SUCCESS
                 }
                 Err(line) => {
-                    println!("{line}");
+                    outln!("{line}");
                     ExitCode::from(1)
                 }
             }
         }
         Err(diagnostics) => {
             for d in &diagnostics {
-                println!("{d}");
+                outln!("{d}");
             }
             let errors = diagnostics
                 .iter()
                 .filter(|d| d.severity == bcss::manifest::Severity::Error)
                 .count();
-            println!("{name}: invalid: {errors} error(s)");
+            outln!("{name}: invalid: {errors} error(s)");
             ExitCode::from(1)
         }
     }
@@ -304,15 +304,15 @@ fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
     };
     match policy.decide(&facts, args.at.unwrap_or_else(Utc::now)) {
         Decision::Grant(g) => {
-            println!("ALLOW {}", g.authorization_id);
-            println!("purpose: {}", g.purpose);
-            println!("program: {}", g.program);
-            println!("deliberation: {}", g.deliberation);
+            outln!("ALLOW {}", g.authorization_id);
+            outln!("purpose: {}", g.purpose);
+            outln!("program: {}", g.program);
+            outln!("deliberation: {}", g.deliberation);
             ExitCode::SUCCESS
         }
         Decision::Deny(d) => {
-            println!("DENY {}", d.reason.code());
-            println!("{}", d.message);
+            outln!("DENY {}", d.reason.code());
+            outln!("{}", d.message);
             ExitCode::from(1)
         }
     }
@@ -395,10 +395,10 @@ fn list(
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        outln!("{}", line.join("  ").trim_end());
     };
     let org = policy.organization();
-    println!(
+    outln!(
         "{} (CBE {}), {} entr{}{}, days counted from {}",
         org.name,
         org.cbe,
@@ -408,7 +408,7 @@ fn list(
         now.format("%Y-%m-%d")
     );
     let (Ok(line) | Err(line)) = &signature;
-    println!("{line}");
+    outln!("{line}");
     print_row(&header);
     for row in &rows {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
@@ -416,7 +416,7 @@ fn list(
     }
     let soon = rows.iter().filter(|r| r[11] == "EXPIRES SOON").count();
     let expired = rows.iter().filter(|r| r[11] == "EXPIRED").count();
-    println!("{soon} expire(s) within {SOON_DAYS} days; {expired} expired");
+    outln!("{soon} expire(s) within {SOON_DAYS} days; {expired} expired");
     if signature.is_err() {
         return ExitCode::from(1);
     }

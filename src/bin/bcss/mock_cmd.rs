@@ -1,8 +1,9 @@
 //! `bcss mock`: serve recorded fixtures as a local BCSS until interrupted, or list the
 //! cast they hold. Thin: the server is `bcss::mock`, the cast `bcss::fixture::cast`.
 //!
-//! Exit codes: 0 stopped by Ctrl-C (or SIGTERM), or the list printed; 2 the mock could
-//! not start (fixtures invalid, address refused or taken).
+//! Exit codes: 0 stopped by Ctrl-C (or SIGTERM), or the list printed (or its reader went
+//! away); 2 the mock could not start (configuration or fixtures invalid, address refused
+//! or taken).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -10,9 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use bcss::Environment;
+use bcss::config::Config;
 use bcss::fixture::cast::Cast;
 use bcss::fixture::{Behaviour, Fixture, FixtureSet};
-use bcss::mock::{MockConfig, MockServer, routes};
+use bcss::mock::{MockConfig, MockServer};
+use bcss::services::Catalogue;
+
+use crate::exit;
 
 /// `bcss mock`
 #[derive(Debug, clap::Args)]
@@ -20,6 +25,10 @@ pub struct MockArgs {
     /// The fixtures directory (`<Service>/<name>.toml` files).
     #[arg(long, value_name = "DIR", default_value = "fixtures/exchanges")]
     pub fixtures: PathBuf,
+    /// A client configuration (bcss.toml) whose `[[service]]` entries the fixtures may
+    /// name: the mock serves those services too, each on its endpoint's path.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// The address to listen on; port 0 picks a free port. Loopback only unless
     /// --allow-non-loopback.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
@@ -60,16 +69,21 @@ async fn stopped() {
 /// Run the mock until interrupted. The first line on stdout is the address served:
 /// `bcss mock: listening on http://127.0.0.1:PORT`.
 pub fn run(args: MockArgs) -> ExitCode {
-    let config = match MockConfig::from_dir(&args.fixtures) {
+    const COMMAND: &str = "bcss mock";
+    let catalogue = match &args.config {
+        None => Catalogue::builtin().clone(),
+        Some(file) => match Config::load(file).and_then(|c| c.service_catalogue()) {
+            Ok(catalogue) => catalogue,
+            Err(e) => return exit::usage(COMMAND, e),
+        },
+    };
+    let config = match MockConfig::from_dir_in(&args.fixtures, catalogue) {
         Ok(c) => c
             .listen(args.listen)
             .allow_non_loopback(args.allow_non_loopback)
             .simulate_delays(!args.no_delays)
             .environment(args.environment),
-        Err(e) => {
-            eprintln!("bcss mock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return exit::usage(COMMAND, e),
     };
     if args.list {
         // A closed pipe (`| head`) ends the listing quietly.
@@ -77,43 +91,46 @@ pub fn run(args: MockArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let serving = serving(config.fixtures(), args.environment);
+    let routes = config.routes();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bcss mock: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return exit::usage(COMMAND, e),
     };
     rt.block_on(async {
         let mock = match MockServer::start(config).await {
             Ok(m) => m,
-            Err(e) => {
-                eprintln!("bcss mock: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return exit::usage(COMMAND, e),
         };
-        println!("bcss mock: listening on {}", mock.base_url());
-        println!(
+        // The banner is for a person or a script reading the address; a reader that
+        // goes away (`| head -2`) does not stop the mock: it serves until Ctrl-C or
+        // SIGTERM, whatever happens to standard output.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "bcss mock: listening on {}", mock.base_url());
+        let _ = writeln!(
+            out,
             "{} fixtures from {}; point a configuration at it with [transport] base_url = \"{}\"",
             mock.fixture_count(),
             args.fixtures.display(),
             mock.base_url()
         );
-        println!("{serving}");
-        for route in routes::routes() {
+        let _ = writeln!(out, "{serving}");
+        for route in routes {
             let names: Vec<&str> = route.services.iter().map(|s| s.name()).collect();
-            println!(
+            let _ = writeln!(
+                out,
                 "  POST {}{}  ({})",
                 mock.base_url(),
                 route.path,
                 names.join(", ")
             );
         }
-        println!("Ctrl-C stops it.");
+        let _ = writeln!(out, "Ctrl-C stops it.");
+        let _ = out.flush();
+        drop(out);
         stopped().await;
         let stats = mock.stats();
         mock.shutdown().await;

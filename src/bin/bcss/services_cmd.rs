@@ -76,16 +76,18 @@ pub fn run(cmd: ServicesCommand) -> ExitCode {
             };
             match import(&wsdl, &options) {
                 Ok(imported) => {
-                    print!("{}", imported.to_toml());
+                    crate::exit::write_stdout(format_args!("{}", imported.to_toml()));
                     for note in &imported.notes {
                         eprintln!("note: {note}");
                     }
                     ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(1)
-                }
+                Err(e) => crate::exit::fail(
+                    "bcss services import",
+                    crate::exit::Exit::Error,
+                    e,
+                    crate::exit::Details::default(),
+                ),
             }
         }
     }
@@ -111,15 +113,12 @@ fn legal_context_label(rule: &LegalContextRule) -> String {
 fn list(config: Option<&Path>, json: bool) -> ExitCode {
     let catalogue = match catalogue_of(config) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return crate::exit::usage("bcss services list", e),
     };
     if json {
         let descriptors: Vec<_> = catalogue.iter().map(Service::descriptor).collect();
         match serde_json::to_string_pretty(&descriptors) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => outln!("{text}"),
             Err(e) => {
                 eprintln!("{e}");
                 return ExitCode::from(2);
@@ -128,14 +127,14 @@ fn list(config: Option<&Path>, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let configured = catalogue.configured().count();
-    println!(
+    outln!(
         "{} services ({} built-in, {configured} configured)",
         catalogue.len(),
         catalogue.len() - configured
     );
     for service in &catalogue {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{}  {}  ({})",
             service.name(),
             family_label(service),
@@ -152,13 +151,13 @@ fn list(config: Option<&Path>, json: bool) -> ExitCode {
                 }
             })
             .collect();
-        println!("  operations:   {}", operations.join(", "));
-        println!(
+        outln!("  operations:   {}", operations.join(", "));
+        outln!(
             "  legalContext: {}",
             legal_context_label(service.legal_context())
         );
         for env in Environment::ALL {
-            println!(
+            outln!(
                 "  {:<13} {}",
                 format!("{env}:"),
                 service.default_endpoint(env).unwrap_or("-")

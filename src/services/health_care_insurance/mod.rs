@@ -331,12 +331,12 @@ impl HealthCareInsurance {
             .with_child(temporal)
             .with_child(desired);
         Ok(
-            v3::request_root(NAMESPACE, self.operation.request_element(), SERVICE, header)?
+            v3::service_request_root(service(), self.operation.request_element(), header)?
                 .with_child(criterion),
         )
     }
 
-    fn expect(&self) -> Expect {
+    fn expect(&self) -> Expect<'static> {
         Expect {
             namespace: NAMESPACE,
             operation: self.operation.name(),
@@ -386,6 +386,8 @@ fn read_reply(request: &HealthCareInsurance, root: &Element) -> Result<Insurance
         result,
     })
 }
+
+impl crate::services::Sealed for HealthCareInsurance {}
 
 impl ServiceRequest for HealthCareInsurance {
     type Response = InsuranceReply;

@@ -437,6 +437,8 @@ impl IdentifyPersonRequest {
     }
 }
 
+impl crate::services::Sealed for IdentifyPersonRequest {}
+
 impl ServiceRequest for IdentifyPersonRequest {
     type Response = IdentifyPersonResponse;
 
@@ -459,8 +461,29 @@ impl ServiceRequest for IdentifyPersonRequest {
         ssdn::encode_request(header, service(), self.payload())
     }
 
+    /// A reply that found nobody (`YES` without `SearchResults`) is no data, like a `NO`
+    /// for "no phonetic match": [`SsdnError::NoData`](crate::ssdn::SsdnError::NoData),
+    /// journaled as `no_data`.
     fn decode(&self, http_status: u16, body: &[u8], limits: &Limits) -> Decoded<Self::Response> {
-        ssdn::decode_reply(service(), http_status, body, limits, read_reply)
+        let decoded = ssdn::decode_reply(service(), http_status, body, limits, read_reply);
+        match &decoded.result {
+            Ok(reply) if reply.data.persons.is_empty() => Decoded {
+                outcome: crate::services::Outcome::NoData {
+                    code: reply
+                        .warnings
+                        .first()
+                        .map(|w| w.code.clone())
+                        .unwrap_or_default(),
+                },
+                result: Err(crate::ssdn::SsdnError::NoData {
+                    what: "no person matches the search".to_string(),
+                    ticket: decoded.stamp.ticket.clone(),
+                }
+                .into()),
+                stamp: decoded.stamp,
+            },
+            _ => decoded,
+        }
     }
 }
 

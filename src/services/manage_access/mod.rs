@@ -473,6 +473,8 @@ impl ManageAccessRequest {
     }
 }
 
+impl crate::services::Sealed for ManageAccessRequest {}
+
 impl ServiceRequest for ManageAccessRequest {
     type Response = ManageAccessResponse;
 

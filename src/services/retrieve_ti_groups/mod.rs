@@ -77,7 +77,7 @@ pub fn service() -> &'static Service {
     &SERVICE_HANDLE
 }
 
-const EXPECT: Expect = Expect {
+const EXPECT: Expect<'static> = Expect {
     namespace: NAMESPACE,
     operation: "retrieveTI",
     response: "retrieveTIGroupsResponse",
@@ -168,7 +168,7 @@ impl RetrieveTi {
                 "false"
             }));
         Ok(
-            v3::request_root(NAMESPACE, "retrieveTIGroupsRequest", SERVICE, header)?
+            v3::service_request_root(service(), "retrieveTIGroupsRequest", header)?
                 .with_child(search),
         )
     }
@@ -216,6 +216,8 @@ fn read_reply(request: &RetrieveTi, root: &Element) -> Result<RetrieveTiReply, V
         person: decode::read_record(file)?,
     })
 }
+
+impl crate::services::Sealed for RetrieveTi {}
 
 impl ServiceRequest for RetrieveTi {
     type Response = RetrieveTiReply;

@@ -177,6 +177,7 @@ impl HttpTransportBuilder {
             connect_timeout: self.connect_timeout,
             call_timeout: self.call_timeout,
             proxy: self.proxy,
+            checked: super::endpoint::Checked::default(),
         })
     }
 }

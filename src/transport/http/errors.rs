@@ -9,15 +9,9 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use rustls::{AlertDescription, CertificateError};
+use rustls::{AlertDescription, CertificateError, InvalidMessage};
 
 use crate::transport::TransportError;
-
-/// Whole seconds for an error message, rounded up so that a sub-second timeout does not
-/// read as "0 s".
-pub(crate) fn ceil_seconds(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
-}
 
 /// Each error of the chain, from `top` down. An [`io::Error`] wrapping another error is
 /// followed by that error itself (`io::Error::source` skips it).
@@ -72,7 +66,8 @@ pub(crate) fn classify(
         return TransportError::Timeout {
             endpoint: endpoint.to_owned(),
             phase: "connect",
-            seconds: ceil_seconds(connect_timeout),
+            after: connect_timeout,
+            status: None,
         };
     }
     if err.is_connect() {
@@ -84,7 +79,44 @@ pub(crate) fn classify(
     TransportError::Http {
         endpoint: endpoint.to_owned(),
         reason: reason(top),
+        status: None,
     }
+}
+
+/// Classifies an error from sending the request, before the reply's status line: a
+/// connection the server closed or reset once the request was written is
+/// [`TransportError::Closed`] (no answer began; a read may be retried).
+pub(crate) fn classify_send(
+    err: &reqwest::Error,
+    endpoint: &str,
+    connect_timeout: Duration,
+) -> TransportError {
+    match classify(err, endpoint, connect_timeout) {
+        TransportError::Http { reason, .. } if closed_before_reply(err) => TransportError::Closed {
+            endpoint: endpoint.to_owned(),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// Whether the chain says the connection ended before a complete reply head: hyper's
+/// "connection closed before message completed", or a reset, abort or broken pipe.
+fn closed_before_reply(err: &reqwest::Error) -> bool {
+    let top: &(dyn StdError + 'static) = err;
+    chain(top).any(|e| {
+        e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || e.downcast_ref::<io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::UnexpectedEof
+                )
+            })
+    })
 }
 
 /// A readable reason for a TLS failure, with what to do about it.
@@ -116,6 +148,14 @@ pub(crate) fn describe_tls(e: &rustls::Error) -> String {
                 .to_owned()
         }
         E::AlertReceived(alert) => format!("the server sent the TLS alert {}", alert_name(*alert)),
+        // The first bytes back are no TLS record: another protocol answered, most often
+        // a plain-HTTP server (its `HTTP/1.1 400` to our ClientHello).
+        E::InvalidMessage(
+            InvalidMessage::InvalidContentType | InvalidMessage::UnknownProtocolVersion,
+        ) => format!(
+            "the server's answer is not TLS ({e}): a plain-HTTP server or another protocol \
+             listens on this port; check the endpoint's scheme and port"
+        ),
         E::NoApplicationProtocol => {
             "the server accepted neither HTTP/2 nor HTTP/1.1 (ALPN)".to_owned()
         }
@@ -183,10 +223,19 @@ mod tests {
     }
 
     #[test]
-    fn seconds_round_up() {
-        assert_eq!(ceil_seconds(Duration::from_millis(300)), 1);
-        assert_eq!(ceil_seconds(Duration::from_secs(10)), 10);
-        assert_eq!(ceil_seconds(Duration::from_millis(10_001)), 11);
+    fn timeouts_say_their_duration_as_configured() {
+        let message = |after| {
+            TransportError::Timeout {
+                endpoint: "https://bcss.example".to_owned(),
+                phase: "call",
+                after,
+                status: None,
+            }
+            .to_string()
+        };
+        assert!(message(Duration::from_millis(600)).contains("within 600 ms"));
+        assert!(message(Duration::from_secs(10)).contains("within 10 s"));
+        assert!(message(Duration::from_millis(1_500)).contains("within 1.5 s"));
     }
 
     #[test]
@@ -204,6 +253,13 @@ mod tests {
         assert!(
             required.contains("requires a client certificate"),
             "{required}"
+        );
+        let not_tls = describe_tls(&rustls::Error::InvalidMessage(
+            InvalidMessage::InvalidContentType,
+        ));
+        assert!(
+            not_tls.contains("not TLS") && not_tls.contains("plain-HTTP"),
+            "{not_tls}"
         );
         let refused = describe_tls(&rustls::Error::AlertReceived(
             AlertDescription::BadCertificate,

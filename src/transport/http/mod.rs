@@ -10,7 +10,7 @@
 //!   ([`ClientCertificate`]); Mozilla's roots plus any extra trusted CA.
 //! - **Bounded**: connect and whole-call timeouts ([`DEFAULT_CONNECT_TIMEOUT`],
 //!   [`DEFAULT_CALL_TIMEOUT`]); the reply is read chunk by chunk and abandoned as soon as
-//!   it passes [`TransportRequest::max_reply_bytes`].
+//!   it passes [`SendPermit::max_reply_bytes`](super::SendPermit::max_reply_bytes).
 //! - **Uncompressed**: `Accept-Encoding: identity` is sent; a reply a proxy compressed
 //!   anyway (gzip, deflate) is decompressed, the cap applying to the decompressed bytes;
 //!   any other coding is a [`TransportError::ContentEncoding`] that names it.
@@ -43,11 +43,12 @@ use tokio::time::{Instant, timeout_at};
 
 pub use builder::{DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, HttpTransportBuilder};
 pub use endpoint::check_endpoint;
+pub(crate) use endpoint::is_loopback_host;
 pub use secret::PasswordSource;
 pub use tls::ClientCertificate;
 
-use super::{BoxFuture, Transport, TransportError, TransportRequest, TransportResponse};
-use errors::{ceil_seconds, classify};
+use super::{BoxFuture, SendPermit, Transport, TransportError, TransportResponse};
+use errors::{classify, classify_send};
 
 /// The `User-Agent` sent with every call: `bcss/` and the crate version.
 pub const USER_AGENT: &str = concat!("bcss/", env!("CARGO_PKG_VERSION"));
@@ -72,6 +73,8 @@ pub struct HttpTransport {
     connect_timeout: Duration,
     call_timeout: Duration,
     proxy: Option<String>,
+    /// Endpoints that passed [`check_endpoint`], parsed (a client calls a few, often).
+    checked: endpoint::Checked,
 }
 
 impl fmt::Debug for HttpTransport {
@@ -111,14 +114,15 @@ impl HttpTransport {
     async fn exchange(
         &self,
         url: reqwest::Url,
-        request: &TransportRequest<'_>,
+        request: &SendPermit<'_>,
         deadline: Instant,
     ) -> Result<TransportResponse, TransportError> {
-        let endpoint = request.endpoint;
-        let soap_action = soap_action_header(request.soap_action).ok_or_else(|| TransportError::Http {
+        let endpoint = request.endpoint();
+        let soap_action = soap_action_header(request.soap_action()).ok_or_else(|| TransportError::Http {
             endpoint: endpoint.to_owned(),
             reason: "the SOAPAction contains characters not allowed in an HTTP header; nothing was sent"
                 .to_owned(),
+            status: None,
         })?;
         let mut call = self
             .client
@@ -126,27 +130,46 @@ impl HttpTransport {
             .header(CONTENT_TYPE, SOAP_CONTENT_TYPE)
             .header(ACCEPT_ENCODING, "identity")
             .header("SOAPAction", soap_action)
-            .body(request.body.to_vec());
+            .body(request.body().to_vec());
         if let Some(authorization) = &self.authorization {
             call = call.header(AUTHORIZATION, authorization.clone());
         }
-        let fail = |e: reqwest::Error| classify(&e, endpoint, self.connect_timeout);
-        let timed_out = |phase| TransportError::Timeout {
+        let response = timeout_at(deadline, call.send())
+            .await
+            .map_err(|_| self.timed_out(endpoint, "call"))?
+            .map_err(|e| classify_send(&e, endpoint, self.connect_timeout))?;
+        let status = response.status().as_u16();
+        // From here on the status line has arrived: every failure says so.
+        self.read_reply(response, request, deadline)
+            .await
+            .map_err(|e| e.after_status(status))
+    }
+
+    fn timed_out(&self, endpoint: &str, phase: &'static str) -> TransportError {
+        TransportError::Timeout {
             endpoint: endpoint.to_owned(),
             phase,
-            seconds: ceil_seconds(self.call_timeout),
-        };
-        let mut response = timeout_at(deadline, call.send())
-            .await
-            .map_err(|_| timed_out("call"))?
-            .map_err(fail)?;
+            after: self.call_timeout,
+            status: None,
+        }
+    }
 
+    /// Reads the body of `response` (whose status and headers arrived) by `deadline`,
+    /// bounded by the permit's reply cap, and undoes its content-coding.
+    async fn read_reply(
+        &self,
+        mut response: reqwest::Response,
+        request: &SendPermit<'_>,
+        deadline: Instant,
+    ) -> Result<TransportResponse, TransportError> {
+        let endpoint = request.endpoint();
         let too_large = || TransportError::ReplyTooLarge {
             endpoint: endpoint.to_owned(),
-            limit: request.max_reply_bytes,
+            limit: request.max_reply_bytes(),
+            status: None,
         };
         let announced = response.content_length();
-        if announced.is_some_and(|len| len > request.max_reply_bytes as u64) {
+        if announced.is_some_and(|len| len > request.max_reply_bytes() as u64) {
             return Err(too_large());
         }
         let status = response.status().as_u16();
@@ -164,7 +187,7 @@ impl HttpTransport {
         let codings = match &encoding {
             None => Vec::new(),
             Some(header) => coding::codings(header)
-                .map_err(|e| coding_error(e, endpoint, header, request.max_reply_bytes))?,
+                .map_err(|e| coding_error(e, endpoint, header, request.max_reply_bytes()))?,
         };
         let capacity = announced.map_or(INITIAL_BODY_CAPACITY as u64, |len| {
             len.min(INITIAL_BODY_CAPACITY as u64)
@@ -173,10 +196,10 @@ impl HttpTransport {
             Vec::with_capacity(usize::try_from(capacity).unwrap_or(INITIAL_BODY_CAPACITY));
         while let Some(chunk) = timeout_at(deadline, response.chunk())
             .await
-            .map_err(|_| timed_out("reply"))?
-            .map_err(fail)?
+            .map_err(|_| self.timed_out(endpoint, "reply"))?
+            .map_err(|e| classify(&e, endpoint, self.connect_timeout))?
         {
-            if chunk.len() > request.max_reply_bytes.saturating_sub(body.len()) {
+            if chunk.len() > request.max_reply_bytes().saturating_sub(body.len()) {
                 // Dropping `response` closes the connection: the rest is never read.
                 return Err(too_large());
             }
@@ -184,12 +207,12 @@ impl HttpTransport {
         }
         if !codings.is_empty() {
             let compressed = body.len();
-            body = coding::decode(body, &codings, request.max_reply_bytes).map_err(|e| {
+            body = coding::decode(body, &codings, request.max_reply_bytes()).map_err(|e| {
                 coding_error(
                     e,
                     endpoint,
                     encoding.as_deref().unwrap_or_default(),
-                    request.max_reply_bytes,
+                    request.max_reply_bytes(),
                 )
             })?;
             tracing::debug!(compressed, bytes = body.len(), encoding = ?encoding, "reply decompressed");
@@ -232,6 +255,7 @@ fn coding_error(
             return TransportError::ReplyTooLarge {
                 endpoint: endpoint.to_owned(),
                 limit,
+                status: None,
             };
         }
         coding::CodingError::Unsupported(coding) => (
@@ -249,19 +273,20 @@ fn coding_error(
         endpoint: endpoint.to_owned(),
         encoding,
         reason,
+        status: None,
     }
 }
 
 impl Transport for HttpTransport {
     fn send<'a>(
         &'a self,
-        request: TransportRequest<'a>,
+        permit: &'a SendPermit<'_>,
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         Box::pin(async move {
             // The policy is checked before anything touches the network.
-            let url = check_endpoint(request.endpoint)?;
+            let url = self.checked.check(permit.endpoint())?;
             let deadline = Instant::now() + self.call_timeout;
-            self.exchange(url, &request, deadline).await
+            self.exchange(url, permit, deadline).await
         })
     }
 }

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use bcss::audit::{Exchange, Payload};
+use bcss::audit::{Exchange, Payload, ReadChain, ReadEntry};
 
-pub(super) const CSV_COLUMNS: [&str; 20] = [
+pub(super) const CSV_COLUMNS: [&str; 22] = [
     "decided_at",
     "ticket",
     "status",
@@ -25,6 +25,8 @@ pub(super) const CSV_COLUMNS: [&str; 20] = [
     "replied_at",
     "duration_ms",
     "bcss_ticket",
+    "attempt",
+    "first_ticket",
 ];
 
 /// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
@@ -34,6 +36,7 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
     let what = e.what();
     let how = e.how();
     let outcome = e.outcome.as_ref();
+    let attempt = e.intent.as_ref().and_then(|i| i.attempt);
     let code = match &e.denial {
         Some(d) => d.reason_code.clone(),
         None => e.code().unwrap_or_default().to_string(),
@@ -67,6 +70,11 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
             .map(|o| o.duration_ms.to_string())
             .unwrap_or_default(),
         opt(e.bcss().and_then(|b| b.ticket.as_ref())),
+        // A retry: which attempt, and the ticket of the call's first attempt.
+        attempt.map(|a| a.number.to_string()).unwrap_or_default(),
+        attempt
+            .map(|a| a.first_ticket.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -85,7 +93,7 @@ pub(super) fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
 }
 
 /// The table's columns: indexes into [`summary`] and their titles.
-const TABLE_COLUMNS: [(usize, &str); 10] = [
+const TABLE_COLUMNS: [(usize, &str); 12] = [
     (0, "DECIDED"),
     (1, "TICKET"),
     (4, "WHO"),
@@ -96,11 +104,83 @@ const TABLE_COLUMNS: [(usize, &str); 10] = [
     (10, "PURPOSE"),
     (2, "STATUS"),
     (3, "CODE"),
+    (20, "ATTEMPT"),
+    (21, "FIRST_TICKET"),
 ];
 
 pub(super) fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
+    print_columns(out, &TABLE_COLUMNS, rows);
+    let _ = writeln!(out, "{} exchange(s)", rows.len());
+}
+
+/// The reads' fields, in [`read_summary`] order.
+pub(super) const READ_CSV_COLUMNS: [&str; 9] = [
+    "at",
+    "reader",
+    "command",
+    "arguments",
+    "exchanges",
+    "subjects",
+    "journal_head",
+    "chain",
+    "sequence",
+];
+
+/// A read's fields, in [`READ_CSV_COLUMNS`] order.
+pub(super) fn read_summary(r: &ReadEntry) -> Vec<String> {
+    let read = &r.record;
+    let mut subjects = read.subjects.join(" ");
+    if read.subjects_omitted > 0 {
+        subjects.push_str(&format!(" (+{} more)", read.subjects_omitted));
+    }
+    vec![
+        read.at.to_rfc3339(),
+        read.reader.clone(),
+        read.command.clone(),
+        read.arguments.join(" "),
+        read.exchanges.map(|n| n.to_string()).unwrap_or_default(),
+        subjects,
+        read.head.clone().unwrap_or_default(),
+        chain_name(r).to_string(),
+        r.sequence.to_string(),
+    ]
+}
+
+/// Where a read is recorded: `reads` (the reads chain) or `journal`.
+fn chain_name(r: &ReadEntry) -> &'static str {
+    match r.chain {
+        ReadChain::Reads => "reads",
+        _ => "journal",
+    }
+}
+
+const READ_TABLE_COLUMNS: [(usize, &str); 6] = [
+    (0, "AT"),
+    (1, "READER"),
+    (2, "COMMAND"),
+    (3, "ARGUMENTS"),
+    (4, "SHOWN"),
+    (5, "SUBJECTS"),
+];
+
+pub(super) fn print_read_table(out: &mut impl Write, rows: &[Vec<String>]) {
+    print_columns(out, &READ_TABLE_COLUMNS, rows);
+    let _ = writeln!(out, "{} read(s)", rows.len());
+}
+
+pub(super) fn read_json_line(r: &ReadEntry) -> String {
+    let mut value = serde_json::json!(r.record);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("chain".into(), serde_json::json!(chain_name(r)));
+        map.insert("sequence".into(), serde_json::json!(r.sequence));
+    }
+    value.to_string()
+}
+
+/// Aligned columns (indexes into each row, and titles).
+fn print_columns(out: &mut impl Write, columns: &[(usize, &str)], rows: &[Vec<String>]) {
     let cell = |row: &Vec<String>, i: usize| row.get(i).map(|s| one_line(s)).unwrap_or_default();
-    let widths: Vec<usize> = TABLE_COLUMNS
+    let widths: Vec<usize> = columns
         .iter()
         .map(|(i, title)| {
             rows.iter()
@@ -123,16 +203,62 @@ pub(super) fn print_table(out: &mut impl Write, rows: &[Vec<String>]) {
     let _ = writeln!(
         out,
         "{}",
-        line(TABLE_COLUMNS.iter().map(|(_, t)| t.to_string()).collect())
+        line(columns.iter().map(|(_, t)| t.to_string()).collect())
     );
     for row in rows {
         let _ = writeln!(
             out,
             "{}",
-            line(TABLE_COLUMNS.iter().map(|(i, _)| cell(row, *i)).collect())
+            line(columns.iter().map(|(i, _)| cell(row, *i)).collect())
         );
     }
-    let _ = writeln!(out, "{} exchange(s)", rows.len());
+}
+
+/// `show`'s output: the summary fields, then the request and reply.
+pub(super) fn print_exchange(out: &mut impl Write, e: &Exchange) {
+    let row = summary(e);
+    for (name, value) in CSV_COLUMNS.iter().zip(&row) {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+    }
+    if let Some(d) = &e.denial {
+        let _ = writeln!(out, "message: {}", d.message);
+    }
+    if let Some(i) = &e.intent {
+        let _ = writeln!(out, "soap_action: {}", i.soap_action);
+    }
+    if let Some(c) = &e.classification
+        && let Some(error) = &c.error
+    {
+        let _ = writeln!(out, "decoding error: {error}");
+    }
+    if let Some(o) = &e.outcome {
+        if let Some(status) = o.http_status {
+            let _ = writeln!(out, "http_status: {status}");
+        }
+        if let Some(t) = &o.bcss.time_receive {
+            let _ = writeln!(out, "bcss_time_receive: {t}");
+        }
+        if let Some(t) = &o.bcss.time_reply {
+            let _ = writeln!(out, "bcss_time_reply: {t}");
+        }
+        if let Some(error) = &o.error {
+            let _ = writeln!(out, "error: {error}");
+        }
+    }
+    let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
+    let _ = writeln!(out, "sequences: {}", seqs.join(" "));
+    if let Some(i) = &e.intent {
+        let (encoding, text) = shown(&i.request);
+        let _ = writeln!(out, "--- request ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
+    }
+    if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
+        let (encoding, text) = shown(reply);
+        let _ = writeln!(out, "--- reply ({encoding}) ---");
+        let _ = writeln!(out, "{text}");
+    }
 }
 
 /// Control characters would break the table's lines.
@@ -187,6 +313,8 @@ pub(super) fn json_line(e: &Exchange) -> String {
     let intent = e.intent.as_ref();
     map.insert("sent_at".into(), json!(intent.map(|i| i.sent_at)));
     map.insert("soap_action".into(), json!(intent.map(|i| &i.soap_action)));
+    // A retry: {"first_ticket", "number"}; null for a first attempt.
+    map.insert("attempt".into(), json!(intent.and_then(|i| i.attempt)));
     payload_fields(&mut map, "request", intent.map(|i| &i.request));
     let outcome = e.outcome.as_ref();
     map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));
@@ -210,99 +338,4 @@ pub(super) fn json_line(e: &Exchange) -> String {
     map.insert("error".into(), json!(error));
     map.insert("sequences".into(), json!(e.sequences));
     Value::Object(map).to_string()
-}
-
-/// Prints `query`'s exchanges in the chosen format, one at a time (the table at the end).
-pub(super) struct ExchangePrinter {
-    format: super::Format,
-    rows: Vec<Vec<String>>,
-    out: std::io::StdoutLock<'static>,
-}
-
-impl ExchangePrinter {
-    /// Start: the CSV header, when CSV.
-    pub(super) fn start(format: super::Format) -> Self {
-        let mut out = std::io::stdout().lock();
-        if format == super::Format::Csv {
-            let _ = writeln!(
-                out,
-                "{}",
-                csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))
-            );
-        }
-        ExchangePrinter {
-            format,
-            rows: Vec::new(),
-            out,
-        }
-    }
-
-    /// One exchange.
-    pub(super) fn print(&mut self, exchange: &Exchange) {
-        match self.format {
-            super::Format::Json => {
-                let _ = writeln!(self.out, "{}", json_line(exchange));
-            }
-            super::Format::Csv => {
-                let _ = writeln!(self.out, "{}", csv_line(summary(exchange)));
-            }
-            super::Format::Table => self.rows.push(summary(exchange)),
-        }
-    }
-
-    /// The table, when a table; then flush.
-    pub(super) fn finish(mut self) {
-        if self.format == super::Format::Table {
-            print_table(&mut self.out, &self.rows);
-        }
-        let _ = self.out.flush();
-    }
-}
-
-/// `show`: one exchange, its fields, then its request and reply.
-pub(super) fn print_exchange(e: &Exchange) {
-    let mut out = std::io::stdout().lock();
-    let row = summary(e);
-    for (name, value) in CSV_COLUMNS.iter().zip(&row) {
-        if !value.is_empty() {
-            let _ = writeln!(out, "{name}: {value}");
-        }
-    }
-    if let Some(d) = &e.denial {
-        let _ = writeln!(out, "message: {}", d.message);
-    }
-    if let Some(i) = &e.intent {
-        let _ = writeln!(out, "soap_action: {}", i.soap_action);
-    }
-    if let Some(c) = &e.classification
-        && let Some(error) = &c.error
-    {
-        let _ = writeln!(out, "decoding error: {error}");
-    }
-    if let Some(o) = &e.outcome {
-        if let Some(status) = o.http_status {
-            let _ = writeln!(out, "http_status: {status}");
-        }
-        if let Some(t) = &o.bcss.time_receive {
-            let _ = writeln!(out, "bcss_time_receive: {t}");
-        }
-        if let Some(t) = &o.bcss.time_reply {
-            let _ = writeln!(out, "bcss_time_reply: {t}");
-        }
-        if let Some(error) = &o.error {
-            let _ = writeln!(out, "error: {error}");
-        }
-    }
-    let seqs: Vec<String> = e.sequences.iter().map(u64::to_string).collect();
-    let _ = writeln!(out, "sequences: {}", seqs.join(" "));
-    if let Some(i) = &e.intent {
-        let (encoding, text) = shown(&i.request);
-        let _ = writeln!(out, "--- request ({encoding}) ---");
-        let _ = writeln!(out, "{text}");
-    }
-    if let Some(reply) = e.outcome.as_ref().and_then(|o| o.reply.as_ref()) {
-        let (encoding, text) = shown(reply);
-        let _ = writeln!(out, "--- reply ({encoding}) ---");
-        let _ = writeln!(out, "{text}");
-    }
 }

@@ -1,9 +1,93 @@
-//! `bcss audit verify` output.
+//! `bcss audit verify`: its arguments and output.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bcss::audit::{VerifyOptions, VerifyReport};
+use bcss::audit::{self, VerifyOptions, VerifyReport};
+
+use super::reading::{Shown, journal_read};
+use super::{Failure, JournalKeys, journal_config, usage};
+
+/// `bcss audit verify`
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
+    pub dir: PathBuf,
+    /// A head printed earlier by `bcss audit checkpoint` (`SEQUENCE:HEX`, or `HEX`): prove
+    /// the journal still extends it.
+    #[arg(long, value_name = "HEX")]
+    pub trusted_head: Option<String>,
+    /// The Ed25519 public key (PEM, or 64 hex digits) of the journal's signing key: check
+    /// every signature (genesis, checkpoints, witnessed heads).
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// Fail (exit 1) when the journal is unanchored: no witness head of it and no trusted
+    /// head.
+    #[arg(long)]
+    pub require_anchor: bool,
+    /// A public key (SPKI PEM, or 64 hex digits) allowed to sign the authorisation
+    /// manifest; repeat for several. Lists every decision (denial, intent) taken under a
+    /// manifest none of them signed, and exits 1 when there is one.
+    #[arg(long, value_name = "KEY.pub")]
+    pub manifest_signer: Vec<PathBuf>,
+    /// Record this verification (naming this reader) before showing anything: in a file
+    /// journal's reads chain, in a PostgreSQL journal's own chain.
+    #[arg(long, value_name = "ID")]
+    pub reader: Option<String>,
+    #[command(flatten)]
+    pub keys: JournalKeys,
+}
+
+pub(super) fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
+    // The witness: --witness, else the configuration's `[journal] witness`.
+    let witness = journal_config(&args.dir, &args.keys)?.witness;
+    let options = VerifyOptions {
+        trusted_head: args.trusted_head.as_deref().map(str::parse).transpose()?,
+        public_key: args
+            .public_key
+            .as_deref()
+            .map(audit::load_verifying_key)
+            .transpose()?,
+        witness,
+        require_anchor: args.require_anchor,
+        manifest_signers: args
+            .manifest_signer
+            .iter()
+            .map(|path| {
+                bcss::keys::load_verifying_key(path)
+                    .map(|key| bcss::keys::fingerprint(&key))
+                    .map_err(|e| usage(format!("--manifest-signer: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
+        progress: super::progress::bar(),
+    };
+    let mut arguments = Vec::new();
+    if let Some(t) = &args.trusted_head {
+        arguments.push(format!("--trusted-head={t}"));
+    }
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        return super::pg::run_verify(
+            location,
+            args.reader.as_deref(),
+            &args.keys,
+            options,
+            arguments,
+        );
+    }
+    if let Some(reader) = &args.reader {
+        journal_read(
+            &args.dir,
+            reader,
+            &args.keys,
+            "verify",
+            arguments,
+            Shown::default(),
+        )?;
+    }
+    let report = audit::verify(&args.dir, &options)?;
+    Ok(print(&report, &options))
+}
 
 /// The first line without an anchor.
 pub(super) const UNANCHORED: &str = "WARNING: unanchored: truncation at a record boundary, deleted trailing segments or a replaced journal cannot be detected (configure [journal] witness, or pass --witness)";
@@ -108,6 +192,8 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
         );
     }
     print_quarantine(&mut out, report);
+    let unapproved = print_unapproved(&mut out, report, options);
+    let reads_ok = print_reads(&mut out, report);
     if !report.intents_without_outcome.is_empty() {
         let _ = writeln!(
             out,
@@ -118,7 +204,92 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
             let _ = writeln!(out, "  sequence {} ticket {}", p.sequence, p.ticket);
         }
     }
+    if unapproved || !reads_ok {
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
+}
+
+/// The reads chain's verdict, when the journal has one; `false` when it does not verify.
+fn print_reads(out: &mut impl Write, report: &VerifyReport) -> bool {
+    let Some(reads) = &report.reads else {
+        return true;
+    };
+    match &reads.problem {
+        Some(problem) => {
+            let _ = writeln!(
+                out,
+                "reads: FAILED: segment {} byte {} sequence {}: {}",
+                problem.segment, problem.offset, problem.sequence, problem.reason
+            );
+            false
+        }
+        None => {
+            let head = reads
+                .head
+                .map(|h| h.to_string())
+                .unwrap_or_else(|| "none".to_string());
+            let _ = writeln!(
+                out,
+                "reads: ok: {} records, head {head}; every read's view of the journal is in its chain",
+                reads.records
+            );
+            if let Some(why) = &reads.unanchored {
+                let _ = writeln!(out, "reads: unanchored ({why})");
+            }
+            true
+        }
+    }
+}
+
+/// With `--manifest-signer`: the decisions taken under a manifest none of the given keys
+/// signed, grouped by manifest (consecutive decisions under the same one). `true` when
+/// there is one.
+fn print_unapproved(out: &mut impl Write, report: &VerifyReport, options: &VerifyOptions) -> bool {
+    if options.manifest_signers.is_empty() {
+        return false;
+    }
+    let decisions = &report.unapproved_decisions;
+    if decisions.is_empty() {
+        let _ = writeln!(
+            out,
+            "manifest signers: every decision was taken under a manifest signed by one of the given keys"
+        );
+        return false;
+    }
+    let _ = writeln!(
+        out,
+        "UNAPPROVED: {} decision(s) taken under a manifest not signed by any of the given keys:",
+        decisions.len()
+    );
+    for group in decisions.chunk_by(|a, b| a.manifest == b.manifest) {
+        let (first, last) = (group[0].sequence, group[group.len() - 1].sequence);
+        let manifest = match &group[0].manifest {
+            None => "no manifest named in the record".to_string(),
+            Some(m) => match (&m.signer, &m.signed_by) {
+                (None, _) => format!("manifest {} (unsigned)", m.sha256),
+                (Some(signer), by) => format!(
+                    "manifest {} (signed by {}{}, not a given key)",
+                    m.sha256,
+                    signer,
+                    by.as_ref().map(|b| format!(", {b}")).unwrap_or_default()
+                ),
+            },
+        };
+        let _ = writeln!(
+            out,
+            "  sequences {first}..={last}: {} decision(s) under {manifest}",
+            group.len()
+        );
+        for d in group {
+            let _ = writeln!(
+                out,
+                "    sequence {} {} ticket {}",
+                d.sequence, d.kind, d.ticket
+            );
+        }
+    }
+    true
 }
 
 fn print_quarantine(out: &mut impl Write, report: &VerifyReport) {

@@ -15,15 +15,15 @@ pub fn run(old: &Path, new: &Path, catalogue: &Catalogue) -> ExitCode {
         return ExitCode::from(2);
     };
     let d = diff(&a, &b);
-    println!("--- {} (SHA-256 {})", old.display(), d.old.sha256);
-    println!("+++ {} (SHA-256 {})", new.display(), d.new.sha256);
+    outln!("--- {} (SHA-256 {})", old.display(), d.old.sha256);
+    outln!("+++ {} (SHA-256 {})", new.display(), d.new.sha256);
     if d.is_empty() {
-        println!("no change: both authorise the same calls, in the same order");
+        outln!("no change: both authorise the same calls, in the same order");
         return ExitCode::SUCCESS;
     }
     for change in &d.changes {
-        println!("{change}");
+        outln!("{change}");
     }
-    println!("{}", d.summary());
+    outln!("{}", d.summary());
     ExitCode::from(1)
 }

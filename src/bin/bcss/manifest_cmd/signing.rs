@@ -79,14 +79,14 @@ pub fn signature_line(file: &Path, args: &TrustArgs) -> Result<String, String> {
 pub fn keygen(name: &Path) -> ExitCode {
     match keys::generate_key_pair(name) {
         Ok(files) => {
-            println!(
+            outln!(
                 "private key: {} (mode 0600: keep it with the signer, never on an application \
                  server)",
                 files.private_key.display()
             );
-            println!("public key:  {}", files.public_key.display());
-            println!("fingerprint: {}", files.fingerprint);
-            println!(
+            outln!("public key:  {}", files.public_key.display());
+            outln!("fingerprint: {}", files.fingerprint);
+            outln!(
                 "pin it in bcss.toml: [manifest] signers = [\"{}\"]",
                 files.public_key.display()
             );
@@ -120,13 +120,13 @@ pub fn sign(
     };
     match sign_manifest_with(file, catalogue, &key, signer, role, Utc::now()) {
         Ok((path, signature)) => {
-            println!(
+            outln!(
                 "signed {} (SHA-256 {}) as {}",
                 file.display(),
                 signature.manifest_sha256,
                 signature.signer
             );
-            println!("wrote {}", path.display());
+            outln!("wrote {}", path.display());
             ExitCode::SUCCESS
         }
         Err(ManifestError::Invalid(errors)) => {

@@ -84,20 +84,36 @@ pub struct Imported {
 
 impl Imported {
     /// The `[[service]]` entry, with the notes as comments above it, ready to append to
-    /// `bcss.toml`.
+    /// `bcss.toml`. A note quotes what the files hold (a schema location, an address, a
+    /// parser's message); its control characters are written escaped (`\n`, `\u{0}`), so
+    /// that each note stays one TOML comment, which TOML allows no control character in
+    /// but tab, and no file can add lines to the entry.
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
             "# {}: imported by bcss services import; mark write = true by hand where the \
              operation changes data\n",
-            self.descriptor.name
+            comment_text(&self.descriptor.name)
         ));
         for note in &self.notes {
-            out.push_str(&format!("# NOTE: {note}\n"));
+            out.push_str(&format!("# NOTE: {}\n", comment_text(note)));
         }
         out.push_str(&to_toml(&self.descriptor));
         out
     }
+}
+
+/// `text` as the content of one TOML comment: control characters but tab escaped.
+fn comment_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The environment a WSDL port serves: a port named after an environment, or a BCSS host.

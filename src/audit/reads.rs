@@ -1,0 +1,186 @@
+//! Reading personal data is accountable: who read what about whom, when.
+//!
+//! A file journal's reads are recorded in its *reads chain*, `DIR/reads/`: a file journal of
+//! its own (same format, chain, signatures and witness), whose lock is held only for the
+//! time of one append. So a security advisor's read is journaled, durably, before anything
+//! is shown, also while an application holds the journal itself open for writing (its lock
+//! held for hours): the two never wait for each other.
+//!
+//! Why a side chain rather than a pending-read file the writer ingests: a read must be
+//! durable and tamper-evident at once, before anything is shown; a pending file would sit
+//! outside any chain (deletable without a trace) until a writer ingested it, and a
+//! journal no process writes would never ingest it. The reads chain is tied to its
+//! journal both ways a verifier can check: each read names the journal's id and the head
+//! it covered (`SEQUENCE:HEX`), which [`verify`](super::verify()) finds in the journal's
+//! own chain (so a journal rewritten or cut after it was read is detected), and it is
+//! signed and witnessed like the journal when a key and a witness are configured.
+
+use std::path::Path;
+
+use uuid::Uuid;
+
+use super::index::key::Kind;
+use super::index::store::Snapshot;
+use super::query::filter::digits;
+use super::readback::Reader;
+use super::scan::{list_segments, read_header};
+use super::walk::{Start, walk, walk_listed};
+use super::{
+    Appended, AuditError, CallRecord, FileJournal, FileJournalConfig, Journal, QueryFilter,
+    ReadRecord, Record,
+};
+
+/// The reads chain's folder inside a journal directory.
+pub const READS_DIR: &str = "reads";
+
+/// The id of the journal in `dir` (from a segment header); an error when `dir` holds no
+/// journal.
+pub(crate) fn journal_id(dir: &Path) -> Result<Uuid, AuditError> {
+    let segments = list_segments(dir)?;
+    let last = segments
+        .last()
+        .ok_or_else(|| AuditError::Config(format!("{} holds no journal", dir.display())))?;
+    Ok(read_header(last)?.journal_id)
+}
+
+/// Record `read` of the journal `journal` describes in its reads chain (created when
+/// missing), with the journal's signing key and witness, waiting up to its `lock_wait`
+/// for another reader; resolves once the read is durable. The read's `journal_id` is set.
+///
+/// A checkpoint (signed, witnessed) follows the read when a key or a witness is
+/// configured. Fails with [`AuditError::Config`] when the directory holds no journal, and
+/// as [`FileJournal::open`] and [`Journal::append`] do.
+pub async fn record_read(
+    journal: &FileJournalConfig,
+    mut read: ReadRecord,
+) -> Result<Appended, AuditError> {
+    let parent = journal_id(&journal.dir)?;
+    read.journal_id = Some(parent);
+    let mut config = FileJournalConfig::new(journal.dir.join(READS_DIR));
+    config.signing_key = journal.signing_key.clone();
+    config.witness = journal.witness.clone();
+    config.lock_wait = journal.lock_wait;
+    config.clock = journal.clock;
+    config.index = false;
+    config.checkpoint_every = std::time::Duration::ZERO;
+    config.checkpoint_on_close = journal.signing_key.is_some() || journal.witness.is_some();
+    config.parent = Some(parent);
+    let reads = FileJournal::open(config).await?;
+    let appended = reads.append(CallRecord::Read(read)).await;
+    let closed = reads.close().await;
+    let appended = appended?;
+    closed?;
+    Ok(appended)
+}
+
+/// Which chain a read is recorded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadChain {
+    /// The reads chain, `reads/` (where `bcss audit` records reads).
+    Reads,
+    /// The journal itself (an application appended the read there).
+    Journal,
+}
+
+/// A read, as [`query_reads`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadEntry {
+    /// The chain it is in.
+    pub chain: ReadChain,
+    /// Its sequence number there.
+    pub sequence: u64,
+    /// The read.
+    pub record: ReadRecord,
+}
+
+impl QueryFilter {
+    /// Whether a read matches: `who` is the reader, `subject` one of the subjects it
+    /// showed or an argument it was given, `ticket` an argument, `since` and `until` its
+    /// time. The other criteria do not apply to reads.
+    pub fn matches_read(&self, read: &ReadRecord) -> bool {
+        let argument = |wanted: &str| read.arguments.iter().any(|a| a.contains(wanted));
+        self.who.as_ref().is_none_or(|w| *w == read.reader)
+            && self.since.is_none_or(|t| read.at >= t)
+            && self.until.is_none_or(|t| read.at <= t)
+            && self.ticket.is_none_or(|t| argument(&t.to_string()))
+            && self.subject.as_ref().is_none_or(|s| {
+                let wanted = digits(s);
+                read.subjects.iter().any(|x| digits(x) == wanted)
+                    || read
+                        .arguments
+                        .iter()
+                        .any(|a| a.starts_with("--subject") && digits(a) == wanted)
+            })
+    }
+}
+
+/// The reads of the journal in `dir` matching `filter` (see
+/// [`QueryFilter::matches_read`]): its reads chain's, then those in the journal itself, each
+/// in chain order. Records of the journal are found through its index when it can be
+/// used (each read back and checked against the chain), else by reading every record;
+/// the reads chain is read whole (it holds reads only). Stops at damage in either chain,
+/// with [`AuditError::Damaged`].
+pub fn query_reads(dir: &Path, filter: &QueryFilter) -> Result<Vec<ReadEntry>, AuditError> {
+    let mut out = Vec::new();
+    let reads = dir.join(READS_DIR);
+    let damaged = |problem: Option<super::Problem>| match problem {
+        Some(p) if !p.final_record => Err(p.to_error()),
+        _ => Ok(()),
+    };
+    if reads.is_dir() {
+        let end = walk(&reads, Start::First, &mut |v| {
+            if let Record::Read(r) = &v.record
+                && filter.matches_read(r)
+            {
+                out.push(ReadEntry {
+                    chain: ReadChain::Reads,
+                    sequence: v.sequence,
+                    record: r.clone(),
+                });
+            }
+            None
+        })?;
+        damaged(end.problem)?;
+    }
+    let visit = |sequence: u64, record: &Record, out: &mut Vec<ReadEntry>| {
+        if let Record::Read(r) = record
+            && filter.matches_read(r)
+        {
+            out.push(ReadEntry {
+                chain: ReadChain::Journal,
+                sequence,
+                record: r.clone(),
+            });
+        }
+    };
+    let segments = list_segments(dir)?;
+    let start = match Snapshot::open(dir, &segments) {
+        Ok(snapshot) => {
+            let low = vec![Kind::Reader as u8];
+            let high = vec![Kind::Reader as u8 + 1];
+            let mut reader = Reader::default();
+            let sequences = snapshot
+                .sequences(&low, &high)
+                .map_err(AuditError::Decode)?;
+            for sequence in sequences {
+                let Some(loc) = snapshot
+                    .locate(sequence, &segments)
+                    .map_err(AuditError::Decode)?
+                else {
+                    continue;
+                };
+                let record = reader.read(&segments, &loc)?;
+                visit(sequence, &record, &mut out);
+            }
+            snapshot.tail_start()
+        }
+        Err(_) => Start::First,
+    };
+    let end = walk_listed(segments, start, &mut |v| {
+        visit(v.sequence, &v.record, &mut out);
+        None
+    })?;
+    damaged(end.problem)?;
+    Ok(out)
+}

@@ -1,0 +1,298 @@
+//! `bcss audit query` and `show`: find what was found, journal the read, then show it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bcss::audit::{self, QueryFilter, QueryPlan, QueryResult};
+use uuid::Uuid;
+
+use super::output::{
+    CSV_COLUMNS, READ_CSV_COLUMNS, csv_line, json_line, print_read_table, print_table,
+    read_json_line, read_summary, summary,
+};
+use super::reading::{Shown, journal_read};
+use super::{Exit, Failure, JournalKeys, parse_time};
+
+/// Output formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned columns, no payloads.
+    Table,
+    /// One JSON object per line, full request and reply included as text.
+    Json,
+    /// RFC 4180 CSV with a header row, no payloads.
+    Csv,
+}
+
+/// `bcss audit query`
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
+    pub dir: PathBuf,
+    /// The physical user's id (with --reads: the reader's).
+    #[arg(long, value_name = "ID")]
+    pub who: Option<String>,
+    /// An SSIN the request was about (with --reads: that a read showed or looked for).
+    #[arg(long, value_name = "SSIN")]
+    pub subject: Option<String>,
+    /// The service name.
+    #[arg(long, value_name = "S")]
+    pub service: Option<String>,
+    /// Decided at or after (RFC 3339, or YYYY-MM-DD for the start of that UTC day).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Decided at or before (RFC 3339, or YYYY-MM-DD for the whole UTC day).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// ok, warning, no_data, business_error, soap_fault, undecodable, transport_error,
+    /// denied or no_outcome.
+    #[arg(long, value_name = "O")]
+    pub outcome: Option<String>,
+    /// The SHA-256 (64 hex digits) of the manifest the decision was taken under.
+    #[arg(long, value_name = "SHA256")]
+    pub manifest: Option<String>,
+    /// List the reads of the journal instead (who read what about whom, when): --who is
+    /// then the reader, --subject a subject a read showed.
+    #[arg(long)]
+    pub reads: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Who reads: recorded (with what is shown, and about whom) in the journal's reads
+    /// chain before anything is shown.
+    #[arg(long, value_name = "ID")]
+    pub reader: String,
+    #[command(flatten)]
+    pub keys: JournalKeys,
+}
+
+/// `bcss audit show`
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
+    pub dir: PathBuf,
+    /// Our ticket (a UUID).
+    pub ticket: Uuid,
+    /// Who reads: recorded in the journal's reads chain before anything is shown.
+    #[arg(long, value_name = "ID")]
+    pub reader: String,
+    #[command(flatten)]
+    pub keys: JournalKeys,
+}
+
+fn filter(args: &QueryArgs) -> Result<QueryFilter, Failure> {
+    Ok(QueryFilter {
+        who: args.who.clone(),
+        subject: args.subject.clone(),
+        service: args.service.clone(),
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_time(s, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|s| parse_time(s, true))
+            .transpose()?,
+        outcome: args.outcome.clone(),
+        ticket: None,
+        manifest: args.manifest.clone(),
+    })
+}
+
+/// The filters as given, for the read record.
+fn arguments(args: &QueryArgs) -> Vec<String> {
+    let named = [
+        ("--who", &args.who),
+        ("--subject", &args.subject),
+        ("--service", &args.service),
+        ("--since", &args.since),
+        ("--until", &args.until),
+        ("--outcome", &args.outcome),
+        ("--manifest", &args.manifest),
+    ];
+    let mut out: Vec<String> = named
+        .iter()
+        .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name}={v}")))
+        .collect();
+    if args.reads {
+        out.push("--reads".to_string());
+    }
+    out
+}
+
+/// Say on stderr how the query found its exchanges when it had to read everything.
+fn note_plan(result: &QueryResult) {
+    if let QueryPlan::Scan { reason } = &result.plan {
+        eprintln!(
+            "note: the index was not used ({reason}); read {} records",
+            result.records_scanned
+        );
+    }
+}
+
+pub(super) fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
+    let filter = filter(&args)?;
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        if args.reads {
+            return Err(super::usage(
+                "--reads lists a file journal's reads chain; a PostgreSQL journal's reads are read records in its own chain".to_string(),
+            ));
+        }
+        return super::pg::run_query(
+            location,
+            &args.reader,
+            &args.keys,
+            args.format,
+            &filter,
+            arguments(&args),
+        );
+    }
+    if args.reads {
+        return run_reads(&args, &filter);
+    }
+    let result = audit::query(&args.dir, &filter)?;
+    note_plan(&result);
+    let shown = Shown {
+        head: result.head,
+        count: Some(result.len() as u64),
+        subjects: result.subjects(),
+    };
+    journal_read(
+        &args.dir,
+        &args.reader,
+        &args.keys,
+        "query",
+        arguments(&args),
+        shown,
+    )?;
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    if args.format == Format::Csv {
+        let _ = writeln!(
+            out,
+            "{}",
+            csv_line(CSV_COLUMNS.iter().map(|c| c.to_string()))
+        );
+    }
+    for exchange in result.exchanges() {
+        let exchange = exchange?;
+        let written = match args.format {
+            Format::Json => writeln!(out, "{}", json_line(&exchange)),
+            Format::Csv => writeln!(out, "{}", csv_line(summary(&exchange))),
+            Format::Table => {
+                rows.push(summary(&exchange));
+                Ok(())
+            }
+        };
+        // The reader went away (`| head -1`): stop reading the journal, quietly.
+        if written.is_err() {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    if args.format == Format::Table {
+        print_table(&mut out, &rows);
+    }
+    let _ = out.flush();
+    match &result.problem {
+        Some(p) if p.final_record => {
+            eprintln!(
+                "note: the final record is bad (a write in progress, interrupted or damaged): {p}"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(p) => {
+            eprintln!(
+                "warning: the journal is damaged; results leave out the record at {p} (and, read in order, those after it)"
+            );
+            Ok(ExitCode::from(1))
+        }
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `query --reads`: the reads themselves (a read too, journaled first).
+fn run_reads(args: &QueryArgs, filter: &QueryFilter) -> Result<ExitCode, Failure> {
+    let reads = audit::query_reads(&args.dir, filter)?;
+    let mut subjects: Vec<String> = reads
+        .iter()
+        .flat_map(|r| r.record.subjects.iter().cloned())
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    let shown = Shown {
+        head: None,
+        count: Some(reads.len() as u64),
+        subjects,
+    };
+    journal_read(
+        &args.dir,
+        &args.reader,
+        &args.keys,
+        "query",
+        arguments(args),
+        shown,
+    )?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Table => {
+            let rows: Vec<Vec<String>> = reads.iter().map(read_summary).collect();
+            print_read_table(&mut out, &rows);
+        }
+        Format::Csv => {
+            let _ = writeln!(
+                out,
+                "{}",
+                csv_line(READ_CSV_COLUMNS.iter().map(|c| c.to_string()))
+            );
+            for r in &reads {
+                let _ = writeln!(out, "{}", csv_line(read_summary(r)));
+            }
+        }
+        Format::Json => {
+            for r in &reads {
+                let _ = writeln!(out, "{}", read_json_line(r));
+            }
+        }
+    }
+    let _ = out.flush();
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        return super::pg::run_show(location, &args.reader, &args.keys, args.ticket);
+    }
+    let result = audit::query_ticket(&args.dir, args.ticket)?;
+    note_plan(&result);
+    if let Some(problem) = result.problem.as_ref().filter(|p| !p.final_record) {
+        return Err(problem.to_error().into());
+    }
+    let shown = Shown {
+        head: result.head,
+        count: Some(result.len() as u64),
+        subjects: result.subjects(),
+    };
+    journal_read(
+        &args.dir,
+        &args.reader,
+        &args.keys,
+        "show",
+        vec![args.ticket.to_string()],
+        shown,
+    )?;
+    let Some(e) = result.exchanges().next().transpose()? else {
+        return Err(Failure(
+            Exit::Error,
+            format!(
+                "no exchange with ticket {} in {}",
+                args.ticket,
+                args.dir.display()
+            ),
+        ));
+    };
+    super::output::print_exchange(&mut std::io::stdout().lock(), &e);
+    Ok(ExitCode::SUCCESS)
+}
