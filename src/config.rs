@@ -15,7 +15,8 @@
 //! # require_signature = true         # default: true in production, false elsewhere
 //!
 //! [journal]
-//! dir = "journal"
+//! dir = "journal"                    # or url = "postgres://bcss_app@db/cpas?schema=bcss"
+//!                                    # with password_env = "..." or password_file = "..."
 //! signing_key = "keys/journal-ed25519.pem"   # optional: signs genesis, checkpoints, heads
 //! witness = "/mnt/audit-witness/cpas.witness" # optional: heads kept on another volume
 //! lock_wait_seconds = 30                      # wait while another process writes it
@@ -189,17 +190,28 @@ pub struct TransportConfig {
     pub drill: bool,
 }
 
-/// The `[journal]` table.
+/// The `[journal]` table: where the journal is (`dir` or `url`, exactly one) and how it is
+/// anchored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JournalConfig {
-    /// The journal's folder (created 0700 when missing).
-    pub dir: PathBuf,
+    /// A file journal's folder (created 0700 when missing).
+    pub dir: Option<PathBuf>,
+    /// A PostgreSQL journal: `postgres://ROLE@HOST[:PORT]/DATABASE[?schema=...&sslmode=...]`
+    /// (see [`PgLocation`](crate::audit::pg::PgLocation)). Never with a password in it.
+    pub url: Option<String>,
+    /// The environment variable holding the database password (with `url`, or a
+    /// `postgres://` witness).
+    pub password_env: Option<String>,
+    /// The file holding the database password (idem).
+    pub password_file: Option<PathBuf>,
     /// An Ed25519 private key (PKCS#8 PEM) that signs the journal's genesis record,
     /// checkpoints and witnessed heads.
     pub signing_key: Option<PathBuf>,
-    /// A witness file (JSON lines) where the journal's heads are kept, on another volume
-    /// than the journal: see [`FileWitness`](crate::audit::FileWitness).
+    /// Where the journal's heads are kept outside it: a witness file (JSON lines) on
+    /// another volume ([`FileWitness`](crate::audit::FileWitness)), or a `postgres://` URL
+    /// naming the witness's schema ([`PgWitness`](crate::audit::pg::PgWitness); its
+    /// password as for `url`).
     pub witness: Option<PathBuf>,
     /// The largest record body, in bytes (default 32 MiB, at most 64 MiB); it must leave
     /// room for `[limits] max_reply_bytes`.
@@ -573,7 +585,13 @@ impl Config {
                 message,
             }
         };
-        let journal = self.file_journal_config();
+        let journal = self.journal_config().map_err(|e| {
+            let why = match e {
+                crate::audit::AuditError::Config(m) => m,
+                other => other.to_string(),
+            };
+            at_key("[journal]", format!("[journal] {why}"))
+        })?;
         if let Err(e) = journal.validate() {
             return Err(at_key("max_record_bytes", format!("[journal] {e}")));
         }
@@ -587,30 +605,99 @@ impl Config {
                 "max_reply_bytes",
                 format!(
                     "[limits] max_reply_bytes = {reply} does not fit in one journal record: [journal] max_record_bytes = {} leaves {max_payload} bytes for the request or reply, so a reply the transport accepts could not be journaled; lower max_reply_bytes to at most {max_payload}, or raise max_record_bytes (at most 67108864)",
-                    journal.max_record_bytes
+                    journal.max_record_bytes()
                 ),
             ));
         }
         Ok(())
     }
 
-    /// The file journal this configuration describes: its directory, signing key,
-    /// witness and record limit (the other settings are the defaults).
-    pub fn file_journal_config(&self) -> crate::audit::FileJournalConfig {
-        let mut c = crate::audit::FileJournalConfig::new(self.resolve(&self.journal.dir));
-        c.signing_key = self.journal.signing_key.as_ref().map(|p| self.resolve(p));
-        c.witness = self.journal.witness.as_ref().map(|p| {
-            let witness: std::sync::Arc<dyn crate::audit::Witness> =
-                std::sync::Arc::new(crate::audit::FileWitness::new(self.resolve(p)));
-            witness
-        });
+    /// The database password's source, from `[journal] password_env` or `password_file`.
+    pub fn journal_password(&self) -> Option<crate::transport::http::PasswordSource> {
+        use crate::transport::http::PasswordSource;
+        match (&self.journal.password_env, &self.journal.password_file) {
+            (Some(var), _) => Some(PasswordSource::Env(var.clone())),
+            (None, Some(file)) => Some(PasswordSource::File(self.resolve(file))),
+            (None, None) => None,
+        }
+    }
+
+    /// Where the journal is: `[journal] dir` (resolved against the file's folder) or
+    /// `[journal] url` (with the password's source).
+    pub fn journal_location(
+        &self,
+    ) -> Result<crate::audit::JournalLocation, crate::audit::AuditError> {
+        use crate::audit::{AuditError, JournalLocation};
+        match (&self.journal.dir, &self.journal.url) {
+            (Some(dir), None) => Ok(JournalLocation::Dir(self.resolve(dir))),
+            (None, Some(url)) if JournalLocation::is_postgres(url) => {
+                JournalLocation::parse(url, self.journal_password())
+            }
+            (None, Some(_)) => Err(AuditError::Config(
+                "url must be a postgres:// URL (a folder is given with dir)".to_string(),
+            )),
+            (Some(_), Some(_)) => Err(AuditError::Config(
+                "give dir (a file journal) or url (a PostgreSQL journal), not both".to_string(),
+            )),
+            (None, None) => Err(AuditError::Config(
+                "give dir = \"FOLDER\" (a file journal) or url = \"postgres://...\" (a PostgreSQL journal)".to_string(),
+            )),
+        }
+    }
+
+    /// The witness `[journal] witness` names: a file, or a `postgres://` witness schema.
+    pub fn journal_witness(
+        &self,
+    ) -> Result<Option<std::sync::Arc<dyn crate::audit::Witness>>, crate::audit::AuditError> {
+        use crate::audit::{FileWitness, Witness, pg};
+        let Some(witness) = &self.journal.witness else {
+            return Ok(None);
+        };
+        let text = witness.to_string_lossy();
+        let witness: std::sync::Arc<dyn Witness> = if pg::PgLocation::is_url(&text) {
+            let location = pg::PgLocation::parse(&text, self.journal_password())?;
+            std::sync::Arc::new(pg::PgWitness::new(location))
+        } else {
+            std::sync::Arc::new(FileWitness::new(self.resolve(witness)))
+        };
+        Ok(Some(witness))
+    }
+
+    /// The journal this configuration describes, of either backend: its location, signing
+    /// key, witness and record limit (the other settings are the defaults).
+    pub fn journal_config(
+        &self,
+    ) -> Result<crate::audit::AnyJournalConfig, crate::audit::AuditError> {
+        let location = self.journal_location()?;
+        if location_is_dir(&location)
+            && self.journal.url.is_none()
+            && (self.journal.password_env.is_some() || self.journal.password_file.is_some())
+            && !self
+                .journal
+                .witness
+                .as_ref()
+                .is_some_and(|w| crate::audit::pg::PgLocation::is_url(&w.to_string_lossy()))
+        {
+            return Err(crate::audit::AuditError::Config(
+                "password_env and password_file are for a PostgreSQL journal (url) or witness"
+                    .to_string(),
+            ));
+        }
+        if self.journal.password_env.is_some() && self.journal.password_file.is_some() {
+            return Err(crate::audit::AuditError::Config(
+                "give password_env or password_file, not both".to_string(),
+            ));
+        }
+        let mut c = crate::audit::AnyJournalConfig::new(location);
+        c.set_signing_key(self.journal.signing_key.as_ref().map(|p| self.resolve(p)));
+        c.set_witness(self.journal_witness()?);
         if let Some(bytes) = self.journal.max_record_bytes {
-            c.max_record_bytes = bytes;
+            c.set_max_record_bytes(bytes);
         }
         if let Some(seconds) = self.journal.lock_wait_seconds {
-            c.lock_wait = std::time::Duration::from_secs(seconds);
+            c.set_lock_wait(std::time::Duration::from_secs(seconds));
         }
-        c
+        Ok(c)
     }
 
     /// Whether the manifest must be signed: `[manifest] require_signature`, or by default
@@ -654,6 +741,10 @@ impl Config {
             self.base_dir.join(path)
         }
     }
+}
+
+fn location_is_dir(location: &crate::audit::JournalLocation) -> bool {
+    matches!(location, crate::audit::JournalLocation::Dir(_))
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
@@ -731,6 +822,61 @@ TestConnection = "http://127.0.0.1:9090/echo"
         assert_eq!(c.organization.cbe.as_str(), "0212344876");
         assert_eq!(c.transport.kind, TransportKind::Http);
         assert_eq!(c.endpoints.len(), 1);
+    }
+
+    #[test]
+    fn a_journal_is_a_dir_or_a_postgres_url() {
+        let pg = GOOD.replace(
+            "[journal]\ndir = \"journal\"",
+            "[journal]\nurl = \"postgres://bcss_app@db.example/cpas?schema=cpas_a\"\npassword_env = \"BCSS_JOURNAL_PASSWORD\"\nwitness = \"postgres://bcss_app@db.example/cpas?schema=cpas_a_witness\"",
+        );
+        let c = Config::parse(&pg, "bcss.toml").unwrap();
+        match c.journal_location().unwrap() {
+            crate::audit::JournalLocation::Postgres(l) => {
+                assert_eq!(l.schema(), "cpas_a");
+                assert!(format!("{l:?}").contains("BCSS_JOURNAL_PASSWORD"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let witness = c.journal_witness().unwrap().unwrap();
+        assert!(format!("{witness:?}").contains("cpas_a_witness"));
+        assert!(matches!(
+            c.journal_config().unwrap(),
+            crate::audit::AnyJournalConfig::Postgres(_)
+        ));
+        for (bad, expected) in [
+            (
+                GOOD.replace(
+                    "dir = \"journal\"",
+                    "dir = \"journal\"\nurl = \"postgres://a@b/c\"",
+                ),
+                "not both",
+            ),
+            (GOOD.replace("dir = \"journal\"", ""), "give dir"),
+            (
+                GOOD.replace(
+                    "dir = \"journal\"",
+                    "url = \"postgres://app:s3cret-pw@db/c\"",
+                ),
+                "holds a password",
+            ),
+            (
+                GOOD.replace("dir = \"journal\"", "url = \"/var/lib/journal\""),
+                "postgres:// URL",
+            ),
+            (
+                GOOD.replace(
+                    "dir = \"journal\"",
+                    "dir = \"journal\"\npassword_file = \"pw\"",
+                ),
+                "for a PostgreSQL journal",
+            ),
+        ] {
+            let err = Config::parse(&bad, "bcss.toml").unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+            assert!(err.starts_with("bcss.toml:5:"), "{err}");
+            assert!(!err.contains("s3cret-pw"), "{err}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! A file journal that cannot be written makes calls fail closed: a clear audit error, and
-//! the transport receives zero bytes.
+//! A journal that cannot be written makes calls fail closed: a clear audit error, and the
+//! transport receives zero bytes. A file journal on a full disk; a PostgreSQL journal whose
+//! database stops mid-test (a throwaway local cluster; `SKIP:` without PostgreSQL).
 
+mod pg_support;
 mod pipeline_support;
 
 use std::process::Command;
@@ -147,4 +149,86 @@ async fn an_unwritable_journal_location_refuses_to_open() {
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("journal"), "{text}");
+}
+
+#[tokio::test]
+async fn a_stopped_database_refuses_the_call_and_sends_nothing_until_it_is_back() {
+    // A cluster of its own: this test stops it.
+    let Some(cluster) = pg_support::Cluster::start("a stopped PostgreSQL journal") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = Arc::new(
+        bcss::audit::pg::PgJournal::open(bcss::audit::pg::PgJournalConfig::new(location.clone()))
+            .await
+            .unwrap(),
+    );
+    let transport = Arc::new(CountingTransport::default());
+    let client = Client::builder()
+        .environment(Environment::Test)
+        .application("fault-test", "1.0.0")
+        .contact_email("it@cpas-fictiveville.example")
+        .guard(Arc::new(
+            Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
+        ))
+        .journal(journal.clone())
+        .transport(transport.clone())
+        .clock(Arc::new(FixedClock(
+            Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+        )))
+        .build()
+        .unwrap();
+    let ctx = CallContext::new(Actor::new("agent-042"), "PCSA:SOCIAL_INQUIRY");
+    let request = tx25();
+    let first = client.call(&ctx, &request).await.unwrap();
+    let sent = transport.bytes.load(Ordering::SeqCst);
+    assert!(sent > 0);
+
+    // As if the server crashed: what was acknowledged must survive it.
+    cluster.stop();
+    for _ in 0..3 {
+        let err = client.call(&ctx, &request).await.unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::JournalRefused(_)),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+        assert_eq!(
+            transport.bytes.load(Ordering::SeqCst),
+            sent,
+            "zero bytes sent"
+        );
+    }
+    // A denial that cannot be journaled is refused too.
+    let marketing = CallContext::new(Actor::new("agent-042"), "MARKETING");
+    let err = client.call(&marketing, &request).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::JournalRefused(_)),
+        "{err:?}"
+    );
+
+    // The database is back: the journal connects again, and the chain goes on unbroken.
+    cluster.restart();
+    client.call(&ctx, &request).await.unwrap();
+    assert!(transport.bytes.load(Ordering::SeqCst) > sent);
+    assert!(journal.stats().reconnects >= 1);
+    journal.close().await.unwrap();
+    let report = bcss::audit::pg::verify(&location, &bcss::audit::VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    let records = bcss::audit::pg::records(&location, 1..=u64::MAX)
+        .await
+        .unwrap();
+    let kept: Vec<&str> = records
+        .iter()
+        .filter(|(_, r)| r.ticket() == Some(first.ticket))
+        .map(|(_, r)| r.kind())
+        .collect();
+    assert_eq!(
+        kept,
+        ["intent", "outcome"],
+        "the acknowledged call survived the crash"
+    );
 }

@@ -1,40 +1,149 @@
 //! The client's single call path, end to end with test doubles: the guard decides, the
 //! journal records durably before anything is sent, and every refusal sends zero bytes.
+//!
+//! The tests of the journal's part run twice: on a journal in memory, and on the
+//! PostgreSQL journal of a throwaway local cluster (`postgres`; `SKIP:` without
+//! PostgreSQL).
 
+mod pg_support;
 mod pipeline_support;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bcss::Environment;
-use bcss::audit::Record;
+use bcss::audit::pg::{PgJournal, PgJournalConfig, PgLocation};
+use bcss::audit::{Appended, AuditError, CallRecord, Journal, Record};
 use bcss::client::{Actor, CallContext, Client};
 use bcss::clock::{Clock, ClockError, FixedClock};
 use bcss::error::ErrorKind;
 use bcss::ids::ProgramId;
 use bcss::manifest::{DenialReason, Guard};
 use bcss::services::generic::GenericRequest;
+use bcss::transport::BoxFuture;
 use chrono::{DateTime, TimeZone, Utc};
-use pipeline_support::{CountingTransport, MANIFEST, MemoryJournal, identify, investigate, tx25};
+use pipeline_support::{
+    CountingTransport, MANIFEST, MemoryJournal, Recorded, identify, investigate, tx25,
+};
+
+/// Where a test's records go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Memory,
+    Postgres,
+}
+
+/// The PostgreSQL journal, its call records read back from the database.
+#[derive(Debug)]
+struct PgRecorded {
+    journal: PgJournal,
+    location: PgLocation,
+}
+
+impl Recorded for PgRecorded {
+    fn recorded(&self) -> BoxFuture<'_, Vec<Record>> {
+        Box::pin(async move {
+            bcss::audit::pg::records(&self.location, 1..=u64::MAX)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, r)| r)
+                .filter(|r| !r.is_journal_kind())
+                .collect()
+        })
+    }
+
+    fn last_sequence(&self) -> BoxFuture<'_, u64> {
+        Box::pin(async move {
+            let head = bcss::audit::pg::head(&self.location)
+                .await
+                .unwrap()
+                .unwrap();
+            head.next_sequence - 1
+        })
+    }
+}
+
+impl Journal for PgRecorded {
+    fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
+        self.journal.append(record)
+    }
+    fn append_deferred(&self, record: CallRecord) -> Result<(), AuditError> {
+        self.journal.append_deferred(record)
+    }
+    fn max_payload_bytes(&self) -> usize {
+        self.journal.max_payload_bytes()
+    }
+}
+
+/// A journal the tests append through and read back.
+trait TestJournal: Journal + Recorded {}
+impl<T: Journal + Recorded> TestJournal for T {}
+
+/// A new journal of `backend`; `None` (after `SKIP:`) without PostgreSQL.
+async fn journal(backend: Backend) -> Option<Arc<dyn TestJournal>> {
+    match backend {
+        Backend::Memory => Some(Arc::new(MemoryJournal::default())),
+        Backend::Postgres => {
+            let cluster = pg_support::shared("the client pipeline on PostgreSQL")?;
+            let location = cluster.database().init("bcss").await;
+            let mut config = PgJournalConfig::new(location.clone());
+            config.checkpoint_every = std::time::Duration::ZERO;
+            let journal = PgJournal::open(config).await.unwrap();
+            Some(Arc::new(PgRecorded { journal, location }))
+        }
+    }
+}
+
+/// Runs the test `$name(backend)` on both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn memory() {
+                super::$name(super::Backend::Memory).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    granted_call_is_journaled_before_and_after_sending,
+    every_denial_sends_zero_bytes,
+    a_call_without_a_user_is_refused_and_journaled,
+    an_untrustworthy_clock_refuses_the_call,
+    a_manifest_reload_changes_decisions_without_restarting,
+);
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
 }
 
+/// The records about calls (without the manifest loads every client journals).
+fn call_records(records: Vec<Record>) -> Vec<Record> {
+    records
+        .into_iter()
+        .filter(|r| !matches!(r, Record::ManifestLoad(_)))
+        .collect()
+}
+
 struct Setup {
     client: Client,
-    journal: Arc<MemoryJournal>,
+    journal: Arc<dyn TestJournal>,
     transport: Arc<CountingTransport>,
 }
 
 fn setup_with(
+    journal: Arc<dyn TestJournal>,
     env: Environment,
     guard: Guard,
     clock: Arc<dyn Clock>,
     program: Option<&str>,
-    failing_journal: bool,
 ) -> Setup {
-    let journal = Arc::new(MemoryJournal::default());
     let transport = CountingTransport::new(journal.clone());
     let mut builder = Client::builder()
         .environment(env)
@@ -48,9 +157,6 @@ fn setup_with(
         builder = builder.program(ProgramId::new(p).unwrap());
     }
     let client = builder.build().unwrap();
-    // The journal fails once the client is built (it refuses to build on one that
-    // already fails: see below).
-    journal.fail.store(failing_journal, Ordering::SeqCst);
     Setup {
         client,
         journal,
@@ -58,23 +164,24 @@ fn setup_with(
     }
 }
 
-fn setup(env: Environment, when: DateTime<Utc>) -> Setup {
-    setup_with(
+async fn setup(backend: Backend, env: Environment, when: DateTime<Utc>) -> Option<Setup> {
+    Some(setup_with(
+        journal(backend).await?,
         env,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(FixedClock(when)),
         None,
-        false,
-    )
+    ))
 }
 
 fn ctx(purpose: &str) -> CallContext {
     CallContext::new(Actor::new("agent-042").with_name("Sam Agent"), purpose)
 }
 
-#[tokio::test]
-async fn granted_call_is_journaled_before_and_after_sending() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+async fn granted_call_is_journaled_before_and_after_sending(backend: Backend) {
+    let Some(s) = setup(backend, Environment::Test, at(2026, 6, 1)).await else {
+        return;
+    };
     let reply = s
         .client
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
@@ -102,7 +209,7 @@ async fn granted_call_is_journaled_before_and_after_sending() {
     );
     assert!(body.contains(&reply.ticket.to_string()));
 
-    let records = s.journal.records();
+    let records = s.journal.recorded().await;
     assert_eq!(records.len(), 4);
     // The manifest the client started with, then the call: its intent, the raw reply
     // (durable before decoding), and how the reply was classified.
@@ -148,7 +255,9 @@ async fn granted_call_is_journaled_before_and_after_sending() {
 /// The grant supplies the program number an SSDN request carries as its UserID.
 #[tokio::test]
 async fn the_grant_supplies_the_program_number_of_an_ssdn_request() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+    let s = setup(Backend::Memory, Environment::Test, at(2026, 6, 1))
+        .await
+        .unwrap();
     let reply = s
         .client
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &investigate("68070100188"))
@@ -166,8 +275,7 @@ async fn the_grant_supplies_the_program_number_of_an_ssdn_request() {
 
 /// Every kind of unauthorised call returns its typed denial, is journaled, and sends
 /// nothing.
-#[tokio::test]
-async fn every_denial_sends_zero_bytes() {
+async fn every_denial_sends_zero_bytes(backend: Backend) {
     struct Case {
         name: &'static str,
         env: Environment,
@@ -255,7 +363,9 @@ async fn every_denial_sends_zero_bytes() {
             .guard
             .unwrap_or_else(|| Guard::from_str(MANIFEST, "authorizations.toml").unwrap());
         // A guard without a manifest has no organisation: name it on the builder.
-        let journal = Arc::new(MemoryJournal::default());
+        let Some(journal) = journal(backend).await else {
+            return;
+        };
         let transport = CountingTransport::new(journal.clone());
         let mut builder = Client::builder()
             .environment(case.env)
@@ -284,7 +394,7 @@ async fn every_denial_sends_zero_bytes() {
             other => panic!("{}: expected a denial, got {other:?}", case.name),
         }
         assert_eq!(transport.bytes.load(Ordering::SeqCst), 0, "{}", case.name);
-        let records = journal.call_records();
+        let records = call_records(journal.recorded().await);
         assert_eq!(records.len(), 1, "{}", case.name);
         let Record::Denial(denial) = &records[0] else {
             panic!("{}: expected a denial record, got {records:?}", case.name);
@@ -303,14 +413,15 @@ async fn every_denial_sends_zero_bytes() {
     }
 }
 
-#[tokio::test]
-async fn a_call_without_a_user_is_refused_and_journaled() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+async fn a_call_without_a_user_is_refused_and_journaled(backend: Backend) {
+    let Some(s) = setup(backend, Environment::Test, at(2026, 6, 1)).await else {
+        return;
+    };
     let anonymous = CallContext::new(Actor::new("  "), "PCSA:SOCIAL_INQUIRY");
     let err = s.client.call(&anonymous, &tx25()).await.unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::MissingUser(_)), "{err:?}");
     assert_eq!(s.transport.bytes.load(Ordering::SeqCst), 0);
-    let records = s.journal.call_records();
+    let records = call_records(s.journal.recorded().await);
     assert!(
         matches!(&records[..], [Record::Denial(d)] if d.reason_code == "missing_user" && d.stage == "before_guard")
     );
@@ -318,13 +429,17 @@ async fn a_call_without_a_user_is_refused_and_journaled() {
 
 #[tokio::test]
 async fn a_journal_that_cannot_write_refuses_the_call() {
+    let memory = Arc::new(MemoryJournal::default());
     let s = setup_with(
+        memory.clone(),
         Environment::Test,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(FixedClock(at(2026, 6, 1))),
         None,
-        true,
     );
+    // The journal fails once the client is built (it refuses to build on one that
+    // already fails: see below).
+    memory.fail.store(true, Ordering::SeqCst);
     let err = s
         .client
         .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())
@@ -374,14 +489,16 @@ impl Clock for BrokenClock {
     }
 }
 
-#[tokio::test]
-async fn an_untrustworthy_clock_refuses_the_call() {
+async fn an_untrustworthy_clock_refuses_the_call(backend: Backend) {
+    let Some(journal) = journal(backend).await else {
+        return;
+    };
     let s = setup_with(
+        journal,
         Environment::Test,
         Guard::from_str(MANIFEST, "authorizations.toml").unwrap(),
         Arc::new(BrokenClock),
         None,
-        false,
     );
     let err = s
         .client
@@ -410,9 +527,10 @@ fn the_builder_refuses_an_organisation_the_manifest_is_not_for() {
     assert!(err.to_string().contains("0212344876"), "{err}");
 }
 
-#[tokio::test]
-async fn a_manifest_reload_changes_decisions_without_restarting() {
-    let s = setup(Environment::Test, at(2026, 6, 1));
+async fn a_manifest_reload_changes_decisions_without_restarting(backend: Backend) {
+    let Some(s) = setup(backend, Environment::Test, at(2026, 6, 1)).await else {
+        return;
+    };
     assert!(
         s.client
             .call(&ctx("PCSA:SOCIAL_INQUIRY"), &tx25())

@@ -2,8 +2,9 @@
 //! before anything is sent, kept at least 10 years.
 //!
 //! [`Journal`] is the seam the client's call path uses. The file journal (segments, hash
-//! chain, group commit, recovery) is the embedded default; a shared store for many
-//! application instances can implement the same trait later.
+//! chain, group commit, recovery) is the embedded default; the PostgreSQL journal
+//! ([`pg`]) serves many application instances at once. A [`JournalLocation`] names
+//! either (a directory or a `postgres://` URL), and [`AnyJournal`] opens either.
 //!
 //! - [`FileJournal`]: the writer ([`FileJournal::open`], [`Journal::append`],
 //!   [`FileJournal::close`]).
@@ -23,13 +24,16 @@
 //! [`verify()`] beyond the storage format. The file journal's on-disk format is described
 //! in [`format`](mod@format).
 
+mod any;
 pub mod chain;
 pub mod codec;
 mod file_journal;
 pub mod format;
 mod index;
+mod location;
 mod locator;
 mod lock;
+pub mod pg;
 mod progress;
 mod prune;
 mod quarantine;
@@ -44,8 +48,10 @@ mod walk;
 mod witness;
 mod writer;
 
+pub use any::{AnyJournal, AnyJournalConfig};
 pub use file_journal::{FileJournal, FileJournalConfig, JournalStats};
 pub use index::{INDEX_DIR, IndexReport, reindex};
+pub use location::JournalLocation;
 pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use progress::Progress;
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progress};
@@ -158,6 +164,18 @@ pub enum AuditError {
         limit: usize,
         /// Which limit.
         limit_name: &'static str,
+    },
+    /// The journal's database refused or failed an operation (unreachable, a lost
+    /// connection, a refused statement). The message is the server's or the driver's and
+    /// never holds a password.
+    #[error("audit journal at {location}: {operation} failed: {message}")]
+    Database {
+        /// The journal's location (its URL, which holds no password).
+        location: String,
+        /// What was being done.
+        operation: &'static str,
+        /// What the database or the driver said.
+        message: String,
     },
     /// The witness does not confirm the journal (it recorded a head the journal does not
     /// have, or holds another journal's heads): the journal was cut, rewritten or replaced.

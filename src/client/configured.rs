@@ -1,11 +1,11 @@
-//! Building a [`Client`] from a `bcss.toml` [`Config`]: the manifest, the file journal and
-//! the transport it names.
+//! Building a [`Client`] from a `bcss.toml` [`Config`]: the manifest, the journal (a
+//! directory or a PostgreSQL database) and the transport it names.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::Client;
-use crate::audit::FileJournal;
+use crate::audit::AnyJournal;
 use crate::config::{Config, TransportKind};
 use crate::endpoints::Endpoints;
 use crate::error::Error;
@@ -22,8 +22,8 @@ use crate::transport::replay::{Mode, ReplayTransport};
 pub struct ConfiguredClient {
     /// The client.
     pub client: Client,
-    /// The file journal the client writes to.
-    pub journal: Arc<FileJournal>,
+    /// The journal the client writes to (`[journal] dir` or `url`).
+    pub journal: Arc<AnyJournal>,
 }
 
 impl ConfiguredClient {
@@ -38,7 +38,8 @@ impl Client {
     /// Build a client from a configuration: load the manifest and check its signature
     /// against `[manifest] signers` (an invalid manifest, or one whose signature does not
     /// satisfy `require_signature`, refuses to start, saying why), open the journal, and
-    /// set up the transport. `[manifest] require_signature = false` is what lets a
+    /// set up the transport. The journal is a directory or a PostgreSQL database, as
+    /// `[journal] dir` or `url` says. `[manifest] require_signature = false` is what lets a
     /// production client decide under an unsigned manifest
     /// ([`ClientBuilder::allow_unsigned_manifest`](super::ClientBuilder::allow_unsigned_manifest)),
     /// and `[transport] drill = true` what lets it reach a stand-in
@@ -70,7 +71,7 @@ impl Client {
             max_depth: config.limits.max_depth.unwrap_or(defaults.max_depth),
             ..defaults
         };
-        let journal = Arc::new(FileJournal::open(config.file_journal_config()).await?);
+        let journal = Arc::new(AnyJournal::open(config.journal_config()?).await?);
         let mut builder = Client::builder()
             .environment(config.environment)
             .organization(config.organization.cbe.clone())

@@ -134,6 +134,23 @@ impl MemoryJournal {
     }
 }
 
+/// A journal whose call records a test can read back, in order (the journal's own records
+/// aside): the memory journal, or a real one.
+pub trait Recorded: Send + Sync + std::fmt::Debug {
+    fn recorded(&self) -> BoxFuture<'_, Vec<Record>>;
+
+    /// The sequence number of the journal's last record (its own records included).
+    fn last_sequence(&self) -> BoxFuture<'_, u64> {
+        Box::pin(async move { self.recorded().await.len() as u64 })
+    }
+}
+
+impl Recorded for MemoryJournal {
+    fn recorded(&self) -> BoxFuture<'_, Vec<Record>> {
+        Box::pin(async move { self.records() })
+    }
+}
+
 impl Journal for MemoryJournal {
     fn append(&self, record: CallRecord) -> BoxFuture<'_, Result<Appended, AuditError>> {
         Box::pin(async move {
@@ -210,12 +227,12 @@ pub fn envelope(body: &str) -> String {
 #[derive(Debug)]
 pub struct CountingTransport {
     pub bytes: AtomicUsize,
-    pub journal: Arc<MemoryJournal>,
+    pub journal: Arc<dyn Recorded>,
     pub seen: Mutex<Vec<(String, String, Vec<u8>)>>,
 }
 
 impl CountingTransport {
-    pub fn new(journal: Arc<MemoryJournal>) -> Arc<Self> {
+    pub fn new(journal: Arc<dyn Recorded>) -> Arc<Self> {
         Arc::new(CountingTransport {
             bytes: AtomicUsize::new(0),
             journal,
@@ -231,13 +248,13 @@ impl Transport for CountingTransport {
     ) -> BoxFuture<'a, Result<TransportResponse, TransportError>> {
         Box::pin(async move {
             // The one promise: the intent, with these exact bytes, is already journaled.
-            let records = self.journal.records();
+            let records = self.journal.recorded().await;
             let Some(Record::Intent(intent)) = records.last() else {
                 panic!("transport called without a journaled intent: {records:?}");
             };
             assert_eq!(intent.request.as_bytes(), permit.body());
             assert_eq!(intent.ticket, permit.ticket());
-            assert_eq!(permit.intent().sequence, records.len() as u64);
+            assert_eq!(permit.intent().sequence, self.journal.last_sequence().await);
             self.bytes.fetch_add(permit.body().len(), Ordering::SeqCst);
             self.seen.lock().unwrap().push((
                 permit.endpoint().to_string(),

@@ -64,7 +64,7 @@ impl QueryFilter {
         }
     }
 
-    fn matches_call(
+    pub(crate) fn matches_call(
         &self,
         ticket: Uuid,
         decided_at: DateTime<Utc>,

@@ -1,10 +1,12 @@
-//! `bcss audit`: verify, query, show, checkpoint, prune and reindex a file journal. Thin: the
-//! work is done by `bcss::audit`.
+//! `bcss audit`: verify, query, show, checkpoint, prune and reindex a journal (a directory,
+//! or a `postgres://` URL: see `pg`), set up a PostgreSQL journal and export a file journal
+//! into one. Thin: the work is done by `bcss::audit`.
 //!
-//! Reading personal data is accountable: `query` and `show` require `--reader ID`, and the
-//! read (who, what, about whom, the journal's head it covered) is recorded durably in the
-//! journal's reads chain (`DIR/reads/`) before anything is shown, also while an
-//! application writes the journal.
+//! Reading personal data is accountable: `query`, `show` and `export` require
+//! `--reader ID`, and the read (who, what, about whom, the journal's head it covered) is
+//! recorded durably before anything is shown, also while an application writes the
+//! journal: in a file journal's reads chain (`DIR/reads/`), or as a read record in a
+//! PostgreSQL journal's own chain.
 //!
 //! Exit codes: 0 success; 1 the journal is damaged or does not verify (or `show` found no
 //! such ticket, or `verify --manifest-signer` found decisions under another manifest); 2
@@ -13,6 +15,7 @@
 
 mod maintain;
 mod output;
+mod pg;
 mod progress;
 mod query;
 mod reading;
@@ -21,6 +24,7 @@ mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use bcss::audit::{AuditError, FileJournalConfig, FileWitness};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -57,6 +61,24 @@ pub enum AuditCommand {
     /// journal whose witness holds nothing, so a missing witness is never recreated
     /// silently.
     StartWitness(witness::StartWitnessArgs),
+    /// Create a PostgreSQL journal's schema, triggers and functions, its witness's schema,
+    /// and the application roles' grants (run as the role that will own them).
+    Init(pg::InitArgs),
+    /// Copy a file journal into an empty PostgreSQL journal, keeping sequence numbers and
+    /// hashes, then verify it ends at the same head.
+    Export(pg::ExportArgs),
+}
+
+/// The database password, for a `postgres://` journal (never in the URL).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct DbArgs {
+    /// The environment variable holding the database password (default PGPASSWORD, when
+    /// it is set).
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// The file holding the database password.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    pub password_file: Option<PathBuf>,
 }
 
 /// The journal's signing key, witness and lock wait: for the checkpoint written after a
@@ -67,17 +89,20 @@ pub struct JournalKeys {
     /// the read or prune record (give it whenever the journal has one).
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
-    /// The journal's witness file. For verify, the anchor: every head it recorded must be in
-    /// the chain, so a cut at a record boundary, deleted trailing segments, a replaced
-    /// journal or a rewritten chain is detected (without it verify is unanchored). For a
-    /// read or a prune, the checkpoint after its record is recorded there; required
-    /// whenever the journal has one (the journal refuses a writer without it).
+    /// The journal's witness (a file, or a postgres:// URL naming its schema). For verify,
+    /// the anchor: every head it recorded must be in the chain, so a cut at a record
+    /// boundary, deleted trailing segments, a replaced journal or a rewritten chain is
+    /// detected (without it verify is unanchored). For a read or a prune, the checkpoint
+    /// after its record is recorded there; required whenever the journal has one (the
+    /// journal refuses a writer without it).
     #[arg(long, value_name = "FILE")]
     pub witness: Option<PathBuf>,
     /// A `bcss.toml` whose `[journal] signing_key`, `witness` and `lock_wait_seconds` are
     /// used when not given here.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Run `bcss audit ...`.
@@ -90,6 +115,8 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
         AuditCommand::Prune(args) => maintain::run_prune(args),
         AuditCommand::Reindex(args) => maintain::run_reindex(args),
         AuditCommand::StartWitness(args) => witness::run(args),
+        AuditCommand::Init(args) => pg::run_init(args),
+        AuditCommand::Export(args) => pg::run_export(args),
     };
     match result {
         Ok(code) => code,
@@ -123,20 +150,27 @@ fn journal_config(dir: &Path, keys: &JournalKeys) -> Result<FileJournalConfig, F
     let mut config = FileJournalConfig::new(dir);
     if let Some(path) = &keys.config {
         let file = bcss::config::Config::load(path).map_err(|e| usage(e.to_string()))?;
-        let configured = file.file_journal_config();
-        config.signing_key = configured.signing_key;
-        config.witness = configured.witness;
-        config.lock_wait = configured.lock_wait;
+        config.signing_key = file.journal.signing_key.as_ref().map(|p| file.resolve(p));
+        config.witness = file.journal_witness()?;
+        if let Some(seconds) = file.journal.lock_wait_seconds {
+            config.lock_wait = std::time::Duration::from_secs(seconds);
+        }
     }
     if let Some(key) = &keys.signing_key {
         config.signing_key = Some(key.clone());
     }
     if let Some(w) = &keys.witness {
-        let witness: std::sync::Arc<dyn bcss::audit::Witness> =
-            std::sync::Arc::new(FileWitness::new(w));
-        config.witness = Some(witness);
+        config.witness = Some(witness_of(w, &keys.db)?);
     }
     Ok(config)
+}
+
+/// The witness a command line names: a file, or a `postgres://` URL of its schema.
+fn witness_of(witness: &Path, db: &DbArgs) -> Result<Arc<dyn bcss::audit::Witness>, Failure> {
+    Ok(match pg::location(witness, db)? {
+        Some(location) => Arc::new(bcss::audit::pg::PgWitness::new(location)),
+        None => Arc::new(FileWitness::new(witness)),
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

@@ -10,14 +10,17 @@ use super::{Exit, Failure, JournalKeys, journal_config, parse_time, runtime, usa
 /// `bcss audit checkpoint`
 #[derive(Debug, clap::Args)]
 pub struct CheckpointArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
+    #[command(flatten)]
+    pub db: super::DbArgs,
 }
 
 /// `bcss audit prune`
 #[derive(Debug, clap::Args)]
 pub struct PruneArgs {
-    /// The journal directory (or its reads chain, `DIR/reads`).
+    /// The journal: a directory (or its reads chain, `DIR/reads`), or
+    /// postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
     /// Remove segments whose records are all older than this (RFC 3339 or YYYY-MM-DD) and
     /// older than 10 years.
@@ -39,6 +42,9 @@ pub struct ReindexArgs {
 }
 
 pub(super) fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> {
+    if let Some(location) = super::pg::location(&args.dir, &args.db)? {
+        return super::pg::run_checkpoint(location);
+    }
     let options = VerifyOptions {
         progress: super::progress::bar(),
         ..VerifyOptions::default()
@@ -62,6 +68,9 @@ pub(super) fn run_checkpoint(args: CheckpointArgs) -> Result<ExitCode, Failure> 
 
 pub(super) fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
     let before = parse_time(&args.before, false)?;
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        return super::pg::run_prune(location, &args.keys, before);
+    }
     if !args.dir.is_dir() {
         return Err(usage(format!(
             "{} is not a journal directory",
@@ -99,6 +108,11 @@ pub(super) fn run_prune(args: PruneArgs) -> Result<ExitCode, Failure> {
 }
 
 pub(super) fn run_reindex(args: ReindexArgs) -> Result<ExitCode, Failure> {
+    if bcss::audit::pg::PgLocation::is_url(&args.dir.to_string_lossy()) {
+        return Err(usage(
+            "reindex rebuilds a file journal's index; a PostgreSQL journal's indexes are kept by the database".to_string(),
+        ));
+    }
     let keys = JournalKeys {
         config: args.config.clone(),
         ..JournalKeys::default()

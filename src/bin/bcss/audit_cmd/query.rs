@@ -28,7 +28,7 @@ pub enum Format {
 /// `bcss audit query`
 #[derive(Debug, clap::Args)]
 pub struct QueryArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
     /// The physical user's id (with --reads: the reader's).
     #[arg(long, value_name = "ID")]
@@ -70,7 +70,7 @@ pub struct QueryArgs {
 /// `bcss audit show`
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
     /// Our ticket (a UUID).
     pub ticket: Uuid,
@@ -135,6 +135,21 @@ fn note_plan(result: &QueryResult) {
 
 pub(super) fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
     let filter = filter(&args)?;
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        if args.reads {
+            return Err(super::usage(
+                "--reads lists a file journal's reads chain; a PostgreSQL journal's reads are read records in its own chain".to_string(),
+            ));
+        }
+        return super::pg::run_query(
+            location,
+            &args.reader,
+            &args.keys,
+            args.format,
+            &filter,
+            arguments(&args),
+        );
+    }
     if args.reads {
         return run_reads(&args, &filter);
     }
@@ -247,6 +262,9 @@ fn run_reads(args: &QueryArgs, filter: &QueryFilter) -> Result<ExitCode, Failure
 }
 
 pub(super) fn run_show(args: ShowArgs) -> Result<ExitCode, Failure> {
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        return super::pg::run_show(location, &args.reader, &args.keys, args.ticket);
+    }
     let result = audit::query_ticket(&args.dir, args.ticket)?;
     note_plan(&result);
     if let Some(problem) = result.problem.as_ref().filter(|p| !p.final_record) {

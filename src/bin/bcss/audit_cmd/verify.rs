@@ -12,7 +12,7 @@ use super::{Failure, JournalKeys, journal_config, usage};
 /// `bcss audit verify`
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The journal directory.
+    /// The journal: a directory, or postgres://ROLE@HOST/DATABASE?schema=NAME.
     pub dir: PathBuf,
     /// A head printed earlier by `bcss audit checkpoint` (`SEQUENCE:HEX`, or `HEX`): prove
     /// the journal still extends it.
@@ -31,8 +31,8 @@ pub struct VerifyArgs {
     /// manifest none of them signed, and exits 1 when there is one.
     #[arg(long, value_name = "KEY.pub")]
     pub manifest_signer: Vec<PathBuf>,
-    /// Record this verification in the journal's reads chain (naming this reader) before
-    /// showing anything.
+    /// Record this verification (naming this reader) before showing anything: in a file
+    /// journal's reads chain, in a PostgreSQL journal's own chain.
     #[arg(long, value_name = "ID")]
     pub reader: Option<String>,
     #[command(flatten)]
@@ -63,11 +63,20 @@ pub(super) fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         progress: super::progress::bar(),
         now: None,
     };
+    let mut arguments = Vec::new();
+    if let Some(t) = &args.trusted_head {
+        arguments.push(format!("--trusted-head={t}"));
+    }
+    if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
+        return super::pg::run_verify(
+            location,
+            args.reader.as_deref(),
+            &args.keys,
+            options,
+            arguments,
+        );
+    }
     if let Some(reader) = &args.reader {
-        let mut arguments = Vec::new();
-        if let Some(t) = &args.trusted_head {
-            arguments.push(format!("--trusted-head={t}"));
-        }
         journal_read(
             &args.dir,
             reader,
@@ -112,11 +121,20 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
             );
             return ExitCode::from(1);
         }
-        let _ = writeln!(
-            out,
-            "FAILED: segment {} byte {} sequence {}: {}",
-            problem.segment, problem.offset, problem.sequence, problem.reason
-        );
+        let _ = if problem.segment.ends_with(".records") {
+            // A PostgreSQL journal: its records table, by sequence number.
+            writeln!(
+                out,
+                "FAILED: table {} sequence {}: {}",
+                problem.segment, problem.sequence, problem.reason
+            )
+        } else {
+            writeln!(
+                out,
+                "FAILED: segment {} byte {} sequence {}: {}",
+                problem.segment, problem.offset, problem.sequence, problem.reason
+            )
+        };
         let last_read = report.head.map_or(0, |h| h.sequence);
         if problem.sequence > last_read {
             let _ = writeln!(out, "{} records verified before it", report.records);

@@ -35,6 +35,7 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
         signing_key: args.signing_key.clone(),
         witness: Some(args.witness.clone()),
         config: None,
+        db: Default::default(),
     };
     let mut config = journal_config(&args.dir, &keys)?;
     config.start_witness = true;
@@ -47,11 +48,11 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
     })?;
     let witness = args.witness.display();
     match (started, head) {
-        (true, Some(head)) => println!(
+        (true, Some(head)) => outln!(
             "witness {witness} started at head {head}, recorded in the chain by a witness_started checkpoint; records up to sequence {} are anchored by the chain alone",
             head.sequence
         ),
-        _ => println!("witness {witness} already holds heads of this journal: nothing to start"),
+        _ => outln!("witness {witness} already holds heads of this journal: nothing to start"),
     }
     Ok(ExitCode::SUCCESS)
 }

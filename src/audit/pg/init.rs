@@ -1,0 +1,145 @@
+//! `bcss audit init postgres://...`: the journal's schema, its triggers and functions, the
+//! witness's schema, and the application roles' grants.
+
+use super::connect::connect;
+use super::location::valid_identifier;
+use super::{PgLocation, SCHEMA_FORMAT, db_error};
+use crate::audit::AuditError;
+
+const SCHEMA: &str = include_str!("schema.sql");
+const GRANTS: &str = include_str!("grants.sql");
+
+/// What [`init`] sets up beside the journal's schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InitOptions {
+    /// The application roles: each may read the journal, append to it (through
+    /// `lock_head()`) and record heads in the witness; none may update or delete. They
+    /// must exist (`CREATE ROLE bcss_app LOGIN PASSWORD ...`).
+    pub roles: Vec<String>,
+    /// The witness's schema; default the journal's schema followed by `_witness`.
+    pub witness_schema: Option<String>,
+}
+
+impl InitOptions {
+    fn witness_schema(&self, location: &PgLocation) -> String {
+        self.witness_schema
+            .clone()
+            .unwrap_or_else(|| format!("{}_witness", location.schema()))
+    }
+
+    fn check(&self, location: &PgLocation) -> Result<(), AuditError> {
+        let witness = self.witness_schema(location);
+        if !valid_identifier(&witness) || witness == location.schema() {
+            return Err(AuditError::Config(format!(
+                "the witness schema {witness:?} must be a lowercase SQL identifier other than the journal's schema"
+            )));
+        }
+        for role in &self.roles {
+            if !valid_identifier(role) {
+                return Err(AuditError::Config(format!(
+                    "role {role:?} is not a lowercase SQL identifier (a-z, 0-9, _)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The SQL [`init`] runs for `location` (the schema, then one set of grants per role), as
+/// a database administrator may want to review it or run it by hand.
+pub fn init_sql(location: &PgLocation, options: &InitOptions) -> Result<String, AuditError> {
+    options.check(location)?;
+    let witness = options.witness_schema(location);
+    let mut sql = SCHEMA
+        .replace("__S__", location.schema())
+        .replace("__W__", &witness);
+    sql.push_str(&format!(
+        "\nINSERT INTO {}.meta (format_version) VALUES ({SCHEMA_FORMAT});\n",
+        location.schema()
+    ));
+    for role in &options.roles {
+        sql.push('\n');
+        sql.push_str(
+            &GRANTS
+                .replace("__S__", location.schema())
+                .replace("__W__", &witness)
+                .replace("__R__", role),
+        );
+    }
+    Ok(sql)
+}
+
+/// What [`init`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitReport {
+    /// The schema was created now (false: it existed, only grants were given).
+    pub created: bool,
+    /// The witness's schema.
+    pub witness_schema: String,
+    /// The roles granted.
+    pub roles: Vec<String>,
+}
+
+/// Create the journal's schema at `location` (tables, indexes, the chain-checking insert
+/// trigger, the append-only triggers, `lock_head()`, `start_journal()` and `prune()`), the
+/// witness's schema, and grant each of `options.roles` what an application needs. The
+/// connecting role owns everything (run it as the administrator, not as the application).
+/// When the journal's schema exists already, only the grants are given (to add a role).
+///
+/// Fails with [`AuditError::Config`] for a role that does not exist (saying how to create
+/// it) and [`AuditError::Database`] when a statement is refused.
+pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitReport, AuditError> {
+    options.check(location)?;
+    let mut connection = connect(location).await?;
+    let client = &mut connection.client;
+    for role in &options.roles {
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[role])
+            .await
+            .map_err(|e| db_error(location, "look up a role", &e))?
+            .is_some();
+        if !exists {
+            return Err(AuditError::Config(format!(
+                "role {role} does not exist: create it first (CREATE ROLE {role} LOGIN PASSWORD '...'), then run init again"
+            )));
+        }
+    }
+    let exists = client
+        .query_opt(
+            "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+            &[&location.schema()],
+        )
+        .await
+        .map_err(|e| db_error(location, "look up the schema", &e))?
+        .is_some();
+    let witness = options.witness_schema(location);
+    let sql = if exists {
+        super::read::check_schema(client, location).await?;
+        let no_schema = InitOptions {
+            roles: options.roles.clone(),
+            witness_schema: Some(witness.clone()),
+        };
+        let full = init_sql(location, &no_schema)?;
+        // Only the grants: what follows the meta row.
+        full.split_once(&format!("VALUES ({SCHEMA_FORMAT});\n"))
+            .map(|(_, grants)| grants.to_string())
+            .unwrap_or_default()
+    } else {
+        init_sql(location, options)?
+    };
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| db_error(location, "begin", &e))?;
+    tx.batch_execute(&sql)
+        .await
+        .map_err(|e| db_error(location, "create the journal's schema", &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| db_error(location, "commit the journal's schema", &e))?;
+    Ok(InitReport {
+        created: !exists,
+        witness_schema: witness,
+        roles: options.roles.clone(),
+    })
+}

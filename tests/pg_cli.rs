@@ -1,0 +1,472 @@
+//! The command line on a PostgreSQL journal: `bcss audit init`, `bcss call` with
+//! `[journal] url`, then `verify`, `query`, `show` and `checkpoint` on the URL, and
+//! `export` of a file journal to the same head. Against a throwaway local cluster (see
+//! `pg_support`), or `SKIP:`.
+
+mod audit_support;
+mod pg_support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use audit_support::{intent, outcome, ssin};
+use bcss::audit::{FileJournal, FileJournalConfig, Journal, Record};
+use pg_support::{APP, OWNER, shared};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bcss");
+
+fn bcss(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn setup(dir: &Path, url: &str, password_file: &Path) -> String {
+    std::fs::write(
+        dir.join("authorizations.toml"),
+        r#"
+[organization]
+cbe = "0212344876"
+name = "CPAS de Fictiveville"
+sector = 17
+
+[[authorization]]
+id = "ti-groups-test"
+environment = "test"
+service = "RetrieveTIGroups"
+purpose = "PCSA:SOCIAL_INQUIRY"
+program = "00912345673"
+valid_from = 2025-01-01
+valid_until = 2099-12-31
+granted_by = "security-advisor"
+"#,
+    )
+    .unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/exchanges");
+    let config = dir.join("bcss.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+environment = "test"
+manifest = "authorizations.toml"
+
+[journal]
+url = "{url}"
+password_file = "{}"
+
+[application]
+name = "cli-test"
+version = "1.0.0"
+
+[organization]
+cbe = "0212344876"
+contact_email = "it@cpas-fictiveville.example"
+
+[transport]
+kind = "replay"
+fixtures = "{}"
+"#,
+            password_file.display(),
+            fixtures.display()
+        ),
+    )
+    .unwrap();
+    config.display().to_string()
+}
+
+#[test]
+fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
+    let Some(cluster) = shared("pg cli") else {
+        return;
+    };
+    let db = cluster.database();
+    let password = db.password_file().display().to_string();
+    let owner_url = db.url(OWNER, "bcss");
+    let init = bcss(&[
+        "audit",
+        "init",
+        &owner_url,
+        "--role",
+        APP,
+        "--password-file",
+        &password,
+    ]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    assert!(
+        text(&init.stdout).contains("created the journal in schema bcss"),
+        "{}",
+        text(&init.stdout)
+    );
+    // Again: the schema exists, only grants are given.
+    let again = bcss(&[
+        "audit",
+        "init",
+        &owner_url,
+        "--role",
+        APP,
+        "--password-file",
+        &password,
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("exists"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = db.url(APP, "bcss");
+    let config = setup(dir.path(), &url, db.password_file());
+    let call = |purpose: &str| {
+        bcss(&[
+            "call",
+            "RetrieveTIGroups",
+            "retrieveTI",
+            "--config",
+            &config,
+            "--user",
+            "agent-042",
+            "--purpose",
+            purpose,
+            "--ssin",
+            "68070100188",
+            "--language",
+            "fr",
+        ])
+    };
+    let ok = call("PCSA:SOCIAL_INQUIRY");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let denied = call("MARKETING");
+    assert!(!denied.status.success());
+    assert!(text(&denied.stderr).contains("purpose_not_authorized"));
+
+    let verify = bcss(&["audit", "verify", &url, "--password-file", &password]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    let shown = text(&verify.stdout);
+    assert!(shown.starts_with("WARNING: unanchored"), "{shown}");
+    assert!(shown.contains("\nok: "), "{shown}");
+
+    let query = bcss(&[
+        "audit",
+        "query",
+        &url,
+        "--subject",
+        "68070100188",
+        "--format",
+        "json",
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
+    assert!(query.status.success(), "{}", text(&query.stderr));
+    let lines: Vec<serde_json::Value> = text(&query.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", text(&query.stdout));
+    assert_eq!(lines[1]["status"], "denied");
+    let ticket = lines[0]["ticket"].as_str().unwrap().to_string();
+    // The read itself is in the journal.
+    let location = db.location(APP, "bcss");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let head = runtime
+        .block_on(bcss::audit::pg::head(&location))
+        .unwrap()
+        .unwrap();
+    let all = runtime
+        .block_on(bcss::audit::pg::records(&location, 1..=head.next_sequence))
+        .unwrap();
+    assert!(
+        all.iter().any(
+            |(_, r)| matches!(r, Record::Read(r) if r.reader == "advisor-1" && r.command == "query")
+        ),
+        "{all:?}"
+    );
+
+    let show = bcss(&[
+        "audit",
+        "show",
+        &url,
+        &ticket,
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    assert!(text(&show.stdout).contains("--- request (text) ---"));
+
+    // Exit codes and --error-format json hold on the PostgreSQL paths: an unknown ticket is
+    // exit 1 (after its read is journaled), --reads (a file journal's reads chain) exit 2.
+    let missing = bcss(&[
+        "--error-format",
+        "json",
+        "audit",
+        "show",
+        &url,
+        &Uuid::now_v7().to_string(),
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing.stderr));
+    let error: serde_json::Value = serde_json::from_str(
+        text(&missing.stderr)
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        error.to_string().contains("no exchange with ticket"),
+        "{error}"
+    );
+    let reads = bcss(&[
+        "--error-format",
+        "json",
+        "audit",
+        "query",
+        &url,
+        "--reads",
+        "--reader",
+        "advisor-1",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(reads.status.code(), Some(2), "{}", text(&reads.stderr));
+    assert!(
+        text(&reads.stderr).starts_with('{'),
+        "{}",
+        text(&reads.stderr)
+    );
+    let all = runtime
+        .block_on(bcss::audit::pg::records(&location, 1..=u64::MAX))
+        .unwrap();
+    assert!(
+        all.iter().any(
+            |(_, r)| matches!(r, Record::Read(r) if r.command == "show" && r.exchanges == Some(0))
+        ),
+        "the read of a missing ticket is journaled too"
+    );
+
+    let checkpoint = bcss(&["audit", "checkpoint", &url, "--password-file", &password]);
+    assert!(checkpoint.status.success(), "{}", text(&checkpoint.stderr));
+    let printed = text(&checkpoint.stdout);
+    assert!(printed.trim().contains(':'), "{printed}");
+
+    // A changed body: verify fails, naming the table and the sequence.
+    cluster
+        .psql(
+            &db.name,
+            "SET session_replication_role = replica; UPDATE bcss.records SET body = body || '\\x00'::bytea WHERE sequence = 2",
+        )
+        .unwrap();
+    let verify = bcss(&["audit", "verify", &url, "--password-file", &password]);
+    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stdout).contains("FAILED: table bcss.records sequence 2:"),
+        "{}",
+        text(&verify.stdout)
+    );
+}
+
+#[test]
+fn export_moves_a_file_journal_to_the_same_head() {
+    let Some(cluster) = shared("pg export") else {
+        return;
+    };
+    let db = cluster.database();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(db.init("bcss"));
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("journal");
+    runtime.block_on(async {
+        let mut config = FileJournalConfig::new(&journal_dir);
+        config.checkpoint_every_records = 7;
+        let journal = FileJournal::open(config).await.unwrap();
+        for i in 0..20u16 {
+            let ticket = Uuid::now_v7();
+            journal
+                .append(intent(
+                    ticket,
+                    "agent-1",
+                    "IdentifyPerson",
+                    &ssin(i + 1),
+                    500,
+                ))
+                .await
+                .unwrap();
+            journal
+                .append(outcome(ticket, "ok", Some(b"<reply/>")))
+                .await
+                .unwrap();
+        }
+        journal.close().await.unwrap();
+    });
+    let password = db.password_file().display().to_string();
+    let url = db.url(APP, "bcss");
+    let export = bcss(&[
+        "audit",
+        "export",
+        journal_dir.to_str().unwrap(),
+        "--to",
+        &url,
+        "--reader",
+        "dpo-1",
+        "--password-file",
+        &password,
+    ]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(text(&export.stdout).contains("both journals verify to head"));
+    // stderr is not a terminal here: no progress bar.
+    assert_eq!(text(&export.stderr), "");
+    // The export read the file journal: the read is in its reads chain.
+    let reads =
+        bcss::audit::query_reads(&journal_dir, &bcss::audit::QueryFilter::default()).unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.record.reader == "dpo-1" && r.record.command == "export"),
+        "{reads:?}"
+    );
+    let file_head = bcss(&["audit", "checkpoint", journal_dir.to_str().unwrap()]);
+    let pg_head = bcss(&["audit", "checkpoint", &url, "--password-file", &password]);
+    assert!(pg_head.status.success(), "{}", text(&pg_head.stderr));
+    assert_eq!(text(&file_head.stdout), text(&pg_head.stdout));
+    // A second export into the same journal is refused.
+    let again = bcss(&[
+        "audit",
+        "export",
+        journal_dir.to_str().unwrap(),
+        "--to",
+        &url,
+        "--reader",
+        "dpo-1",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("already holds journal"));
+    // The application goes on appending to the exported journal.
+    runtime.block_on(async {
+        let journal = bcss::audit::pg::PgJournal::open(bcss::audit::pg::PgJournalConfig::new(
+            db.location(APP, "bcss"),
+        ))
+        .await
+        .unwrap();
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-2",
+                "IdentifyPerson",
+                &ssin(99),
+                50,
+            ))
+            .await
+            .unwrap();
+        journal.close().await.unwrap();
+    });
+    let verify = bcss(&["audit", "verify", &url, "--password-file", &password]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+
+    // Through the library, with progress: every record and frame byte copied is counted,
+    // against the segments' total size, and the progress ends once.
+    let counted = Arc::new(Counted::default());
+    let report = runtime.block_on(async {
+        let to = db.init("bcss_progress").await;
+        bcss::audit::pg::export(
+            &journal_dir,
+            &to,
+            &bcss::audit::VerifyOptions::default(),
+            Some(&*counted),
+        )
+        .await
+        .unwrap()
+    });
+    let segments: u64 = std::fs::read_dir(&journal_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == bcss::audit::format::SEGMENT_EXTENSION)
+        })
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let c = counted.0.lock().unwrap();
+    assert_eq!(c.started, vec![("export".to_string(), Some(segments))]);
+    assert_eq!(c.records, report.records);
+    assert!(
+        c.bytes > 0 && c.bytes < segments,
+        "{} of {segments}",
+        c.bytes
+    );
+    assert_eq!(c.finished, 1);
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    started: Vec<(String, Option<u64>)>,
+    records: u64,
+    bytes: u64,
+    finished: u32,
+}
+
+#[derive(Debug, Default)]
+struct Counted(std::sync::Mutex<Counts>);
+
+impl bcss::audit::Progress for Counted {
+    fn start(&self, what: &str, total_bytes: Option<u64>) {
+        self.0
+            .lock()
+            .unwrap()
+            .started
+            .push((what.to_string(), total_bytes));
+    }
+    fn advance(&self, records: u64, bytes: u64) {
+        let mut c = self.0.lock().unwrap();
+        c.records += records;
+        c.bytes += bytes;
+    }
+    fn finish(&self) {
+        self.0.lock().unwrap().finished += 1;
+    }
+}
+
+#[test]
+fn init_prints_its_sql_for_review() {
+    let out = bcss(&[
+        "audit",
+        "init",
+        "postgres://owner@db.example/cpas?schema=cpas_a",
+        "--role",
+        "cpas_app",
+        "--sql",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sql = text(&out.stdout);
+    assert!(sql.contains("CREATE TRIGGER records_append_only"), "{sql}");
+    assert!(
+        sql.contains("GRANT SELECT, INSERT ON cpas_a.records TO cpas_app"),
+        "{sql}"
+    );
+    assert!(sql.contains("cpas_a_witness.heads"), "{sql}");
+    let refused = bcss(&[
+        "audit",
+        "verify",
+        "postgres://owner:hunter2-secret@db.example/cpas",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!text(&refused.stderr).contains("hunter2-secret"));
+    assert!(text(&refused.stderr).contains("password"));
+}

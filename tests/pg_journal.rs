@@ -1,0 +1,660 @@
+//! The PostgreSQL journal: appends acknowledged after commit, the same chain and checks as
+//! the file journal, what each role may do, indexed queries checked against the chain,
+//! the witness, retention, and the password kept out of every message. Runs against a
+//! throwaway local cluster (see `pg_support`), or prints `SKIP:`.
+
+mod audit_support;
+mod pg_support;
+
+use std::sync::Arc;
+
+use audit_support::{denial, intent, outcome, ssin};
+use bcss::audit::pg::{self, PgJournal, PgJournalConfig, PgLocation, PgWitness};
+use bcss::audit::{
+    Bcss, CallRecord, ClassificationRecord, Journal, QueryFilter, Record, VerifyOptions, Witness,
+};
+use bcss::transport::http::PasswordSource;
+use pg_support::{APP, OWNER, PASSWORD, shared};
+use uuid::Uuid;
+
+fn config(location: PgLocation) -> PgJournalConfig {
+    let mut c = PgJournalConfig::new(location);
+    c.checkpoint_every = std::time::Duration::ZERO;
+    c
+}
+
+fn classification(ticket: Uuid, kind: &str) -> CallRecord {
+    CallRecord::Classification(ClassificationRecord {
+        ticket,
+        outcome: kind.to_string(),
+        code: None,
+        bcss: Bcss::default(),
+        error: None,
+    })
+}
+
+#[tokio::test]
+async fn appends_chain_verify_and_reopen_from_the_last_checkpoint() {
+    let Some(cluster) = shared("appends") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let mut c = config(location.clone());
+    c.checkpoint_every_records = 5;
+    let journal = PgJournal::open(c.clone()).await.unwrap();
+    let mut last = 0;
+    for i in 0..6u16 {
+        let ticket = Uuid::now_v7();
+        let a = journal
+            .append(intent(
+                ticket,
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 1),
+                300,
+            ))
+            .await
+            .unwrap();
+        assert!(a.sequence > last, "sequences grow");
+        last = a.sequence;
+        journal
+            .append(outcome(ticket, "received", Some(b"<reply/>")))
+            .await
+            .unwrap();
+        journal
+            .append_deferred(classification(ticket, "ok"))
+            .unwrap();
+    }
+    journal.close().await.unwrap();
+
+    let report = pg::verify(&location, &VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert_eq!(report.journal_id, Some(journal.journal_id()));
+    // genesis + 18 records + count checkpoints + the shutdown checkpoint.
+    assert!(report.checkpoints >= 3, "{report:?}");
+    assert_eq!(report.records, 1 + 18 + report.checkpoints);
+    assert!(report.intents_without_outcome.is_empty());
+    let head = pg::head(&location).await.unwrap().unwrap();
+    assert_eq!(report.head.unwrap().sequence, head.next_sequence - 1);
+    let records = pg::records(&location, 1..=3).await.unwrap();
+    assert!(matches!(records[0], (1, Record::Genesis(_))));
+    assert!(matches!(records[1], (2, Record::Intent(_))));
+
+    // Reopening checks from the last checkpoint only.
+    let again = PgJournal::open(c).await.unwrap();
+    assert_eq!(again.journal_id(), journal.journal_id());
+    assert_eq!(again.records_checked_at_open(), 0);
+    again
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-2",
+            "IdentifyPerson",
+            &ssin(9),
+        ))
+        .await
+        .unwrap();
+    again.close().await.unwrap();
+    let report = pg::verify(&location, &VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+}
+
+#[tokio::test]
+async fn the_application_cannot_update_or_delete_nor_the_owner_without_prune() {
+    let Some(cluster) = shared("roles") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    journal
+        .append(intent(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(1),
+            100,
+        ))
+        .await
+        .unwrap();
+    journal.close().await.unwrap();
+
+    // The application role: no UPDATE or DELETE privilege at all.
+    for sql in [
+        "UPDATE bcss.records SET kind = 'x' WHERE sequence = 2",
+        "DELETE FROM bcss.records WHERE sequence = 2",
+        "UPDATE bcss.head SET next_sequence = 1",
+        "TRUNCATE bcss.records",
+        "SELECT bcss.prune(2)",
+    ] {
+        let err = run_as(&db, APP, sql).await.unwrap_err();
+        assert!(err.contains("permission denied"), "{sql}: {err}");
+    }
+    // A record that does not continue the chain is refused, even with the insert privilege.
+    let err = run_as(
+        &db,
+        APP,
+        "SELECT bcss.lock_head(); INSERT INTO bcss.records (sequence, written_at_micros, hash, body, kind) VALUES ((SELECT next_sequence FROM bcss.head), 0, decode(repeat('00', 32), 'hex'), '\\x00', 'read')",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("does not chain"), "{err}");
+    // The owner: the trigger refuses, except prune.
+    for sql in [
+        "UPDATE bcss.records SET kind = 'x' WHERE sequence = 2",
+        "DELETE FROM bcss.records WHERE sequence = 2",
+        "TRUNCATE bcss.records",
+        "UPDATE bcss.head SET next_sequence = 1",
+        "DELETE FROM bcss.head",
+        "UPDATE bcss_witness.heads SET sequence = 0",
+    ] {
+        let err = run_as(&db, OWNER, sql).await.expect_err(sql);
+        assert!(
+            err.contains("refused") || err.contains("may not be pruned"),
+            "{sql}: {err}"
+        );
+    }
+    let err = run_as(&db, OWNER, "SELECT bcss.prune(2)")
+        .await
+        .unwrap_err();
+    assert!(err.contains("no prune record"), "{err}");
+    let report = pg::verify(&location, &VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+}
+
+/// Run `sql` as `role` in one transaction; the server's message on failure.
+async fn run_as(db: &pg_support::Database, role: &str, sql: &str) -> Result<(), String> {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host_path(&db.socket_dir)
+        .user(role)
+        .dbname(&db.name)
+        .password(PASSWORD)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let task = tokio::spawn(connection);
+    let result = client
+        .batch_execute(&format!("BEGIN; {sql}; COMMIT"))
+        .await
+        .map_err(|e| {
+            e.as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_else(|| e.to_string())
+        });
+    task.abort();
+    result
+}
+
+#[tokio::test]
+async fn the_password_never_appears_in_debug_or_errors() {
+    let Some(cluster) = shared("password") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    for shown in [
+        format!("{location:?}"),
+        location.to_string(),
+        format!("{journal:?}"),
+        format!("{:?}", config(location.clone())),
+    ] {
+        assert!(!shown.contains(PASSWORD), "{shown}");
+    }
+    journal.close().await.unwrap();
+    // A wrong password: the error names the role and the location, not the password.
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "Not-The-Password-42\n").unwrap();
+    let bad = PgLocation::parse(&db.url(APP, "bcss"), Some(PasswordSource::File(wrong))).unwrap();
+    let err = PgJournal::open(config(bad)).await.unwrap_err().to_string();
+    assert!(err.contains("password authentication failed"), "{err}");
+    assert!(!err.contains("Not-The-Password-42"), "{err}");
+    // A password in the URL is refused without being repeated.
+    let inline = db
+        .url(APP, "bcss")
+        .replace("bcss_app@", &format!("bcss_app:{PASSWORD}@"));
+    let err = PgLocation::parse(&inline, None).unwrap_err().to_string();
+    assert!(!err.contains(PASSWORD), "{err}");
+    // A missing password source says which one.
+    let unset = PgLocation::parse(
+        &db.url(APP, "bcss"),
+        Some(PasswordSource::Env("BCSS_TEST_NO_SUCH_VARIABLE".into())),
+    )
+    .unwrap();
+    let err = PgJournal::open(config(unset))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("BCSS_TEST_NO_SUCH_VARIABLE"), "{err}");
+}
+
+/// A writer that keeps what tracing prints.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logs of a connection lost and made again name the location, never the password.
+/// (A current-thread runtime: every task of the journal logs into this thread's
+/// subscriber.)
+#[tokio::test(flavor = "current_thread")]
+async fn logs_name_the_location_never_the_password() {
+    let Some(cluster) = shared("password in logs") else {
+        return;
+    };
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(1),
+        ))
+        .await
+        .unwrap();
+    // The application's sessions end under it: the next batch fails (logged) or, when the
+    // driver saw the session end first, connects again (logged); the one after succeeds.
+    cluster
+        .psql(
+            &db.name,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{APP}'"
+            ),
+        )
+        .unwrap();
+    let lost = journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(2),
+        ))
+        .await;
+    if let Err(e) = lost {
+        assert!(!e.to_string().contains(PASSWORD), "{e}");
+    }
+    journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(3),
+        ))
+        .await
+        .unwrap();
+    journal.close().await.unwrap();
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("connected again"), "{logs}");
+    assert!(logs.contains(&location.to_string()), "{logs}");
+    assert!(!logs.contains(PASSWORD), "{logs}");
+}
+
+#[tokio::test]
+async fn a_journal_that_was_never_initialised_says_how_to() {
+    let Some(cluster) = shared("init") else {
+        return;
+    };
+    let db = cluster.database();
+    let err = PgJournal::open(config(db.location(APP, "nothing_here")))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bcss audit init"), "{err}");
+}
+
+#[tokio::test]
+async fn queries_use_the_index_and_check_every_record_returned() {
+    let Some(cluster) = shared("query") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    let mut tickets = Vec::new();
+    for i in 0..20u16 {
+        let ticket = Uuid::now_v7();
+        let service = if i % 2 == 0 {
+            "IdentifyPerson"
+        } else {
+            "RetrieveTIGroups"
+        };
+        let user = format!("agent-{}", i % 3);
+        journal
+            .append(intent(ticket, &user, service, &ssin(100 + i % 5), 200))
+            .await
+            .unwrap();
+        if i % 4 != 3 {
+            journal
+                .append(outcome(ticket, "received", Some(b"<r/>")))
+                .await
+                .unwrap();
+            let kind = if i % 4 == 2 { "business_error" } else { "ok" };
+            journal
+                .append_deferred(classification(ticket, kind))
+                .unwrap();
+        }
+        tickets.push(ticket);
+    }
+    journal
+        .append(denial(
+            Uuid::now_v7(),
+            "agent-9",
+            "IdentifyPerson",
+            &ssin(100),
+        ))
+        .await
+        .unwrap();
+    journal.close().await.unwrap();
+
+    let by_subject = QueryFilter {
+        subject: Some(ssin(100)),
+        ..QueryFilter::default()
+    };
+    let result = pg::query(&location, &by_subject).await.unwrap();
+    // i = 0, 5, 10, 15, and the denial.
+    assert_eq!(result.len(), 5);
+    let exchanges = result.exchanges(0, 100, &by_subject).await.unwrap();
+    assert_eq!(exchanges.len(), 5);
+    assert_eq!(exchanges[4].status(), "denied");
+    assert_eq!(exchanges[0].ticket, tickets[0]);
+    assert_eq!(exchanges[0].status(), "ok");
+    assert_eq!(exchanges[0].sequences.len(), 3);
+    assert_eq!(
+        exchanges[0]
+            .outcome
+            .as_ref()
+            .unwrap()
+            .reply
+            .as_ref()
+            .unwrap()
+            .as_bytes(),
+        b"<r/>"
+    );
+    // The same answers through every criterion.
+    let count = |filter: QueryFilter| {
+        let location = location.clone();
+        async move { pg::query(&location, &filter).await.unwrap().len() }
+    };
+    assert_eq!(
+        count(QueryFilter {
+            who: Some("agent-0".into()),
+            ..Default::default()
+        })
+        .await,
+        7
+    );
+    assert_eq!(
+        count(QueryFilter {
+            service: Some("retrievetigroups".into()),
+            ..Default::default()
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        count(QueryFilter {
+            outcome: Some("no_outcome".into()),
+            ..Default::default()
+        })
+        .await,
+        5
+    );
+    assert_eq!(
+        count(QueryFilter {
+            outcome: Some("business_error".into()),
+            ..Default::default()
+        })
+        .await,
+        5
+    );
+    assert_eq!(
+        count(QueryFilter {
+            outcome: Some("denied".into()),
+            ..Default::default()
+        })
+        .await,
+        1
+    );
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert_eq!(
+        count(QueryFilter {
+            since: Some(future),
+            ..Default::default()
+        })
+        .await,
+        0
+    );
+    assert_eq!(
+        count(QueryFilter {
+            until: Some(future),
+            ..Default::default()
+        })
+        .await,
+        21
+    );
+    let shown = pg::show(&location, tickets[3]).await.unwrap().unwrap();
+    assert_eq!(shown.status(), "no_outcome");
+    assert!(pg::show(&location, Uuid::now_v7()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_database_witness_anchors_the_journal() {
+    let Some(cluster) = shared("witness") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
+        location.with_schema("bcss_witness").unwrap(),
+    ));
+    let mut c = config(location.clone());
+    c.witness = Some(witness.clone());
+    c.checkpoint_every_records = 4;
+    let journal = PgJournal::open(c.clone()).await.unwrap();
+    for i in 0..10u16 {
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 1),
+                50,
+            ))
+            .await
+            .unwrap();
+    }
+    journal.close().await.unwrap();
+    let heads = witness.heads().unwrap();
+    assert!(heads.len() >= 3, "{heads:?}");
+    assert_eq!(heads[0].reason, "genesis");
+    assert_eq!(heads.last().unwrap().reason, "close");
+    let options = VerifyOptions {
+        witness: Some(witness.clone()),
+        require_anchor: true,
+        ..VerifyOptions::default()
+    };
+    let report = pg::verify(&location, &options).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert!(report.unanchored.is_none());
+    assert_eq!(report.last_witnessed_head, report.head);
+    // Without the witness the report says it is unanchored.
+    let report = pg::verify(&location, &VerifyOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.unanchored.as_deref(),
+        Some("no witness and no trusted head")
+    );
+    // The application role cannot rewrite the witness.
+    let err = run_as(&db, APP, "DELETE FROM bcss_witness.heads")
+        .await
+        .unwrap_err();
+    assert!(err.contains("permission denied"), "{err}");
+    // Reopening with the witness checks its last head.
+    let again = PgJournal::open(c).await.unwrap();
+    again.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn signed_checkpoints_and_genesis_verify_with_the_public_key() {
+    let Some(cluster) = shared("signatures") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pair = bcss::keys::generate_key_pair(&dir.path().join("journal")).unwrap();
+    let mut c = config(location.clone());
+    c.signing_key = Some(pair.private_key.clone());
+    let journal = PgJournal::open(c).await.unwrap();
+    journal
+        .append(intent(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(1),
+            50,
+        ))
+        .await
+        .unwrap();
+    assert!(journal.checkpoint().await.unwrap().is_some());
+    journal.close().await.unwrap();
+    let key = bcss::audit::load_verifying_key(&pair.public_key).unwrap();
+    let options = VerifyOptions {
+        public_key: Some(key),
+        ..VerifyOptions::default()
+    };
+    let report = pg::verify(&location, &options).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    assert!(report.genesis_signed);
+    assert_eq!(report.signed_checkpoints, 1);
+}
+
+fn in_2010() -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2010, 1, 1, 9, 0, 0).unwrap()
+}
+
+fn in_2025() -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2025, 1, 1, 9, 0, 0).unwrap()
+}
+
+fn in_2026() -> chrono::DateTime<chrono::Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 6, 1, 9, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn prune_removes_only_attested_records_older_than_ten_years() {
+    let Some(cluster) = shared("prune") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let dir = tempfile::tempdir().unwrap();
+    let pair = bcss::keys::generate_key_pair(&dir.path().join("journal")).unwrap();
+    let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
+        location.with_schema("bcss_witness").unwrap(),
+    ));
+    let keyed = |location: PgLocation, clock: fn() -> chrono::DateTime<chrono::Utc>| {
+        let mut c = config(location);
+        c.signing_key = Some(pair.private_key.clone());
+        c.witness = Some(witness.clone());
+        c.clock = clock;
+        c
+    };
+    // Written in 2010: genesis, 5 records, the shutdown checkpoint (sequences 1..=7).
+    let old = PgJournal::open(keyed(location.clone(), in_2010))
+        .await
+        .unwrap();
+    for i in 0..5u16 {
+        old.append(intent(
+            Uuid::now_v7(),
+            "agent-1",
+            "IdentifyPerson",
+            &ssin(i + 1),
+            80,
+        ))
+        .await
+        .unwrap();
+    }
+    old.close().await.unwrap();
+    // Written in 2025: kept.
+    let recent = PgJournal::open(keyed(location.clone(), in_2025))
+        .await
+        .unwrap();
+    for i in 0..3u16 {
+        recent
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 10),
+                80,
+            ))
+            .await
+            .unwrap();
+    }
+    recent.close().await.unwrap();
+
+    // The application role may not prune.
+    let app = pg::prune(keyed(location.clone(), in_2026), in_2026()).await;
+    assert!(app.unwrap_err().to_string().contains("permission denied"));
+    let owner = db.location(OWNER, "bcss");
+    let report = pg::prune(keyed(owner.clone(), in_2026), in_2026())
+        .await
+        .unwrap();
+    assert_eq!(report.records_removed, 7, "{report:?}");
+    assert_eq!(report.first_remaining_sequence, Some(8));
+    let prune_sequence = report.prune_record.unwrap();
+
+    let key = bcss::audit::load_verifying_key(&pair.public_key).unwrap();
+    let options = VerifyOptions {
+        public_key: Some(key),
+        witness: Some(witness.clone()),
+        require_anchor: true,
+        ..VerifyOptions::default()
+    };
+    let verified = pg::verify(&location, &options).await.unwrap();
+    assert!(verified.is_ok(), "{:?}", verified.problem);
+    assert_eq!(verified.anchored_at, Some(8));
+    assert_eq!(verified.attested_by_prune, Some(prune_sequence));
+    // Nothing else is old enough: a second prune removes nothing.
+    let again = pg::prune(keyed(owner, in_2026), in_2026()).await.unwrap();
+    assert_eq!(again.records_removed, 0);
+    assert!(again.kept_because.is_some());
+    // The database itself refuses to delete a record the prune record does not attest.
+    let err = run_as(
+        &db,
+        OWNER,
+        &format!(
+            "SELECT set_config('bcss.prune_record', '{prune_sequence}', true); DELETE FROM bcss.records WHERE sequence = 9"
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("may not be pruned"), "{err}");
+}
