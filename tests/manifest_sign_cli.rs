@@ -217,6 +217,16 @@ fn sign_then_check_and_list_show_who_signed_and_a_tampered_copy_is_refused() {
         out.contains("signature: BROKEN: ") && out.contains("changed after it was signed"),
         "{out}"
     );
+    // The same bytes are also what another version's signature copied beside it shows:
+    // the advisor is told both, with the two digests and who signed, when.
+    assert!(
+        out.contains("is the signature of another version of it"),
+        "{out}"
+    );
+    assert!(
+        out.contains(" on ") && out.contains("with key SHA256:"),
+        "{out}"
+    );
     let o = bcss(&["manifest", "list", s(&copy)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("signature: BROKEN: "));

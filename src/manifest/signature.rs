@@ -84,16 +84,22 @@ pub enum SignatureError {
         /// The fingerprints of the configured signers.
         configured: Vec<String>,
     },
-    /// The manifest changed after it was signed.
+    /// The manifest's bytes are not those the signature was made for: the manifest
+    /// changed after it was signed, or the signature file belongs to another version of
+    /// it (same file name, e.g. acceptance's signature copied beside production's
+    /// manifest). The signature file alone cannot tell which, so both are said.
     #[error(
-        "{manifest} changed after it was signed by {signer}: it was signed with SHA-256 \
-         {signed_sha256}, its bytes now have {actual_sha256}; review the change (bcss \
-         manifest diff) and have it signed again"
+        "{manifest} does not match its signature {manifest}.sig: signed by {signer} for \
+         SHA-256 {signed_sha256}, but its bytes now have SHA-256 {actual_sha256}. Either \
+         {manifest} changed after it was signed (review the change with bcss manifest diff \
+         and have it signed again), or {manifest}.sig is the signature of another version \
+         of it (put this version's own signature beside it)"
     )]
     ManifestChanged {
-        /// The manifest.
+        /// The manifest (its signature is this path and `.sig`).
         manifest: String,
-        /// The signer.
+        /// The signer, when they signed and with which key: `Ada Advisor
+        /// (security-advisor) on 2026-03-01T10:00:00Z with key SHA256:...`.
         signer: String,
         /// The digest that was signed.
         signed_sha256: String,
