@@ -466,3 +466,35 @@ fn diff_names_every_kind_of_change_in_plain_words() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("'cbe'"), "{}", stderr(&o));
 }
+
+/// A FIFO (or any non-regular file) named like the signature, the manifest or a key is
+/// refused at once with a clear error: `check` never waits for a writer.
+#[cfg(unix)]
+#[test]
+fn check_refuses_a_fifo_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("authorizations.toml");
+    std::fs::write(&manifest, MANIFEST).unwrap();
+    let mkfifo = |p: &Path| assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
+    let sig = dir.path().join("authorizations.toml.sig");
+    mkfifo(&sig);
+    let o = bcss(&["manifest", "check", s(&manifest)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+
+    std::fs::remove_file(&sig).unwrap();
+    let key = dir.path().join("advisor.pub");
+    mkfifo(&key);
+    let o = bcss(&["manifest", "check", s(&manifest), "--signer-key", s(&key)]);
+    assert_ne!(o.status.code(), Some(0));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+
+    let fifo_manifest = dir.path().join("fifo.toml");
+    mkfifo(&fifo_manifest);
+    let o = bcss(&["manifest", "check", s(&fifo_manifest)]);
+    assert_ne!(o.status.code(), Some(0));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+}

@@ -361,21 +361,16 @@ fn check_signer_name(name: &str) -> Result<(), String> {
 
 /// Read `FILE.sig` beside `manifest`: `None` when it does not exist.
 pub(crate) fn read_signature(manifest: &Path) -> Result<Option<String>, SignatureError> {
-    use std::io::Read;
     let path = signature_path(manifest);
     let malformed = |reason: String| SignatureError::Malformed {
         signature: path.display().to_string(),
         reason,
     };
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
+    let bytes = match crate::regular_file::read_regular(&path, MAX_SIGNATURE_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(malformed(format!("cannot read it: {e}"))),
     };
-    let mut bytes = Vec::new();
-    file.take(MAX_SIGNATURE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| malformed(format!("cannot read it: {e}")))?;
     if bytes.len() as u64 > MAX_SIGNATURE_BYTES {
         return Err(malformed(format!(
             "larger than {MAX_SIGNATURE_BYTES} bytes: not a signature file"
