@@ -498,3 +498,21 @@ fn check_refuses_a_fifo_instead_of_hanging() {
     let out = stdout(&o) + &stderr(&o);
     assert!(out.contains("not a regular file (a FIFO)"), "{out}");
 }
+
+/// The help says what the commands do: every subcommand, and check's exit 1 for a broken
+/// signature too.
+#[test]
+fn help_names_every_subcommand_and_checks_exit_codes() {
+    let o = bcss(&["--help"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("Check, explain, list, diff and sign the authorisation manifest"),
+        "{out}"
+    );
+    let o = bcss(&["manifest", "check", "--help"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("when the signature is broken or refused"),
+        "{out}"
+    );
+}
