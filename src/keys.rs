@@ -64,11 +64,31 @@ fn io(path: &Path, action: &str, e: std::io::Error) -> KeyError {
     }
 }
 
+/// The most bytes of a key file: a PEM key is well under 1 KiB.
+const MAX_KEY_BYTES: u64 = 64 * 1024;
+
+/// A key file's text: a regular file (a FIFO named like it would hang the reader), at
+/// most [`MAX_KEY_BYTES`], UTF-8.
+fn read_key_file(path: &Path, action: &str) -> Result<String, KeyError> {
+    let bytes = zeroize::Zeroizing::new(
+        crate::regular_file::read_regular(path, MAX_KEY_BYTES).map_err(|e| io(path, action, e))?,
+    );
+    let invalid = |reason: &str| {
+        io(
+            path,
+            action,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, reason.to_string()),
+        )
+    };
+    if bytes.len() as u64 > MAX_KEY_BYTES {
+        return Err(invalid("larger than 64 KiB: not a key file"));
+    }
+    String::from_utf8(bytes.to_vec()).map_err(|_| invalid("not UTF-8 text: not a key file"))
+}
+
 /// Read an Ed25519 private key from a PKCS#8 PEM file.
 pub fn load_signing_key(path: &Path) -> Result<SigningKey, KeyError> {
-    let pem = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|e| io(path, "read the private key", e))?,
-    );
+    let pem = zeroize::Zeroizing::new(read_key_file(path, "read the private key")?);
     parse_signing_key(&pem).ok_or_else(|| KeyError::Format {
         path: path.display().to_string(),
         expected: PRIVATE_FORM,
@@ -82,7 +102,7 @@ pub fn parse_signing_key(pem: &str) -> Option<SigningKey> {
 
 /// Read an Ed25519 public key from a PEM file (SPKI) or a file of 64 hex digits.
 pub fn load_verifying_key(path: &Path) -> Result<VerifyingKey, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|e| io(path, "read the public key", e))?;
+    let text = read_key_file(path, "read the public key")?;
     parse_verifying_key(&text).ok_or_else(|| KeyError::Format {
         path: path.display().to_string(),
         expected: PUBLIC_FORM,

@@ -31,6 +31,7 @@ pub mod ids;
 pub mod keys;
 pub mod manifest;
 pub mod mock;
+mod regular_file;
 pub mod services;
 pub mod soap;
 pub mod ssdn;

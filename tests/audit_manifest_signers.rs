@@ -158,3 +158,110 @@ async fn verify_names_the_decisions_under_an_unsigned_manifest() {
         .collect();
     assert_eq!(found, vec![t[2], t[3]]);
 }
+
+/// `query` (json, csv) and `show` say which manifest each decision was taken under, and
+/// `--manifest` refuses what is not a SHA-256.
+#[tokio::test]
+async fn query_and_show_name_the_manifest_and_check_the_digest() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("journal");
+    let advisor = SigningKey::from_bytes(&[11; 32]).verifying_key();
+    let signed = ManifestRef {
+        signer: Some(bcss::keys::fingerprint(&advisor)),
+        signed_by: Some("Ada Advisor (security-advisor)".into()),
+        ..ManifestRef::unsigned(b"[organization]\n# signed version\n")
+    };
+    let unsigned = ManifestRef::unsigned(b"[organization]\n# edited on the server\n");
+    let journal = FileJournal::open(config(&dir)).await.unwrap();
+    let t = [0; 2].map(|_| Uuid::now_v7());
+    let records = [
+        with_manifest(
+            intent(t[0], "alice", "IdentifyPerson", &ssin(1), 50),
+            &signed,
+        ),
+        outcome(t[0], "ok", Some(b"<reply/>")),
+        with_manifest(denial(t[1], "bob", "IdentifyPerson", &ssin(2)), &unsigned),
+    ];
+    for record in records {
+        journal.append(record).await.unwrap();
+    }
+    journal.close().await.unwrap();
+    let d = dir.to_str().unwrap();
+
+    let out = bcss(&["audit", "query", d, "--reader", "r", "--format", "json"]);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["manifest"]["sha256"], signed.sha256.as_str());
+    assert_eq!(
+        lines[0]["manifest"]["signer"],
+        signed.signer.as_deref().unwrap()
+    );
+    assert_eq!(
+        lines[0]["manifest"]["signed_by"],
+        "Ada Advisor (security-advisor)"
+    );
+    assert_eq!(lines[1]["manifest"]["sha256"], unsigned.sha256.as_str());
+    assert!(lines[1]["manifest"]["signer"].is_null());
+
+    let out = bcss(&["audit", "query", d, "--reader", "r", "--format", "csv"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rows = text.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with(",attempt,first_ticket,manifest_sha256,manifest_signer"),
+        "{text}"
+    );
+    let signer = signed.signer.as_deref().unwrap();
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with(&format!(",{},{signer}", signed.sha256)),
+        "{text}"
+    );
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with(&format!(",{},", unsigned.sha256)),
+        "{text}"
+    );
+
+    let out = bcss(&["audit", "show", d, &t[0].to_string(), "--reader", "r"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!(
+            "manifest: sha256 {}, signed by Ada Advisor (security-advisor) with key {signer}",
+            signed.sha256
+        )),
+        "{text}"
+    );
+
+    // The filter takes the digest in either case; anything else is a usage error.
+    let upper = unsigned.sha256.to_uppercase();
+    let out = bcss(&["audit", "query", d, "--reader", "r", "--manifest", &upper]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("1 exchange(s)")
+    );
+    for bad in [
+        "zzz",
+        "ED896",
+        &unsigned.sha256[1..],
+        &format!("{}0", unsigned.sha256),
+    ] {
+        let out = bcss(&["audit", "query", d, "--reader", "r", "--manifest", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("--manifest") && err.contains("64 hex"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -413,9 +413,18 @@ async fn audit_query_shows_the_chain_of_attempts() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let mut rows = text.lines();
-    assert!(rows.next().unwrap().ends_with(",attempt,first_ticket"));
-    assert!(rows.next().unwrap().ends_with(",,"));
-    assert!(rows.next().unwrap().ends_with(&format!(",2,{first}")));
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with(",attempt,first_ticket,manifest_sha256,manifest_signer")
+    );
+    // attempt and first_ticket, before the two manifest columns.
+    let retry = |row: &str| -> Vec<String> {
+        let fields: Vec<&str> = row.rsplitn(5, ',').collect();
+        vec![fields[3].to_string(), fields[2].to_string()]
+    };
+    assert_eq!(retry(rows.next().unwrap()), ["", ""]);
+    assert_eq!(retry(rows.next().unwrap()), ["2".to_string(), first]);
 }
 
 #[test]

@@ -217,6 +217,16 @@ fn sign_then_check_and_list_show_who_signed_and_a_tampered_copy_is_refused() {
         out.contains("signature: BROKEN: ") && out.contains("changed after it was signed"),
         "{out}"
     );
+    // The same bytes are also what another version's signature copied beside it shows:
+    // the advisor is told both, with the two digests and who signed, when.
+    assert!(
+        out.contains("is the signature of another version of it"),
+        "{out}"
+    );
+    assert!(
+        out.contains(" on ") && out.contains("with key SHA256:"),
+        "{out}"
+    );
     let o = bcss(&["manifest", "list", s(&copy)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("signature: BROKEN: "));
@@ -455,4 +465,54 @@ fn diff_names_every_kind_of_change_in_plain_words() {
     let o = bcss(&["manifest", "diff", s(&old), s(&bad)]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("'cbe'"), "{}", stderr(&o));
+}
+
+/// A FIFO (or any non-regular file) named like the signature, the manifest or a key is
+/// refused at once with a clear error: `check` never waits for a writer.
+#[cfg(unix)]
+#[test]
+fn check_refuses_a_fifo_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("authorizations.toml");
+    std::fs::write(&manifest, MANIFEST).unwrap();
+    let mkfifo = |p: &Path| assert!(Command::new("mkfifo").arg(p).status().unwrap().success());
+    let sig = dir.path().join("authorizations.toml.sig");
+    mkfifo(&sig);
+    let o = bcss(&["manifest", "check", s(&manifest)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+
+    std::fs::remove_file(&sig).unwrap();
+    let key = dir.path().join("advisor.pub");
+    mkfifo(&key);
+    let o = bcss(&["manifest", "check", s(&manifest), "--signer-key", s(&key)]);
+    assert_ne!(o.status.code(), Some(0));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+
+    let fifo_manifest = dir.path().join("fifo.toml");
+    mkfifo(&fifo_manifest);
+    let o = bcss(&["manifest", "check", s(&fifo_manifest)]);
+    assert_ne!(o.status.code(), Some(0));
+    let out = stdout(&o) + &stderr(&o);
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+}
+
+/// The help says what the commands do: every subcommand, and check's exit 1 for a broken
+/// signature too.
+#[test]
+fn help_names_every_subcommand_and_checks_exit_codes() {
+    let o = bcss(&["--help"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("Check, explain, list, diff and sign the authorisation manifest"),
+        "{out}"
+    );
+    let o = bcss(&["manifest", "check", "--help"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("when the signature is broken or refused"),
+        "{out}"
+    );
 }

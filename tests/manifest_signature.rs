@@ -166,8 +166,18 @@ fn a_flipped_byte_is_refused_as_a_changed_manifest() {
     assert_eq!(actual_sha256, &hex_sha256(&bytes));
     assert_ne!(signed_sha256, actual_sha256);
     let text = e.to_string();
+    assert!(text.contains("changed after it was signed ("), "{text}");
+    // Or the signature is another version's: both are said, with who signed what, when.
     assert!(
-        text.contains("changed after it was signed by Ada Advisor"),
+        text.contains("is the signature of another version of it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("signed by Ada Advisor (security-advisor) on "),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("for SHA-256 {signed_sha256}")),
         "{text}"
     );
     assert!(text.contains("bcss manifest diff"), "{text}");

@@ -1,7 +1,6 @@
 //! Reading a manifest file, checking its signature, and turning it into a [`Policy`] or a
 //! [`ManifestError`]; signing one.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -22,10 +21,7 @@ pub fn read_manifest(path: &Path) -> Result<String, ManifestError> {
         path: path.display().to_string(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::regular_file::read_regular(path, MAX_MANIFEST_BYTES as u64)
         .map_err(|e| unreadable(e.to_string()))?;
     if bytes.len() > MAX_MANIFEST_BYTES {
         return Err(unreadable(format!(

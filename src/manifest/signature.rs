@@ -84,16 +84,22 @@ pub enum SignatureError {
         /// The fingerprints of the configured signers.
         configured: Vec<String>,
     },
-    /// The manifest changed after it was signed.
+    /// The manifest's bytes are not those the signature was made for: the manifest
+    /// changed after it was signed, or the signature file belongs to another version of
+    /// it (same file name, e.g. acceptance's signature copied beside production's
+    /// manifest). The signature file alone cannot tell which, so both are said.
     #[error(
-        "{manifest} changed after it was signed by {signer}: it was signed with SHA-256 \
-         {signed_sha256}, its bytes now have {actual_sha256}; review the change (bcss \
-         manifest diff) and have it signed again"
+        "{manifest} does not match its signature {manifest}.sig: signed by {signer} for \
+         SHA-256 {signed_sha256}, but its bytes now have SHA-256 {actual_sha256}. Either \
+         {manifest} changed after it was signed (review the change with bcss manifest diff \
+         and have it signed again), or {manifest}.sig is the signature of another version \
+         of it (put this version's own signature beside it)"
     )]
     ManifestChanged {
-        /// The manifest.
+        /// The manifest (its signature is this path and `.sig`).
         manifest: String,
-        /// The signer.
+        /// The signer, when they signed and with which key: `Ada Advisor
+        /// (security-advisor) on 2026-03-01T10:00:00Z with key SHA256:...`.
         signer: String,
         /// The digest that was signed.
         signed_sha256: String,
@@ -355,21 +361,16 @@ fn check_signer_name(name: &str) -> Result<(), String> {
 
 /// Read `FILE.sig` beside `manifest`: `None` when it does not exist.
 pub(crate) fn read_signature(manifest: &Path) -> Result<Option<String>, SignatureError> {
-    use std::io::Read;
     let path = signature_path(manifest);
     let malformed = |reason: String| SignatureError::Malformed {
         signature: path.display().to_string(),
         reason,
     };
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
+    let bytes = match crate::regular_file::read_regular(&path, MAX_SIGNATURE_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(malformed(format!("cannot read it: {e}"))),
     };
-    let mut bytes = Vec::new();
-    file.take(MAX_SIGNATURE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| malformed(format!("cannot read it: {e}")))?;
     if bytes.len() as u64 > MAX_SIGNATURE_BYTES {
         return Err(malformed(format!(
             "larger than {MAX_SIGNATURE_BYTES} bytes: not a signature file"

@@ -140,7 +140,7 @@ impl ManifestTrust {
             }
             return Err(SignatureError::ManifestChanged {
                 manifest: manifest_name,
-                signer: format!("{} ({})", file.signer.name, file.signer.role),
+                signer: file.signer.to_string(),
                 signed_sha256: file.manifest_sha256,
                 actual_sha256: actual,
             });

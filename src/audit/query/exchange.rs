@@ -77,6 +77,15 @@ impl Exchange {
             .or(self.intent.as_ref().map(|i| &i.what))
     }
 
+    /// The manifest the decision was taken under (its digest and, when signed, who
+    /// signed it), when the record names one.
+    pub fn manifest(&self) -> Option<&crate::manifest::ManifestRef> {
+        self.denial
+            .as_ref()
+            .and_then(|d| d.manifest.as_ref())
+            .or(self.intent.as_ref().and_then(|i| i.manifest.as_ref()))
+    }
+
     /// HOW.
     pub fn how(&self) -> Option<&How> {
         self.denial

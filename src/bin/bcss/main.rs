@@ -35,7 +35,8 @@ enum Command {
         #[command(subcommand)]
         cmd: audit_cmd::AuditCommand,
     },
-    /// Check, explain and list the authorisation manifest (authorizations.toml).
+    /// Check, explain, list, diff and sign the authorisation manifest (authorizations.toml),
+    /// and make the signer's key pair (keygen).
     Manifest {
         #[command(subcommand)]
         cmd: manifest_cmd::ManifestCommand,

@@ -37,7 +37,10 @@ const SOON_DAYS: i64 = 30;
 pub enum ManifestCommand {
     /// Validate a manifest: every error as FILE:line:col: message.
     ///
-    /// Exit 0 when valid (warnings are printed), 1 when invalid.
+    /// Exit 0 when valid (warnings are printed) with an acceptable signature; 1 when
+    /// invalid or unreadable, or when the signature is broken or refused (a changed
+    /// manifest, another manifest's signature, a key not configured, a missing signature
+    /// with --require-signature).
     Check {
         /// The manifest file.
         file: PathBuf,

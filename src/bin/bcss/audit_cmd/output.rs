@@ -4,7 +4,7 @@ use std::io::Write;
 
 use bcss::audit::{Exchange, Payload, ReadChain, ReadEntry};
 
-pub(super) const CSV_COLUMNS: [&str; 22] = [
+pub(super) const CSV_COLUMNS: [&str; 24] = [
     "decided_at",
     "ticket",
     "status",
@@ -27,6 +27,9 @@ pub(super) const CSV_COLUMNS: [&str; 22] = [
     "bcss_ticket",
     "attempt",
     "first_ticket",
+    // Appended last so that existing consumers' column positions hold.
+    "manifest_sha256",
+    "manifest_signer",
 ];
 
 /// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
@@ -75,6 +78,9 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
         attempt
             .map(|a| a.first_ticket.to_string())
             .unwrap_or_default(),
+        // The manifest the decision was taken under, and its signing key's fingerprint.
+        e.manifest().map(|m| m.sha256.clone()).unwrap_or_default(),
+        opt(e.manifest().and_then(|m| m.signer.as_ref())),
     ]
 }
 
@@ -218,9 +224,14 @@ fn print_columns(out: &mut impl Write, columns: &[(usize, &str)], rows: &[Vec<St
 pub(super) fn print_exchange(out: &mut impl Write, e: &Exchange) {
     let row = summary(e);
     for (name, value) in CSV_COLUMNS.iter().zip(&row) {
-        if !value.is_empty() {
+        // The manifest has its own line below, with who signed it.
+        if !value.is_empty() && !name.starts_with("manifest_") {
             let _ = writeln!(out, "{name}: {value}");
         }
+    }
+    if let Some(m) = e.manifest() {
+        // The digest, signer and key in one line: what the decision was taken under.
+        let _ = writeln!(out, "manifest: {m}");
     }
     if let Some(d) = &e.denial {
         let _ = writeln!(out, "message: {}", d.message);
@@ -306,6 +317,8 @@ pub(super) fn json_line(e: &Exchange) -> String {
     map.insert("who".into(), json!(e.who()));
     map.insert("what".into(), json!(e.what()));
     map.insert("how".into(), json!(e.how()));
+    // {"sha256", "signer", "signed_by"}: the manifest the decision was taken under.
+    map.insert("manifest".into(), json!(e.manifest()));
     if let Some(d) = &e.denial {
         map.insert("reason_code".into(), json!(d.reason_code));
         map.insert("message".into(), json!(d.message));

@@ -98,8 +98,22 @@ fn filter(args: &QueryArgs) -> Result<QueryFilter, Failure> {
             .transpose()?,
         outcome: args.outcome.clone(),
         ticket: None,
-        manifest: args.manifest.clone(),
+        manifest: args.manifest.as_deref().map(manifest_digest).transpose()?,
     })
+}
+
+/// `--manifest`: a SHA-256 is 64 hex digits (either case, kept lowercase). Anything else
+/// would match nothing and look like "no exchanges", so it is refused.
+fn manifest_digest(s: &str) -> Result<String, Failure> {
+    let s = s.trim();
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(super::usage(format!(
+            "--manifest: expected a SHA-256 of 64 hex digits (as `bcss manifest check` prints it), got {s:?} ({} characters)",
+            s.chars().count()
+        )))
+    }
 }
 
 /// The filters as given, for the read record.
