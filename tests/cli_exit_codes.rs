@@ -219,6 +219,23 @@ fn usage_errors_are_exit_2_in_both_formats() {
     assert_eq!(json_error(&unknown)["exit"], "usage");
     let unknown = bcss(&["call", "--no-such-flag"]);
     assert_eq!(code(&unknown), 2);
+
+    // WSDL files that cannot be read or imported are unusable inputs too.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.wsdl");
+    std::fs::write(&bad, "this is not a WSDL").unwrap();
+    let missing = dir.path().join("nonexistent.wsdl");
+    for wsdl in [&bad, &missing] {
+        let out = bcss(&[
+            "services",
+            "import",
+            wsdl.to_str().unwrap(),
+            "--error-format",
+            "json",
+        ]);
+        assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+        assert_eq!(json_error(&out)["exit"], "usage");
+    }
 }
 
 #[test]

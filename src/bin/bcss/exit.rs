@@ -99,6 +99,16 @@ impl Exit {
             _ => Exit::Error,
         }
     }
+
+    /// The exit of a failed `bcss services import`: WSDL files that cannot be read or
+    /// imported are inputs that cannot be used (2), like a configuration or manifest.
+    pub fn of_import(e: &bcss::services::catalogue::import::ImportError) -> Exit {
+        use bcss::services::catalogue::import::ImportError as I;
+        match e {
+            I::NoFile | I::Wsdl { .. } | I::Disagree { .. } | I::Invalid(_) => Exit::Usage,
+            _ => Exit::Usage,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
