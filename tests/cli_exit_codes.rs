@@ -22,14 +22,14 @@ fn code(out: &Output) -> i32 {
     out.status.code().expect("exited, not killed")
 }
 
-/// The one JSON object `--error-format json` writes on stderr.
+/// The one failure object `--error-format json` writes on stderr (the one with an
+/// `exit`; warnings are JSON lines too).
 fn json_error(out: &Output) -> serde_json::Value {
     let err = text(&out.stderr);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON object on stderr: {err}"));
-    serde_json::from_str(line).unwrap()
+    err.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("exit").is_some())
+        .unwrap_or_else(|| panic!("no JSON failure object on stderr: {err}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,6 +184,30 @@ async fn each_outcome_has_its_exit_code_and_json_error() {
         (e["exit"].as_str(), e["exit_code"].as_u64()),
         (Some("failed"), Some(6))
     );
+
+    // In JSON every stderr line is a JSON object: the unsigned manifest's warning too,
+    // without an "exit" key, so a script tells it from the failure.
+    for out in [&refused_json, &denied_json, &no_fixture_json] {
+        let err = text(&out.stderr);
+        let lines: Vec<serde_json::Value> = err
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {err}")))
+            .collect();
+        let warnings: Vec<_> = lines
+            .iter()
+            .filter(|l| l.get("warning").is_some())
+            .collect();
+        assert_eq!(warnings.len(), 1, "{err}");
+        assert!(warnings[0].get("exit").is_none(), "{err}");
+        assert!(
+            warnings[0]["warning"]
+                .as_str()
+                .unwrap()
+                .contains("loaded unsigned"),
+            "{err}"
+        );
+        assert_eq!(lines.iter().filter(|l| l.get("exit").is_some()).count(), 1);
+    }
 }
 
 #[test]
@@ -219,6 +243,18 @@ fn usage_errors_are_exit_2_in_both_formats() {
     assert_eq!(json_error(&unknown)["exit"], "usage");
     let unknown = bcss(&["call", "--no-such-flag"]);
     assert_eq!(code(&unknown), 2);
+    // A missing argument is named, on one JSON line.
+    let missing = bcss(&["--error-format", "json", "call", "RetrieveTIGroups"]);
+    assert_eq!(code(&missing), 2);
+    assert_eq!(text(&missing.stderr).lines().count(), 1);
+    let message = json_error(&missing)["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("not provided") && message.contains("<OPERATION>"),
+        "{message}"
+    );
 
     // WSDL files that cannot be read or imported are unusable inputs too.
     let dir = tempfile::tempdir().unwrap();

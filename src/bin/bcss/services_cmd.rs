@@ -79,7 +79,7 @@ pub fn run(cmd: ServicesCommand) -> ExitCode {
                 Ok(imported) => {
                     crate::exit::write_stdout(format_args!("{}", imported.to_toml()));
                     for note in &imported.notes {
-                        eprintln!("note: {note}");
+                        crate::exit::notice("bcss services import", "", "note", note);
                     }
                     ExitCode::SUCCESS
                 }
