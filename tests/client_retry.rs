@@ -413,9 +413,13 @@ async fn audit_query_shows_the_chain_of_attempts() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     let mut rows = text.lines();
-    assert!(rows.next().unwrap().ends_with(",attempt,first_ticket"));
-    assert!(rows.next().unwrap().ends_with(",,"));
-    assert!(rows.next().unwrap().ends_with(&format!(",2,{first}")));
+    assert!(
+        rows.next()
+            .unwrap()
+            .ends_with(",attempt,first_ticket,write")
+    );
+    assert!(rows.next().unwrap().ends_with(",,,false"));
+    assert!(rows.next().unwrap().ends_with(&format!(",2,{first},false")));
 }
 
 #[test]

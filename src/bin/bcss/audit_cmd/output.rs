@@ -4,7 +4,7 @@ use std::io::Write;
 
 use bcss::audit::{Exchange, Payload, ReadChain, ReadEntry};
 
-pub(super) const CSV_COLUMNS: [&str; 22] = [
+pub(super) const CSV_COLUMNS: [&str; 23] = [
     "decided_at",
     "ticket",
     "status",
@@ -27,6 +27,7 @@ pub(super) const CSV_COLUMNS: [&str; 22] = [
     "bcss_ticket",
     "attempt",
     "first_ticket",
+    "write",
 ];
 
 /// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
@@ -74,6 +75,11 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
         attempt.map(|a| a.number.to_string()).unwrap_or_default(),
         attempt
             .map(|a| a.first_ticket.to_string())
+            .unwrap_or_default(),
+        // Whether the operation writes at BCSS; empty without an intent (a denial).
+        e.intent
+            .as_ref()
+            .map(|i| i.write.to_string())
             .unwrap_or_default(),
     ]
 }
@@ -315,6 +321,8 @@ pub(super) fn json_line(e: &Exchange) -> String {
     map.insert("soap_action".into(), json!(intent.map(|i| &i.soap_action)));
     // A retry: {"first_ticket", "number"}; null for a first attempt.
     map.insert("attempt".into(), json!(intent.and_then(|i| i.attempt)));
+    // Whether the operation writes at BCSS; null without an intent (a denial).
+    map.insert("write".into(), json!(intent.map(|i| i.write)));
     payload_fields(&mut map, "request", intent.map(|i| &i.request));
     let outcome = e.outcome.as_ref();
     map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));
