@@ -149,7 +149,7 @@ pub struct TestConnectionArgs {
     /// The client configuration (bcss.toml).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// The physical user (default: the operating-system user).
+    /// The physical user (default: $USER or $USERNAME; required when neither is set).
     #[arg(long, value_name = "ID")]
     pub user: Option<String>,
     /// The purpose (default: the purpose of the manifest's TestConnection entry for the
