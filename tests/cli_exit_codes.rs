@@ -384,3 +384,38 @@ fn the_mock_keeps_serving_when_its_reader_goes_away() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn flags_that_do_not_apply_are_refused() {
+    // Refused before anything is sent: no server listens there.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), "http://127.0.0.1:9");
+    let c = config.to_str().unwrap();
+    let purpose = "PCSA:SOCIAL_INQUIRY";
+
+    // retrieveTI reads no --groups (PerformInvestigation's).
+    let out = ti(c, "68070100188", "fr", purpose, &["--groups", "all"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--groups does not apply to RetrieveTIGroups retrieveTI"),
+        "{err}"
+    );
+
+    // --body is the whole business part: a typed flag beside it is a conflict.
+    let body = dir.path().join("criteria.xml");
+    std::fs::write(&body, "<criteria/>").unwrap();
+    let out = ti(
+        c,
+        "68070100188",
+        "fr",
+        purpose,
+        &["--body", body.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--body conflicts with --ssin, --language"),
+        "{err}"
+    );
+}
