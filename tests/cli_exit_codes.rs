@@ -418,4 +418,29 @@ fn flags_that_do_not_apply_are_refused() {
         err.contains("--body conflicts with --ssin, --language"),
         "{err}"
     );
+
+    // A body that is not well-formed is located in its file, in its own words.
+    std::fs::write(&body, "<criteria>\n  <ssin>68070100188</ssin>\n").unwrap();
+    let out = bcss(&[
+        "call",
+        "RetrieveTIGroups",
+        "retrieveTI",
+        "--config",
+        c,
+        "--user",
+        "agent-042",
+        "--purpose",
+        purpose,
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let at = format!("{}:3:1: ", body.display());
+    assert!(err.contains(&at), "{err}");
+    assert!(err.contains("`</criteria>`"), "{err}");
+    assert!(
+        !err.contains("bcss-business-part") && !err.contains("byte"),
+        "{err}"
+    );
 }

@@ -282,8 +282,39 @@ fn generic(
 ) -> Result<GenericRequest, Usage> {
     let xml = std::fs::read_to_string(body)
         .map_err(|e| Usage(format!("--body {}: {e}", body.display())))?;
-    GenericRequest::new(service, operation, xml)
-        .map_err(|e| Usage(format!("--body {}: {e}", body.display())))
+    GenericRequest::new(service, operation, xml.as_str()).map_err(|e| match &e {
+        // Not well-formed: FILE:line:column, as an editor reads it.
+        bcss::services::RequestError::Xml { error, .. } if error.position().is_some() => {
+            let at = error.position().unwrap_or_default();
+            let (line, column) = line_column(&xml, usize::try_from(at).unwrap_or(usize::MAX));
+            let said = error.to_string();
+            let said = [
+                format!(" at byte {at}"),
+                format!(" (at byte {at})"),
+                format!(" near byte {at}"),
+            ]
+            .iter()
+            .fold(said, |said, byte| said.replace(byte.as_str(), ""));
+            Usage(format!(
+                "--body {}:{line}:{column}: {}: the business part is not acceptable XML: {said}",
+                body.display(),
+                service.name()
+            ))
+        }
+        _ => Usage(format!("--body {}: {e}", body.display())),
+    })
+}
+
+/// The 1-based line and column (in characters) of a byte offset of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, column)
 }
 
 /// The request flags given on the command line, as `--name`.
