@@ -213,20 +213,20 @@ async fn query_and_show_name_the_manifest_and_check_the_digest() {
     assert!(
         rows.next()
             .unwrap()
-            .ends_with(",attempt,first_ticket,manifest_sha256,manifest_signer"),
+            .ends_with(",attempt,first_ticket,manifest_sha256,manifest_signer,write"),
         "{text}"
     );
     let signer = signed.signer.as_deref().unwrap();
     assert!(
         rows.next()
             .unwrap()
-            .ends_with(&format!(",{},{signer}", signed.sha256)),
+            .ends_with(&format!(",{},{signer},false", signed.sha256)),
         "{text}"
     );
     assert!(
         rows.next()
             .unwrap()
-            .ends_with(&format!(",{},", unsigned.sha256)),
+            .ends_with(&format!(",{},,", unsigned.sha256)),
         "{text}"
     );
 

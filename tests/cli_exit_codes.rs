@@ -22,14 +22,14 @@ fn code(out: &Output) -> i32 {
     out.status.code().expect("exited, not killed")
 }
 
-/// The one JSON object `--error-format json` writes on stderr.
+/// The one failure object `--error-format json` writes on stderr (the one with an
+/// `exit`; warnings are JSON lines too).
 fn json_error(out: &Output) -> serde_json::Value {
     let err = text(&out.stderr);
-    let line = err
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap_or_else(|| panic!("no JSON object on stderr: {err}"));
-    serde_json::from_str(line).unwrap()
+    err.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("exit").is_some())
+        .unwrap_or_else(|| panic!("no JSON failure object on stderr: {err}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,6 +184,30 @@ async fn each_outcome_has_its_exit_code_and_json_error() {
         (e["exit"].as_str(), e["exit_code"].as_u64()),
         (Some("failed"), Some(6))
     );
+
+    // In JSON every stderr line is a JSON object: the unsigned manifest's warning too,
+    // without an "exit" key, so a script tells it from the failure.
+    for out in [&refused_json, &denied_json, &no_fixture_json] {
+        let err = text(&out.stderr);
+        let lines: Vec<serde_json::Value> = err
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {err}")))
+            .collect();
+        let warnings: Vec<_> = lines
+            .iter()
+            .filter(|l| l.get("warning").is_some())
+            .collect();
+        assert_eq!(warnings.len(), 1, "{err}");
+        assert!(warnings[0].get("exit").is_none(), "{err}");
+        assert!(
+            warnings[0]["warning"]
+                .as_str()
+                .unwrap()
+                .contains("loaded unsigned"),
+            "{err}"
+        );
+        assert_eq!(lines.iter().filter(|l| l.get("exit").is_some()).count(), 1);
+    }
 }
 
 #[test]
@@ -219,6 +243,35 @@ fn usage_errors_are_exit_2_in_both_formats() {
     assert_eq!(json_error(&unknown)["exit"], "usage");
     let unknown = bcss(&["call", "--no-such-flag"]);
     assert_eq!(code(&unknown), 2);
+    // A missing argument is named, on one JSON line.
+    let missing = bcss(&["--error-format", "json", "call", "RetrieveTIGroups"]);
+    assert_eq!(code(&missing), 2);
+    assert_eq!(text(&missing.stderr).lines().count(), 1);
+    let message = json_error(&missing)["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("not provided") && message.contains("<OPERATION>"),
+        "{message}"
+    );
+
+    // WSDL files that cannot be read or imported are unusable inputs too.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.wsdl");
+    std::fs::write(&bad, "this is not a WSDL").unwrap();
+    let missing = dir.path().join("nonexistent.wsdl");
+    for wsdl in [&bad, &missing] {
+        let out = bcss(&[
+            "services",
+            "import",
+            wsdl.to_str().unwrap(),
+            "--error-format",
+            "json",
+        ]);
+        assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+        assert_eq!(json_error(&out)["exit"], "usage");
+    }
 }
 
 #[test]
@@ -329,5 +382,65 @@ fn the_mock_keeps_serving_when_its_reader_goes_away() {
         !text(&out.stderr).contains("panicked"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn flags_that_do_not_apply_are_refused() {
+    // Refused before anything is sent: no server listens there.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), "http://127.0.0.1:9");
+    let c = config.to_str().unwrap();
+    let purpose = "PCSA:SOCIAL_INQUIRY";
+
+    // retrieveTI reads no --groups (PerformInvestigation's).
+    let out = ti(c, "68070100188", "fr", purpose, &["--groups", "all"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--groups does not apply to RetrieveTIGroups retrieveTI"),
+        "{err}"
+    );
+
+    // --body is the whole business part: a typed flag beside it is a conflict.
+    let body = dir.path().join("criteria.xml");
+    std::fs::write(&body, "<criteria/>").unwrap();
+    let out = ti(
+        c,
+        "68070100188",
+        "fr",
+        purpose,
+        &["--body", body.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--body conflicts with --ssin, --language"),
+        "{err}"
+    );
+
+    // A body that is not well-formed is located in its file, in its own words.
+    std::fs::write(&body, "<criteria>\n  <ssin>68070100188</ssin>\n").unwrap();
+    let out = bcss(&[
+        "call",
+        "RetrieveTIGroups",
+        "retrieveTI",
+        "--config",
+        c,
+        "--user",
+        "agent-042",
+        "--purpose",
+        purpose,
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let at = format!("{}:3:1: ", body.display());
+    assert!(err.contains(&at), "{err}");
+    assert!(err.contains("`</criteria>`"), "{err}");
+    assert!(
+        !err.contains("bcss-business-part") && !err.contains("byte"),
+        "{err}"
     );
 }

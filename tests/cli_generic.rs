@@ -168,6 +168,8 @@ fn the_readme_generic_call_runs_against_the_mock_and_is_journaled() {
     let record: serde_json::Value = serde_json::from_str(query.trim()).unwrap();
     assert_eq!(record["ticket"], reply["ticket"]);
     assert_eq!(record["what"]["service"], "FictitiousAllowances");
+    // consultAllowances reads: the intent's write flag is shown, false.
+    assert_eq!(record["write"], false, "{record}");
     assert!(record.to_string().contains(MARC), "{record}");
     assert_eq!(record["status"], "ok");
 }

@@ -416,15 +416,22 @@ async fn audit_query_shows_the_chain_of_attempts() {
     assert!(
         rows.next()
             .unwrap()
-            .ends_with(",attempt,first_ticket,manifest_sha256,manifest_signer")
+            .ends_with(",attempt,first_ticket,manifest_sha256,manifest_signer,write")
     );
-    // attempt and first_ticket, before the two manifest columns.
+    // attempt and first_ticket, before the two manifest columns and write.
     let retry = |row: &str| -> Vec<String> {
-        let fields: Vec<&str> = row.rsplitn(5, ',').collect();
-        vec![fields[3].to_string(), fields[2].to_string()]
+        let fields: Vec<&str> = row.rsplitn(6, ',').collect();
+        vec![
+            fields[4].to_string(),
+            fields[3].to_string(),
+            fields[0].to_string(),
+        ]
     };
-    assert_eq!(retry(rows.next().unwrap()), ["", ""]);
-    assert_eq!(retry(rows.next().unwrap()), ["2".to_string(), first]);
+    assert_eq!(retry(rows.next().unwrap()), ["", "", "false"]);
+    assert_eq!(
+        retry(rows.next().unwrap()),
+        ["2".to_string(), first, "false".to_string()]
+    );
 }
 
 #[test]

@@ -576,3 +576,29 @@ fn encoded_generic_requests_validate_against_the_services_and_bcss_schemas() {
     std::fs::write(&file, &bad).unwrap();
     assert!(xmllint(&wrapper, &file).is_err());
 }
+
+#[test]
+fn a_malformed_business_part_is_located_in_the_text_as_given() {
+    let text = "<?xml version=\"1.0\"?>\n<criteria>\n  <ssin>68070100188</sn>\n</criteria>\n";
+    let Err(bcss::services::RequestError::Xml { error, .. }) =
+        GenericRequest::new(&allowances(), "consultAllowances", text)
+    else {
+        panic!("a mismatched end tag is refused");
+    };
+    // The offset is in the text given (inside its third line), not in bcss's wrapper.
+    let at = usize::try_from(error.position().unwrap()).unwrap();
+    let line_start = text.find("  <ssin>").unwrap();
+    assert!(
+        (line_start..text.find("\n</criteria>").unwrap()).contains(&at),
+        "{at}: {error}"
+    );
+    // An unclosed element: the text ends, whatever bcss wraps it in.
+    let Err(e) = GenericRequest::new(&allowances(), "consultAllowances", "<criteria>\n") else {
+        panic!("an unclosed element is refused");
+    };
+    let said = e.to_string();
+    assert!(
+        said.contains("`</criteria>`") && !said.contains("bcss-business-part"),
+        "{said}"
+    );
+}

@@ -69,6 +69,21 @@ fn configured_services_are_known_to_the_manifest_with_the_configuration_only() {
         "{}",
         errors[0]
     );
+    // Where a service of one's own comes from: the configuration (bcss manifest check
+    // without --config).
+    assert!(
+        errors[0].message.contains("--config bcss.toml"),
+        "{}",
+        errors[0]
+    );
+    // With the configuration, another unknown name gets no such hint.
+    let errors = validate_with(
+        &manifest("FictitiousNothing", None, "social inquiry"),
+        "authorizations.toml",
+        &catalogue(),
+    )
+    .unwrap_err();
+    assert!(!errors[0].message.contains("--config"), "{}", errors[0]);
 }
 
 #[test]

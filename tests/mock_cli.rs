@@ -178,3 +178,31 @@ fn every_broken_fixture_is_reported_before_the_mock_refuses_to_start() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_configured_service_without_the_configuration_is_explained() {
+    // The fictitious services' fixtures need their [[service]] entries: without
+    // --config, the message says where those come from.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contracts/fixtures");
+    let out = bcss(&["mock", "--list", "--fixtures", fixtures]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("unknown service \"FictitiousAllowances\"")
+            && stderr.contains("[[service]]")
+            && stderr.contains("--config bcss.toml"),
+        "{stderr}"
+    );
+
+    // A non-loopback address is refused, naming the flag that allows it.
+    let out = bcss(&[
+        "mock",
+        "--fixtures",
+        exchanges_dir().to_str().unwrap(),
+        "--listen",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("--allow-non-loopback"), "{stderr}");
+}

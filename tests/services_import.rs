@@ -337,7 +337,7 @@ fn the_command_prints_the_entry_and_lists_it() {
     assert!(stderr.starts_with("note: schema not read"), "{stderr}");
 
     let out = bcss(&["services", "import", "Cargo.toml"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8(out.stderr)
             .unwrap()

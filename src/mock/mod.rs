@@ -181,7 +181,7 @@ impl MockConfig {
 pub enum MockError {
     /// The address is not loopback and [`MockConfig::allow_non_loopback`] is not set.
     #[error(
-        "refusing to listen on {addr}: not a loopback address; the mock has no authentication and is meant for this machine (allow it explicitly to override)"
+        "refusing to listen on {addr}: not a loopback address; the mock has no authentication and is meant for this machine (to override, pass --allow-non-loopback, or set MockConfig::allow_non_loopback)"
     )]
     NonLoopback {
         /// The address asked for.

@@ -213,7 +213,24 @@ fn parse_fragment(text: &str) -> Result<Vec<Element>, xml::XmlError> {
         body = body.find("?>").map_or("", |end| &body[end + 2..]);
     }
     let wrapped = format!("<{FRAGMENT_ROOT}>{body}</{FRAGMENT_ROOT}>");
-    let root = xml::parse_str(&wrapped, &Limits::default())?;
+    // Errors point into the text as given, and never name the wrapper: its end tag is
+    // where the text ends.
+    let skipped = (text.len() - body.len()) as u64;
+    let opening = FRAGMENT_ROOT.len() as u64 + 2;
+    let end = text.len() as u64;
+    let root = xml::parse_str(&wrapped, &Limits::default()).map_err(|e| {
+        let e = e.map_position(|p| (p.saturating_sub(opening) + skipped).min(end));
+        match e {
+            xml::XmlError::Malformed { position, reason } => xml::XmlError::Malformed {
+                position,
+                reason: reason
+                    .replace(&format!("`</{FRAGMENT_ROOT}>` was found"), "the text ends")
+                    .replace(&format!("</{FRAGMENT_ROOT}>"), "the end of the text")
+                    .replace(FRAGMENT_ROOT, "the business part"),
+            },
+            other => other,
+        }
+    })?;
     let mut elements = Vec::new();
     for node in root.children {
         match node {

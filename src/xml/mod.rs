@@ -146,6 +146,46 @@ pub enum XmlError {
     },
 }
 
+impl XmlError {
+    /// The byte offset the error is at, when it has one.
+    pub fn position(&self) -> Option<u64> {
+        match self {
+            XmlError::TooDeep { position, .. }
+            | XmlError::TooManyAttributes { position, .. }
+            | XmlError::TooManyNamespaces { position, .. }
+            | XmlError::Doctype { position }
+            | XmlError::Entity { position, .. }
+            | XmlError::Encoding { position }
+            | XmlError::Charset { position, .. }
+            | XmlError::UnboundPrefix { position, .. }
+            | XmlError::Malformed { position, .. } => Some(*position),
+            XmlError::TooLarge { .. }
+            | XmlError::TooManyNodes { .. }
+            | XmlError::UnsupportedEncoding { .. } => None,
+        }
+    }
+
+    /// The same error at `position` changed by `to`: for text parsed inside a wrapper,
+    /// the offset in the text as given.
+    pub(crate) fn map_position(mut self, to: impl FnOnce(u64) -> u64) -> XmlError {
+        match &mut self {
+            XmlError::TooDeep { position, .. }
+            | XmlError::TooManyAttributes { position, .. }
+            | XmlError::TooManyNamespaces { position, .. }
+            | XmlError::Doctype { position }
+            | XmlError::Entity { position, .. }
+            | XmlError::Encoding { position }
+            | XmlError::Charset { position, .. }
+            | XmlError::UnboundPrefix { position, .. }
+            | XmlError::Malformed { position, .. } => *position = to(*position),
+            XmlError::TooLarge { .. }
+            | XmlError::TooManyNodes { .. }
+            | XmlError::UnsupportedEncoding { .. } => {}
+        }
+        self
+    }
+}
+
 /// An attribute. Namespace declarations (`xmlns`, `xmlns:p`) are not kept as attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {

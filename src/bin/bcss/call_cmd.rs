@@ -149,7 +149,7 @@ pub struct TestConnectionArgs {
     /// The client configuration (bcss.toml).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// The physical user (default: the operating-system user).
+    /// The physical user (default: $USER or $USERNAME; required when neither is set).
     #[arg(long, value_name = "ID")]
     pub user: Option<String>,
     /// The purpose (default: the purpose of the manifest's TestConnection entry for the
@@ -197,24 +197,34 @@ fn runtime() -> Result<tokio::runtime::Runtime, Usage> {
         .map_err(u)
 }
 
-async fn open(config: &Config) -> Result<ConfiguredClient, Usage> {
+async fn open(command: &str, config: &Config) -> Result<ConfiguredClient, Usage> {
     let configured = Client::from_config(config).await.map_err(u)?;
     // Once per load: say when nothing proves the manifest was approved.
     if let Some(policy) = configured.client.guard().policy()
         && !matches!(policy.signature(), SignatureStatus::Verified(_))
     {
-        eprintln!(
-            "bcss: warning: manifest {} loaded {} (SHA-256 {})",
-            policy.source(),
-            policy.signature(),
-            policy.manifest_ref().sha256
+        crate::exit::notice(
+            command,
+            "bcss: ",
+            "warning",
+            format_args!(
+                "manifest {} loaded {} (SHA-256 {})",
+                policy.source(),
+                policy.signature(),
+                policy.manifest_ref().sha256
+            ),
         );
     }
     // Once per run: a drill is never mistaken for production traffic.
     if configured.client.is_drill() {
-        eprintln!(
-            "bcss: DRILL: this {} client may reach a stand-in for BCSS ([transport] drill = true); every journal record says drill",
-            configured.client.environment()
+        crate::exit::notice(
+            command,
+            "bcss: ",
+            "DRILL",
+            format_args!(
+                "this {} client may reach a stand-in for BCSS ([transport] drill = true); every journal record says drill",
+                configured.client.environment()
+            ),
         );
     }
     Ok(configured)
@@ -274,7 +284,7 @@ pub fn run(args: CallArgs) -> ExitCode {
         Err(e) => return usage(COMMAND, e),
     };
     rt.block_on(async {
-        let configured = match open(&config).await {
+        let configured = match open(COMMAND, &config).await {
             Ok(c) => c,
             Err(e) => return usage(COMMAND, e),
         };
@@ -351,7 +361,7 @@ pub fn run_test_connection(args: TestConnectionArgs) -> ExitCode {
         Err(e) => return usage(COMMAND, e),
     };
     rt.block_on(async {
-        let configured = match open(&config).await {
+        let configured = match open(COMMAND, &config).await {
             Ok(c) => c,
             Err(e) => return usage(COMMAND, e),
         };

@@ -44,7 +44,8 @@ EXIT CODES:
                or the mock's \"no fixture matches\"
 With --error-format json, a failure writes one JSON object on stderr:
   {\"exit\":\"refused\",\"exit_code\":4,\"message\":\"...\",\"code\":\"MSG00010\",
-   \"ticket\":\"<our ticket>\",\"sent\":true,\"http_status\":500}";
+   \"ticket\":\"<our ticket>\",\"sent\":true,\"http_status\":500}
+and a warning one object without \"exit\": {\"command\":\"bcss call\",\"warning\":\"...\"}";
 
 impl Exit {
     /// The process exit status.
@@ -97,6 +98,16 @@ impl Exit {
             | K::MissingUser(_)
             | K::Clock(_) => Exit::Usage,
             _ => Exit::Error,
+        }
+    }
+
+    /// The exit of a failed `bcss services import`: WSDL files that cannot be read or
+    /// imported are inputs that cannot be used (2), like a configuration or manifest.
+    pub fn of_import(e: &bcss::services::catalogue::import::ImportError) -> Exit {
+        use bcss::services::catalogue::import::ImportError as I;
+        match e {
+            I::NoFile | I::Wsdl { .. } | I::Disagree { .. } | I::Invalid(_) => Exit::Usage,
+            _ => Exit::Usage,
         }
     }
 }
@@ -173,6 +184,25 @@ pub fn fail(command: &str, exit: Exit, message: impl fmt::Display, details: Deta
     // A closed stderr leaves nothing to tell.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
     exit.into()
+}
+
+/// What a command says on stderr without failing: a warning, a note, the drill notice.
+/// As text, the line `{text_prefix}{level}: {message}` (`level` as given: `warning`,
+/// `note`, `DRILL`); with `--error-format json`, one JSON object on its own line,
+/// `{"command": ..., "<level in lower case>": message}`, which has no `exit` key: a
+/// script tells it from the failure report, and every stderr line stays JSON.
+pub fn notice(command: &str, text_prefix: &str, level: &str, message: impl fmt::Display) {
+    let message = message.to_string();
+    let line = match format() {
+        ErrorFormat::Text => format!("{text_prefix}{level}: {message}"),
+        ErrorFormat::Json => {
+            let mut object = serde_json::Map::new();
+            object.insert("command".into(), command.into());
+            object.insert(level.to_lowercase(), message.into());
+            serde_json::Value::Object(object).to_string()
+        }
+    };
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Report a failed call (its exit and details from the error) and return its exit code.

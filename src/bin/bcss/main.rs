@@ -66,15 +66,27 @@ fn json_asked() -> bool {
             .any(|w| w[0] == "--error-format" && w[1] == "json")
 }
 
+/// Clap's error as one line: what it says before its usage and `--help` lines, the
+/// missing or refused arguments included ("the following required arguments were not
+/// provided: --user <ID> --purpose <PURPOSE>").
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let said: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    said.join(" ").trim_start_matches("error: ").to_string()
+}
+
 fn main() -> ExitCode {
     notice::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() && json_asked() => {
             exit::set_format(exit::ErrorFormat::Json);
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or_default();
-            return exit::usage("bcss", first.trim_start_matches("error: "));
+            return exit::usage("bcss", clap_message(&e));
         }
         // Help and version on stdout (exit 0), argument errors as clap prints them (2).
         Err(e) => e.exit(),

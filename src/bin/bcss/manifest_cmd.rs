@@ -271,9 +271,10 @@ fn check(file: &Path, trust: &TrustArgs, catalogue: &Catalogue) -> ExitCode {
 fn explain(args: &ExplainArgs, catalogue: &Catalogue) -> ExitCode {
     let Some(service) = catalogue.get(&args.service) else {
         eprintln!(
-            "error: unknown service '{}'; known services: {}",
+            "error: unknown service '{}'; known services: {}{}",
             args.service,
-            catalogue.names().join(", ")
+            catalogue.names().join(", "),
+            catalogue.unknown_service_hint()
         );
         return ExitCode::from(2);
     };

@@ -2,7 +2,8 @@
 //!
 //! Exit codes:
 //! - `list`: 0 listed, 2 the configuration could not be read.
-//! - `import`: 0 the entry is on stdout, 1 the WSDL files could not be imported, 2 usage.
+//! - `import`: 0 the entry is on stdout, 2 the WSDL files could not be read or imported
+//!   (inputs that cannot be used), or bad arguments.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -78,13 +79,13 @@ pub fn run(cmd: ServicesCommand) -> ExitCode {
                 Ok(imported) => {
                     crate::exit::write_stdout(format_args!("{}", imported.to_toml()));
                     for note in &imported.notes {
-                        eprintln!("note: {note}");
+                        crate::exit::notice("bcss services import", "", "note", note);
                     }
                     ExitCode::SUCCESS
                 }
                 Err(e) => crate::exit::fail(
                     "bcss services import",
-                    crate::exit::Exit::Error,
+                    crate::exit::Exit::of_import(&e),
                     e,
                     crate::exit::Details::default(),
                 ),

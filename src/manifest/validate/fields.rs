@@ -32,9 +32,10 @@ pub(super) fn check_service(
         rep.error(
             &v.span(),
             format!(
-                "unknown service '{s}'{}; the services this client knows: {}",
+                "unknown service '{s}'{}; the services this client knows: {}{}",
                 suggestion(s, &names),
-                names.join(", ")
+                names.join(", "),
+                catalogue.unknown_service_hint()
             ),
         );
     }

@@ -147,6 +147,17 @@ impl Catalogue {
         self.services.iter().filter(|s| !s.is_builtin())
     }
 
+    /// What to add to "unknown service": with the built-in services only, where the
+    /// services of one's own come from (the configuration's `[[service]]` entries, which
+    /// the command line reads with `--config bcss.toml`); empty otherwise.
+    pub fn unknown_service_hint(&self) -> &'static str {
+        if self.configured().next().is_none() {
+            " (only the built-in services are known: a service of your own is described by a [[service]] entry of the configuration; give it with --config bcss.toml)"
+        } else {
+            ""
+        }
+    }
+
     /// How many services.
     pub fn len(&self) -> usize {
         self.services.len()

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use bcss::audit::{Exchange, Payload, ReadChain, ReadEntry};
 
-pub(super) const CSV_COLUMNS: [&str; 24] = [
+pub(super) const CSV_COLUMNS: [&str; 25] = [
     "decided_at",
     "ticket",
     "status",
@@ -30,6 +30,7 @@ pub(super) const CSV_COLUMNS: [&str; 24] = [
     // Appended last so that existing consumers' column positions hold.
     "manifest_sha256",
     "manifest_signer",
+    "write",
 ];
 
 /// The summary fields of an exchange, in [`CSV_COLUMNS`] order.
@@ -81,6 +82,11 @@ pub(super) fn summary(e: &Exchange) -> Vec<String> {
         // The manifest the decision was taken under, and its signing key's fingerprint.
         e.manifest().map(|m| m.sha256.clone()).unwrap_or_default(),
         opt(e.manifest().and_then(|m| m.signer.as_ref())),
+        // Whether the operation writes at BCSS; empty without an intent (a denial).
+        e.intent
+            .as_ref()
+            .map(|i| i.write.to_string())
+            .unwrap_or_default(),
     ]
 }
 
@@ -328,6 +334,8 @@ pub(super) fn json_line(e: &Exchange) -> String {
     map.insert("soap_action".into(), json!(intent.map(|i| &i.soap_action)));
     // A retry: {"first_ticket", "number"}; null for a first attempt.
     map.insert("attempt".into(), json!(intent.and_then(|i| i.attempt)));
+    // Whether the operation writes at BCSS; null without an intent (a denial).
+    map.insert("write".into(), json!(intent.map(|i| i.write)));
     payload_fields(&mut map, "request", intent.map(|i| &i.request));
     let outcome = e.outcome.as_ref();
     map.insert("replied_at".into(), json!(outcome.map(|o| o.replied_at)));

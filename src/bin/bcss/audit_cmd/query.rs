@@ -140,9 +140,14 @@ fn arguments(args: &QueryArgs) -> Vec<String> {
 /// Say on stderr how the query found its exchanges when it had to read everything.
 fn note_plan(result: &QueryResult) {
     if let QueryPlan::Scan { reason } = &result.plan {
-        eprintln!(
-            "note: the index was not used ({reason}); read {} records",
-            result.records_scanned
+        crate::exit::notice(
+            "bcss audit query",
+            "",
+            "note",
+            format_args!(
+                "the index was not used ({reason}); read {} records",
+                result.records_scanned
+            ),
         );
     }
 }
@@ -212,14 +217,24 @@ pub(super) fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
     let _ = out.flush();
     match &result.problem {
         Some(p) if p.final_record => {
-            eprintln!(
-                "note: the final record is bad (a write in progress, interrupted or damaged): {p}"
+            crate::exit::notice(
+                "bcss audit query",
+                "",
+                "note",
+                format_args!(
+                    "the final record is bad (a write in progress, interrupted or damaged): {p}"
+                ),
             );
             Ok(ExitCode::SUCCESS)
         }
         Some(p) => {
-            eprintln!(
-                "warning: the journal is damaged; results leave out the record at {p} (and, read in order, those after it)"
+            crate::exit::notice(
+                "bcss audit query",
+                "",
+                "warning",
+                format_args!(
+                    "the journal is damaged; results leave out the record at {p} (and, read in order, those after it)"
+                ),
             );
             Ok(ExitCode::from(1))
         }

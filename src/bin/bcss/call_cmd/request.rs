@@ -282,8 +282,144 @@ fn generic(
 ) -> Result<GenericRequest, Usage> {
     let xml = std::fs::read_to_string(body)
         .map_err(|e| Usage(format!("--body {}: {e}", body.display())))?;
-    GenericRequest::new(service, operation, xml)
-        .map_err(|e| Usage(format!("--body {}: {e}", body.display())))
+    GenericRequest::new(service, operation, xml.as_str()).map_err(|e| match &e {
+        // Not well-formed: FILE:line:column, as an editor reads it.
+        bcss::services::RequestError::Xml { error, .. } if error.position().is_some() => {
+            let at = error.position().unwrap_or_default();
+            let (line, column) = line_column(&xml, usize::try_from(at).unwrap_or(usize::MAX));
+            let said = error.to_string();
+            let said = [
+                format!(" at byte {at}"),
+                format!(" (at byte {at})"),
+                format!(" near byte {at}"),
+            ]
+            .iter()
+            .fold(said, |said, byte| said.replace(byte.as_str(), ""));
+            Usage(format!(
+                "--body {}:{line}:{column}: {}: the business part is not acceptable XML: {said}",
+                body.display(),
+                service.name()
+            ))
+        }
+        _ => Usage(format!("--body {}: {e}", body.display())),
+    })
+}
+
+/// The 1-based line and column (in characters) of a byte offset of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+    (line, column)
+}
+
+/// The request flags given on the command line, as `--name`.
+fn given(args: &RequestArgs) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    let mut note = |set: bool, flag: &'static str| {
+        if set {
+            flags.push(flag);
+        }
+    };
+    note(args.ssin.is_some(), "--ssin");
+    note(args.last_name.is_some(), "--last-name");
+    note(args.first_name.is_some(), "--first-name");
+    note(args.middle_name.is_some(), "--middle-name");
+    note(args.birth_date.is_some(), "--birth-date");
+    note(args.gender.is_some(), "--gender");
+    note(args.tolerance.is_some(), "--tolerance");
+    note(args.maximum.is_some(), "--maximum");
+    note(args.sis_card.is_some(), "--sis-card");
+    note(args.id_card.is_some(), "--id-card");
+    note(args.access_purpose.is_some(), "--access-purpose");
+    note(args.start.is_some(), "--start");
+    note(args.end.is_some(), "--end");
+    note(args.sector.is_some(), "--sector");
+    note(args.query_register.is_some(), "--query-register");
+    note(!args.groups.is_empty(), "--groups");
+    note(args.echo.is_some(), "--echo");
+    note(args.language.is_some(), "--language");
+    note(args.history, "--history");
+    note(args.date.is_some(), "--date");
+    note(!args.desired.is_empty(), "--desired");
+    flags
+}
+
+/// The request flags a typed service reads; `None` for a service without a typed module.
+fn flags_of(service: &str) -> Option<&'static [&'static str]> {
+    Some(match service {
+        identify_person::NAME => &[
+            "--ssin",
+            "--last-name",
+            "--first-name",
+            "--middle-name",
+            "--birth-date",
+            "--gender",
+            "--tolerance",
+            "--maximum",
+            "--sis-card",
+            "--id-card",
+        ],
+        manage_access::NAME => &[
+            "--ssin",
+            "--access-purpose",
+            "--start",
+            "--end",
+            "--sector",
+            "--query-register",
+            "--sis-card",
+            "--id-card",
+            "--last-name",
+            "--first-name",
+            "--birth-date",
+        ],
+        perform_investigation::NAME => &["--ssin", "--groups"],
+        test_connection::NAME => &["--echo"],
+        retrieve_ti_groups::NAME => &["--ssin", "--language", "--history"],
+        health_care_insurance::NAME => &["--ssin", "--date", "--desired"],
+        _ => return None,
+    })
+}
+
+/// Refuse the request flags that would be ignored: any of them beside `--body` (the body
+/// is the whole business part), or one the typed service does not read.
+fn refuse_ignored(
+    service: &str,
+    operation: &str,
+    args: &RequestArgs,
+    body: Option<&Path>,
+) -> Result<(), Usage> {
+    let given = given(args);
+    if given.is_empty() {
+        return Ok(());
+    }
+    if body.is_some() {
+        return Err(Usage(format!(
+            "--body conflicts with {}: the body file is the whole business part of the request; give one or the other",
+            given.join(", ")
+        )));
+    }
+    let Some(reads) = flags_of(service) else {
+        return Ok(());
+    };
+    let ignored: Vec<&str> = given
+        .iter()
+        .copied()
+        .filter(|f| !reads.contains(f))
+        .collect();
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    Err(Usage(format!(
+        "{} {} not apply to {service} {operation} (it reads {})",
+        ignored.join(", "),
+        if ignored.len() == 1 { "does" } else { "do" },
+        reads.join(", ")
+    )))
 }
 
 pub(super) fn build(
@@ -305,6 +441,7 @@ pub(super) fn build(
             found.operation_names().join(", ")
         )));
     }
+    refuse_ignored(found.name(), operation, args, body)?;
     if let Some(body) = body {
         return Ok(AnyRequest::Generic(generic(found, operation, body)?));
     }
