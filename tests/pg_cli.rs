@@ -207,7 +207,7 @@ fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
     assert!(text(&show.stdout).contains("--- request (text) ---"));
 
     // Exit codes and --error-format json hold on the PostgreSQL paths: an unknown ticket is
-    // exit 1 (after its read is journaled), --reads (a file journal's reads chain) exit 2.
+    // exit 1 (after its read is journaled).
     let missing = bcss(&[
         "--error-format",
         "json",
@@ -232,24 +232,52 @@ fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
         error.to_string().contains("no exchange with ticket"),
         "{error}"
     );
-    let reads = bcss(&[
-        "--error-format",
-        "json",
-        "audit",
-        "query",
-        &url,
-        "--reads",
-        "--reader",
-        "advisor-1",
-        "--password-file",
-        &password,
-    ]);
-    assert_eq!(reads.status.code(), Some(2), "{}", text(&reads.stderr));
-    assert!(
-        text(&reads.stderr).starts_with('{'),
-        "{}",
-        text(&reads.stderr)
+    // The reads themselves, by index: who read about this SSIN, and what.
+    let reads = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "query",
+            &url,
+            "--reads",
+            "--format",
+            "json",
+            "--reader",
+            "advisor-2",
+            "--password-file",
+            &password,
+        ];
+        args.extend_from_slice(extra);
+        let out = bcss(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let about = reads(&["--subject", "68.07.01-001.88"]);
+    assert_eq!(
+        about.len(),
+        2,
+        "the query and the show of its ticket: {about:?}"
     );
+    assert_eq!(about[0]["reader"], "advisor-1");
+    assert_eq!(about[0]["command"], "query");
+    assert_eq!(about[0]["chain"], "journal");
+    assert_eq!(about[1]["command"], "show");
+    assert!(
+        about[1]["head"].as_str().is_some_and(|h| h.contains(':')),
+        "a show records the head it covered: {about:?}"
+    );
+    let by_advisor = reads(&["--who", "advisor-1"]);
+    assert_eq!(
+        by_advisor.len(),
+        3,
+        "query, show, show of a missing ticket: {by_advisor:?}"
+    );
+    assert!(reads(&["--who", "nobody"]).is_empty());
+    assert!(reads(&["--since", "2999-01-01"]).is_empty());
+    // The listing is a read too: advisor-2's three listings above are journaled.
+    assert_eq!(reads(&["--who", "advisor-2"]).len(), 4);
     let all = runtime
         .block_on(bcss::audit::pg::records(&location, 1..=u64::MAX))
         .unwrap();
@@ -279,6 +307,34 @@ fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
         "{}",
         text(&verify.stdout)
     );
+
+    // A read's indexed reader rewritten: the index is not trusted, the listing fails
+    // naming the row instead of showing a read that is not nobody's.
+    cluster
+        .psql(
+            &db.name,
+            "SET session_replication_role = replica; UPDATE bcss.records SET user_id = 'nobody' WHERE sequence = (SELECT min(sequence) FROM bcss.records WHERE kind = 'read')",
+        )
+        .unwrap();
+    let forged = bcss(&[
+        "audit",
+        "query",
+        &url,
+        "--reads",
+        "--who",
+        "nobody",
+        "--reader",
+        "advisor-2",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(forged.status.code(), Some(1), "{}", text(&forged.stdout));
+    assert!(
+        text(&forged.stderr).contains("do not match its body"),
+        "{}",
+        text(&forged.stderr)
+    );
+    assert!(text(&forged.stdout).is_empty(), "{}", text(&forged.stdout));
 }
 
 #[test]

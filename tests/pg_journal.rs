@@ -11,7 +11,8 @@ use std::sync::Arc;
 use audit_support::{denial, intent, outcome, ssin};
 use bcss::audit::pg::{self, PgJournal, PgJournalConfig, PgLocation, PgWitness};
 use bcss::audit::{
-    Bcss, CallRecord, ClassificationRecord, Journal, QueryFilter, Record, VerifyOptions, Witness,
+    AuditError, Bcss, CallRecord, ClassificationRecord, Journal, QueryFilter, Record,
+    VerifyOptions, Witness,
 };
 use bcss::transport::http::PasswordSource;
 use pg_support::{APP, OWNER, PASSWORD, shared};
@@ -516,8 +517,17 @@ async fn a_database_witness_anchors_the_journal() {
         .unwrap_err();
     assert!(err.contains("permission denied"), "{err}");
     // Reopening with the witness checks its last head.
-    let again = PgJournal::open(c).await.unwrap();
+    let again = PgJournal::open(c.clone()).await.unwrap();
     again.close().await.unwrap();
+    // An appender not given the witness is refused: its checkpoints would be missing
+    // from the witness, and verify would report them as forged.
+    let mut without = c;
+    without.witness = None;
+    let err = PgJournal::open(without).await.unwrap_err();
+    assert!(
+        matches!(&err, AuditError::WitnessMismatch { reason, .. } if reason.contains("none was given")),
+        "{err}"
+    );
 }
 
 #[tokio::test]

@@ -67,6 +67,20 @@ impl Columns {
             Record::Outcome(o) => c.outcome = Some(o.outcome.clone()),
             Record::Classification(k) => c.outcome = Some(k.outcome.clone()),
             Record::Prune(p) => c.covers_to = i64::try_from(p.last_sequence).ok(),
+            // A read: its reader, time, and whom it was about (the subjects it showed and
+            // any `--subject` it was given), so that `query --reads` finds it by index.
+            Record::Read(r) => {
+                c.user_id = Some(r.reader.clone());
+                c.decided_at = Some(micros(&r.at));
+                let mut subjects: Vec<String> = r.subjects.iter().map(|s| subject_key(s)).collect();
+                for argument in r.arguments.iter().filter(|a| a.starts_with("--subject")) {
+                    let key = subject_key(argument);
+                    if !key.is_empty() && !subjects.contains(&key) {
+                        subjects.push(key);
+                    }
+                }
+                c.subjects = Some(subjects);
+            }
             _ => {}
         }
         c

@@ -39,7 +39,7 @@ pub use init::{InitOptions, InitReport, init, init_sql};
 pub use journal::{PgJournal, PgJournalConfig, PgJournalStats};
 pub use location::{DEFAULT_SCHEMA, PgLocation};
 pub use prune::{PgPruneReport, prune, prune_at};
-pub use query::{PgQueryResult, query, show};
+pub use query::{PgQueryResult, query, query_reads, show};
 pub use read::{PgHead, head, records};
 pub use verify::verify;
 pub use witness::PgWitness;

@@ -427,3 +427,98 @@ pub async fn show(location: &PgLocation, ticket: Uuid) -> Result<Option<Exchange
     let result = query(location, &filter).await?;
     Ok(result.exchanges(0, 1, &filter).await?.into_iter().next())
 }
+
+/// The reads recorded in the PostgreSQL journal at `location` (its `read` records, in
+/// chain order) matching `filter` as [`QueryFilter::matches_read`] says: found through the
+/// indexed columns (reader, time, the subjects a read showed or was given), each read back
+/// and checked against the chain like any record a query returns. Every entry's chain is
+/// [`ReadChain::Journal`](crate::audit::ReadChain::Journal).
+///
+/// Fails with [`AuditError::Damaged`] naming a record that does not check (or that the
+/// index returned although it does not match), and [`AuditError::Database`] when the
+/// database cannot be read.
+pub async fn query_reads(
+    location: &PgLocation,
+    filter: &QueryFilter,
+) -> Result<Vec<crate::audit::ReadEntry>, AuditError> {
+    let connection = open_reader(location).await?;
+    let client = &connection.client;
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| db_error(location, "begin a snapshot", &e))?;
+    let head = fetch_head(client, location).await?;
+    let mut c = Criteria {
+        conditions: vec!["kind = 'read'".to_string()],
+        params: Vec::new(),
+    };
+    if let Some(who) = &filter.who {
+        c.add("user_id = $?", who.clone());
+    }
+    if let Some(subject) = &filter.subject {
+        c.add("subjects @> ARRAY[$?::text]", subject_key(subject));
+    }
+    if let Some(since) = filter.since {
+        c.add("decided_at >= $?", floor_micros(since));
+    }
+    if let Some(until) = filter.until {
+        c.add("decided_at <= $?", floor_micros(until));
+    }
+    let text = sql(
+        location,
+        &format!(
+            "SELECT sequence FROM __S__.records WHERE {} ORDER BY sequence",
+            c.conditions.join(" AND ")
+        ),
+    );
+    let params: Vec<&(dyn ToSql + Sync)> = c
+        .params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let sequences: Vec<i64> = client
+        .query(&text, &params)
+        .await
+        .map_err(|e| db_error(location, "query the index", &e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let result = PgQueryResult {
+        location: location.clone(),
+        connection,
+        head,
+        hits: Vec::new(),
+        candidates: sequences.len() as u64,
+    };
+    let mut out = Vec::with_capacity(sequences.len());
+    for page in sequences.chunks(PAGE) {
+        let rows = result.rows(page).await?;
+        let links = result.links(page).await?;
+        for &sequence in page {
+            let Some(sequence) = seq(Some(sequence)) else {
+                continue;
+            };
+            let row = rows.get(&sequence).ok_or_else(|| {
+                result.damaged(sequence, "the record disappeared while it was read".into())
+            })?;
+            let record = match result.checked(row, &links)? {
+                Record::Read(r) if filter.matches_read(&r) => r,
+                _ => {
+                    return Err(result.damaged(
+                        sequence,
+                        "the index returned this read but the record does not match the query: the index was altered".into(),
+                    ));
+                }
+            };
+            out.push(crate::audit::ReadEntry {
+                chain: crate::audit::ReadChain::Journal,
+                sequence,
+                record,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Reads read back (and checked) per round trip.
+const PAGE: usize = 500;

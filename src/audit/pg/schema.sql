@@ -54,8 +54,9 @@ CREATE INDEX records_user ON __S__.records (user_id, sequence) WHERE user_id IS 
 CREATE INDEX records_service ON __S__.records (lower(service), sequence) WHERE service IS NOT NULL;
 CREATE INDEX records_decided ON __S__.records (decided_at) WHERE decided_at IS NOT NULL;
 CREATE INDEX records_outcome ON __S__.records (lower(outcome), sequence) WHERE outcome IS NOT NULL;
+-- The chain's own records, and the reads (listed by `query --reads`).
 CREATE INDEX records_anchors ON __S__.records (kind, sequence)
-    WHERE kind IN ('genesis', 'checkpoint', 'prune', 'truncation');
+    WHERE kind IN ('genesis', 'checkpoint', 'prune', 'truncation', 'read');
 
 -- 8 bytes little-endian, as the chain's canonical prefix writes integers.
 CREATE FUNCTION __S__.le8(v bigint) RETURNS bytea

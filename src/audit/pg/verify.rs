@@ -377,9 +377,19 @@ pub(crate) async fn check_tail(
     key: Option<VerifyingKey>,
     witness: Option<Arc<dyn Witness>>,
 ) -> Result<u64, AuditError> {
+    let has_witness = witness.is_some();
     let witnessed = witnessed_head(location, witness, journal_id).await?;
     snapshot(client, location).await?;
     let result = check_tail_in_snapshot(client, location, journal_id, key, witnessed).await;
+    let result = result.and_then(|(checked, says_witnessed)| {
+        if says_witnessed && !has_witness {
+            return Err(AuditError::WitnessMismatch {
+                dir: location.to_string(),
+                reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE or postgres://...?schema=NAME); a checkpoint written without it would not be in the witness, and verify would report it as forged".to_string(),
+            });
+        }
+        Ok(checked)
+    });
     let _ = client.batch_execute("COMMIT").await;
     result
 }
@@ -390,9 +400,17 @@ async fn check_tail_in_snapshot(
     journal_id: Uuid,
     key: Option<VerifyingKey>,
     witnessed: Option<Head>,
-) -> Result<u64, AuditError> {
+) -> Result<(u64, bool), AuditError> {
     let Some(head) = fetch_head(client, location).await? else {
-        return Ok(0);
+        return Ok((0, false));
+    };
+    // Whether the journal says it has a witness: its last checkpoint's (or, before one,
+    // its genesis record's) flag, as the records checked below say.
+    let mut says_witnessed = false;
+    let mut witnessed_flag = |record: &Record| match record {
+        Record::Checkpoint(c) => says_witnessed = c.witnessed,
+        Record::Genesis(g) => says_witnessed = g.witnessed,
+        _ => {}
     };
     let mismatch = |reason: String| AuditError::WitnessMismatch {
         dir: location.to_string(),
@@ -418,7 +436,12 @@ async fn check_tail_in_snapshot(
         match rows.first().filter(|r| r.sequence == cp) {
             Some(row) => {
                 match checkpoint_start(row, journal_id, key.as_ref(), witnessed.as_ref()) {
-                    Ok(start) => chain = start,
+                    Ok(start) => {
+                        chain = start;
+                        if let Ok(record) = codec::decode(row.body.clone()) {
+                            witnessed_flag(&record);
+                        }
+                    }
                     Err(reason) => {
                         tracing::info!(%reason, "PostgreSQL journal: the last checkpoint does not check; checking the whole journal");
                     }
@@ -458,8 +481,9 @@ async fn check_tail_in_snapshot(
             chain
                 .link(&row.stored())
                 .map_err(|reason| damaged(location, row.sequence, reason))?;
-            codec::decode(row.body.clone())
+            let record = codec::decode(row.body.clone())
                 .map_err(|e| damaged(location, row.sequence, e.to_string()))?;
+            witnessed_flag(&record);
             if let Some(w) = &witnessed
                 && w.sequence == row.sequence
                 && w.hash != row.hash
@@ -477,5 +501,5 @@ async fn check_tail_in_snapshot(
     if let Some((sequence, reason)) = head_row_problem(&head, &chain) {
         return Err(damaged(location, sequence, reason));
     }
-    Ok(checked)
+    Ok((checked, says_witnessed))
 }

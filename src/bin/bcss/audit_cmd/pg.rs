@@ -213,13 +213,30 @@ pub(super) fn run_query(
     })
 }
 
+/// The reads recorded in the journal at `location` matching `filter`, checked.
+pub(super) fn query_reads(
+    location: &PgLocation,
+    filter: &bcss::audit::QueryFilter,
+) -> Result<Vec<bcss::audit::ReadEntry>, Failure> {
+    Ok(runtime()?.block_on(pg::query_reads(location, filter))?)
+}
+
 pub(super) fn run_show(
     location: PgLocation,
     reader: &str,
     keys: &JournalKeys,
     ticket: uuid::Uuid,
 ) -> Result<ExitCode, Failure> {
-    let found = runtime()?.block_on(pg::show(&location, ticket))?;
+    let filter = bcss::audit::QueryFilter {
+        ticket: Some(ticket),
+        ..bcss::audit::QueryFilter::default()
+    };
+    let runtime = runtime()?;
+    let (found, head) = runtime.block_on(async {
+        let result = pg::query(&location, &filter).await?;
+        let found = result.exchanges(0, 1, &filter).await?.into_iter().next();
+        Ok::<_, bcss::audit::AuditError>((found, result.head()))
+    })?;
     let mut subjects: Vec<String> = found
         .iter()
         .flat_map(|e| {
@@ -234,7 +251,7 @@ pub(super) fn run_show(
     subjects.sort();
     subjects.dedup();
     let shown = Shown {
-        head: None,
+        head,
         count: Some(u64::from(found.is_some())),
         subjects,
     };

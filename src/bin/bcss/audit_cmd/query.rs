@@ -154,12 +154,10 @@ fn note_plan(result: &QueryResult) {
 
 pub(super) fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
     let filter = filter(&args)?;
+    if args.reads {
+        return run_reads(&args, &filter);
+    }
     if let Some(location) = super::pg::location(&args.dir, &args.keys.db)? {
-        if args.reads {
-            return Err(super::usage(
-                "--reads lists a file journal's reads chain; a PostgreSQL journal's reads are read records in its own chain".to_string(),
-            ));
-        }
         return super::pg::run_query(
             location,
             &args.reader,
@@ -168,9 +166,6 @@ pub(super) fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
             &filter,
             arguments(&args),
         );
-    }
-    if args.reads {
-        return run_reads(&args, &filter);
     }
     let result = audit::query(&args.dir, &filter)?;
     note_plan(&result);
@@ -242,9 +237,14 @@ pub(super) fn run_query(args: QueryArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-/// `query --reads`: the reads themselves (a read too, journaled first).
+/// `query --reads`: the reads themselves (a read too, journaled first): a file journal's
+/// reads chain and the reads in the journal itself, or a PostgreSQL journal's read records.
 fn run_reads(args: &QueryArgs, filter: &QueryFilter) -> Result<ExitCode, Failure> {
-    let reads = audit::query_reads(&args.dir, filter)?;
+    let pg = super::pg::location(&args.dir, &args.keys.db)?;
+    let reads = match &pg {
+        Some(location) => super::pg::query_reads(location, filter)?,
+        None => audit::query_reads(&args.dir, filter)?,
+    };
     let mut subjects: Vec<String> = reads
         .iter()
         .flat_map(|r| r.record.subjects.iter().cloned())
@@ -256,14 +256,24 @@ fn run_reads(args: &QueryArgs, filter: &QueryFilter) -> Result<ExitCode, Failure
         count: Some(reads.len() as u64),
         subjects,
     };
-    journal_read(
-        &args.dir,
-        &args.reader,
-        &args.keys,
-        "query",
-        arguments(args),
-        shown,
-    )?;
+    match &pg {
+        Some(location) => super::pg::journal_read(
+            location,
+            &args.reader,
+            &args.keys,
+            "query",
+            arguments(args),
+            shown,
+        )?,
+        None => journal_read(
+            &args.dir,
+            &args.reader,
+            &args.keys,
+            "query",
+            arguments(args),
+            shown,
+        )?,
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Table => {
