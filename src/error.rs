@@ -66,6 +66,9 @@ struct Inner {
     sent: bool,
     /// A refusal the journal recorded as a denial: its stage and reason code.
     refusal: Option<(&'static str, String)>,
+    /// For a call that was retried: how many attempts were made, and the first one's
+    /// ticket.
+    retried: Option<(u32, Uuid)>,
 }
 
 /// The cause of an [`Error`]. New kinds may be added: match with a wildcard arm.
@@ -242,6 +245,28 @@ impl Error {
         self
     }
 
+    /// How many attempts the call made before it failed with this error: 1 unless a
+    /// [`RetryPolicy`](crate::client::RetryPolicy) retried it, the first attempt
+    /// included. Each attempt has its own ticket and its own records in the journal.
+    pub fn attempts(&self) -> u32 {
+        self.inner.retried.map_or(1, |(n, _)| n)
+    }
+
+    /// The ticket of the call's first attempt: the same as [`ticket`](Error::ticket)
+    /// unless the call was retried (then `ticket` is the last attempt's). Every later
+    /// attempt's intent links to it (`attempt.first_ticket` in the journal).
+    pub fn first_ticket(&self) -> Option<Uuid> {
+        self.inner.retried.map(|(_, t)| t).or(self.inner.ticket)
+    }
+
+    /// The same error, as the last of `attempts` attempts, the first with `first_ticket`.
+    pub(crate) fn after_attempts(mut self, attempts: u32, first_ticket: Uuid) -> Error {
+        if attempts > 1 {
+            self.inner.retried = Some((attempts, first_ticket));
+        }
+        self
+    }
+
     /// The same error, noting whether the request may have left the process.
     pub(crate) fn sent(mut self, sent: bool) -> Error {
         self.inner.sent = sent;
@@ -286,6 +311,7 @@ impl From<ErrorKind> for Error {
                 status: None,
                 sent: false,
                 refusal: None,
+                retried: None,
             }),
         }
     }
@@ -322,7 +348,14 @@ impl fmt::Display for Error {
         use fmt::Write;
         let mut bounded = crate::bounded::BoundedWriter::new(crate::bounded::MESSAGE_MAX);
         write!(bounded, "{}", self.inner.kind)?;
-        f.write_str(&bounded.finish())
+        f.write_str(&bounded.finish())?;
+        if let Some((attempts, first)) = self.inner.retried {
+            write!(
+                f,
+                " (the last of {attempts} attempts; the first had ticket {first})"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -338,6 +371,10 @@ impl fmt::Debug for Error {
         }
         if let Some((stage, code)) = &self.inner.refusal {
             d.field("refused", &format_args!("{stage}: {code}"));
+        }
+        if let Some((attempts, first)) = &self.inner.retried {
+            d.field("attempts", attempts);
+            d.field("first_ticket", first);
         }
         d.field("sent", &self.inner.sent).finish()
     }

@@ -444,3 +444,52 @@ fn flags_that_do_not_apply_are_refused() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_call_says_how_many_attempts_it_made() {
+    let mock = MockServer::start(
+        MockConfig::from_dir(fixtures())
+            .unwrap()
+            .simulate_delays(false),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str("\n[retry]\nmax_attempts = 3\nbase_delay_ms = 1\njitter = 0.0\n");
+    std::fs::write(&config, toml).unwrap();
+    let config = config.to_str().unwrap().to_string();
+    // BCSS temporarily unavailable (MSG00001) every time: three attempts, then the last
+    // attempt's refusal, naming the first attempt's ticket.
+    let (text_out, json_out) = tokio::task::spawn_blocking(move || {
+        let c = config.as_str();
+        (
+            ti(c, "05031512367", "fr", "PCSA:SOCIAL_INQUIRY", &[]),
+            ti(
+                c,
+                "05031512367",
+                "fr",
+                "PCSA:SOCIAL_INQUIRY",
+                &["--error-format", "json"],
+            ),
+        )
+    })
+    .await
+    .unwrap();
+    mock.shutdown().await;
+    assert_eq!(code(&text_out), 4, "{}", text(&text_out.stderr));
+    let err = text(&text_out.stderr);
+    assert!(
+        err.contains("(the last of 3 attempts; the first had ticket "),
+        "{err}"
+    );
+    let e = json_error(&json_out);
+    assert_eq!(e["attempts"], 3, "{e}");
+    let first = uuid::Uuid::parse_str(e["first_ticket"].as_str().unwrap()).unwrap();
+    let last = uuid::Uuid::parse_str(e["ticket"].as_str().unwrap()).unwrap();
+    assert!(
+        first < last,
+        "tickets are UUID v7, the first attempt's first: {e}"
+    );
+}

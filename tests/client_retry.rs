@@ -198,6 +198,17 @@ async fn a_read_is_retried_on_a_temporary_refusal_each_attempt_journaled() {
     assert_chained(&attempts);
     assert_eq!(e.ticket(), Some(attempts[3].ticket));
     assert!(e.is_retryable() && e.code() == Some("MSG00020"));
+    // The error says how many attempts it ends, and where the call began.
+    assert_eq!(e.attempts(), 4);
+    assert_eq!(e.first_ticket(), Some(attempts[0].ticket));
+    let said = e.to_string();
+    assert!(
+        said.ends_with(&format!(
+            " (the last of 4 attempts; the first had ticket {})",
+            attempts[0].ticket
+        )),
+        "{said}"
+    );
 }
 
 #[tokio::test]
@@ -311,6 +322,10 @@ async fn the_budget_stops_retrying() {
     assert!(e.is_retryable());
     assert_eq!(transport.calls(), 1);
     assert_eq!(intents(&journal).len(), 1);
+    // One attempt: nothing about retries is said.
+    assert_eq!(e.attempts(), 1);
+    assert_eq!(e.first_ticket(), e.ticket());
+    assert!(!e.to_string().contains("attempts"), "{e}");
 }
 
 #[tokio::test]

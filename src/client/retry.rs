@@ -180,7 +180,7 @@ impl Client {
             };
             result = self.attempt(ctx, request, Some(attempt)).await;
         }
-        result
+        result.map_err(|e| e.after_attempts(number, first_ticket))
     }
 }
 

@@ -150,6 +150,11 @@ pub struct Details {
     pub sent: bool,
     /// The reply's HTTP status.
     pub http_status: Option<u16>,
+    /// How many attempts the call made (1 unless `[retry]` retried it); `None` when no
+    /// call was made.
+    pub attempts: Option<u32>,
+    /// The first attempt's ticket, when the call was retried.
+    pub first_ticket: Option<String>,
 }
 
 impl Details {
@@ -160,6 +165,10 @@ impl Details {
             ticket: e.ticket().map(|t| t.to_string()),
             sent: e.was_sent(),
             http_status: e.status(),
+            attempts: Some(e.attempts()),
+            first_ticket: (e.attempts() > 1)
+                .then(|| e.first_ticket().map(|t| t.to_string()))
+                .flatten(),
         }
     }
 }
@@ -178,6 +187,8 @@ pub fn fail(command: &str, exit: Exit, message: impl fmt::Display, details: Deta
             "ticket": details.ticket,
             "sent": details.sent,
             "http_status": details.http_status,
+            "attempts": details.attempts,
+            "first_ticket": details.first_ticket,
         })
         .to_string(),
     };
@@ -227,6 +238,11 @@ fn no_data_message(details: &Details) -> String {
     }
     if let Some(ticket) = &details.ticket {
         quoted.push(format!("ticket {ticket}"));
+    }
+    if let (Some(n), Some(first)) = (details.attempts, &details.first_ticket) {
+        quoted.push(format!(
+            "the last of {n} attempts, the first with ticket {first}"
+        ));
     }
     if !quoted.is_empty() {
         said.push_str(&format!(" ({})", quoted.join(", ")));
