@@ -280,11 +280,13 @@ async fn logs_name_the_location_never_the_password() {
         .unwrap();
     // The application's sessions end under it: the next batch fails (logged) or, when the
     // driver saw the session end first, connects again (logged); the one after succeeds.
+    // Only this test's database: the other tests share the cluster and the role.
     cluster
         .psql(
             &db.name,
             &format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{APP}'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{APP}' AND datname = '{}'",
+                db.name
             ),
         )
         .unwrap();

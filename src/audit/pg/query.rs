@@ -66,9 +66,22 @@ impl Criteria {
     }
 }
 
-fn criteria(filter: &QueryFilter) -> Criteria {
+/// What the index is asked for: decisions (intents and denials) by every criterion, or
+/// reads by those that apply to them (see [`QueryFilter::matches_read`]: the reader, whom
+/// the read was about, its time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    Calls,
+    Reads,
+}
+
+fn criteria(wanted: Wanted, filter: &QueryFilter) -> Criteria {
+    let kinds = match wanted {
+        Wanted::Calls => "kind IN ('intent', 'denial')",
+        Wanted::Reads => "kind = 'read'",
+    };
     let mut c = Criteria {
-        conditions: vec!["kind IN ('intent', 'denial')".to_string()],
+        conditions: vec![kinds.to_string()],
         params: Vec::new(),
     };
     if let Some(who) = &filter.who {
@@ -77,19 +90,58 @@ fn criteria(filter: &QueryFilter) -> Criteria {
     if let Some(subject) = &filter.subject {
         c.add("subjects @> ARRAY[$?::text]", subject_key(subject));
     }
-    if let Some(service) = &filter.service {
-        c.add("lower(service) = lower($?)", service.clone());
-    }
     if let Some(since) = filter.since {
         c.add("decided_at >= $?", floor_micros(since));
     }
     if let Some(until) = filter.until {
         c.add("decided_at <= $?", floor_micros(until));
     }
-    if let Some(ticket) = filter.ticket {
-        c.add("ticket = $?", ticket);
+    if wanted == Wanted::Calls {
+        if let Some(service) = &filter.service {
+            c.add("lower(service) = lower($?)", service.clone());
+        }
+        if let Some(ticket) = filter.ticket {
+            c.add("ticket = $?", ticket);
+        }
     }
     c
+}
+
+impl Criteria {
+    /// The rows of `select`, with `{}` replaced by the conditions.
+    async fn query(
+        &self,
+        connection: &Connection,
+        location: &PgLocation,
+        select: &str,
+    ) -> Result<Vec<tokio_postgres::Row>, AuditError> {
+        let text = sql(
+            location,
+            &select.replace("{}", &self.conditions.join(" AND ")),
+        );
+        let params: Vec<&(dyn ToSql + Sync)> = self
+            .params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        connection
+            .client
+            .query(&text, &params)
+            .await
+            .map_err(|e| db_error(location, "query the index", &e))
+    }
+}
+
+/// A read-only snapshot of the journal at `location`, and its head row then.
+async fn snapshot(location: &PgLocation) -> Result<(Connection, Option<PgHead>), AuditError> {
+    let connection = open_reader(location).await?;
+    connection
+        .client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| db_error(location, "begin a snapshot", &e))?;
+    let head = fetch_head(&connection.client, location).await?;
+    Ok((connection, head))
 }
 
 /// The instant at the microsecond (the column's precision): the index never leaves out a
@@ -114,30 +166,16 @@ pub async fn query(
     location: &PgLocation,
     filter: &QueryFilter,
 ) -> Result<PgQueryResult, AuditError> {
-    let connection = open_reader(location).await?;
-    let client = &connection.client;
-    client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(|e| db_error(location, "begin a snapshot", &e))?;
-    let head = fetch_head(client, location).await?;
-    let c = criteria(filter);
-    let text = sql(
-        location,
-        &format!(
-            "WITH calls AS (SELECT sequence, ticket, kind, subjects FROM __S__.records WHERE {}) {JOIN}",
-            c.conditions.join(" AND ")
-        ),
-    );
-    let params: Vec<&(dyn ToSql + Sync)> = c
-        .params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    let rows = client
-        .query(&text, &params)
-        .await
-        .map_err(|e| db_error(location, "query the index", &e))?;
+    let (connection, head) = snapshot(location).await?;
+    let rows = criteria(Wanted::Calls, filter)
+        .query(
+            &connection,
+            location,
+            &format!(
+                "WITH calls AS (SELECT sequence, ticket, kind, subjects FROM __S__.records WHERE {{}}) {JOIN}"
+            ),
+        )
+        .await?;
     let candidates = rows.len() as u64;
     let mut hits = Vec::new();
     for row in rows {
@@ -441,45 +479,14 @@ pub async fn query_reads(
     location: &PgLocation,
     filter: &QueryFilter,
 ) -> Result<Vec<crate::audit::ReadEntry>, AuditError> {
-    let connection = open_reader(location).await?;
-    let client = &connection.client;
-    client
-        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .await
-        .map_err(|e| db_error(location, "begin a snapshot", &e))?;
-    let head = fetch_head(client, location).await?;
-    let mut c = Criteria {
-        conditions: vec!["kind = 'read'".to_string()],
-        params: Vec::new(),
-    };
-    if let Some(who) = &filter.who {
-        c.add("user_id = $?", who.clone());
-    }
-    if let Some(subject) = &filter.subject {
-        c.add("subjects @> ARRAY[$?::text]", subject_key(subject));
-    }
-    if let Some(since) = filter.since {
-        c.add("decided_at >= $?", floor_micros(since));
-    }
-    if let Some(until) = filter.until {
-        c.add("decided_at <= $?", floor_micros(until));
-    }
-    let text = sql(
-        location,
-        &format!(
+    let (connection, head) = snapshot(location).await?;
+    let sequences: Vec<i64> = criteria(Wanted::Reads, filter)
+        .query(
+            &connection,
+            location,
             "SELECT sequence FROM __S__.records WHERE {} ORDER BY sequence",
-            c.conditions.join(" AND ")
-        ),
-    );
-    let params: Vec<&(dyn ToSql + Sync)> = c
-        .params
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    let sequences: Vec<i64> = client
-        .query(&text, &params)
-        .await
-        .map_err(|e| db_error(location, "query the index", &e))?
+        )
+        .await?
         .iter()
         .map(|r| r.get(0))
         .collect();

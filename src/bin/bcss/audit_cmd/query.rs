@@ -256,23 +256,12 @@ fn run_reads(args: &QueryArgs, filter: &QueryFilter) -> Result<ExitCode, Failure
         count: Some(reads.len() as u64),
         subjects,
     };
+    let (reader, keys, command) = (&args.reader, &args.keys, "query");
     match &pg {
-        Some(location) => super::pg::journal_read(
-            location,
-            &args.reader,
-            &args.keys,
-            "query",
-            arguments(args),
-            shown,
-        )?,
-        None => journal_read(
-            &args.dir,
-            &args.reader,
-            &args.keys,
-            "query",
-            arguments(args),
-            shown,
-        )?,
+        Some(location) => {
+            super::pg::journal_read(location, reader, keys, command, arguments(args), shown)?
+        }
+        None => journal_read(&args.dir, reader, keys, command, arguments(args), shown)?,
     }
     let mut out = std::io::stdout().lock();
     match args.format {
