@@ -252,6 +252,39 @@ async fn query_formats() {
         "advisor-1",
     ]);
     assert!(stdout(&out).contains("0 exchange(s)"));
+    // What would silently match nothing, or be ignored, is refused (exit 2), naming why.
+    for (args, said) in [
+        (
+            &["--outcome", "bogus"][..],
+            "--outcome \"bogus\" is not a status; expected one of ok, warning",
+        ),
+        (
+            &["--since", "2025-02-01", "--until", "2025-01-01"][..],
+            "is before --since",
+        ),
+        (
+            &["--reads", "--service", "X", "--outcome", "ok"][..],
+            "--service and --outcome do not apply to --reads",
+        ),
+    ] {
+        let mut all = vec!["audit", "query", p(tmp.path()), "--reader", "advisor-1"];
+        all.extend_from_slice(args);
+        let out = bcss(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(said), "{args:?}: {err}");
+    }
+    // Outcomes are matched in any case.
+    let out = bcss(&[
+        "audit",
+        "query",
+        p(tmp.path()),
+        "--outcome",
+        " NO_OUTCOME ",
+        "--reader",
+        "advisor-1",
+    ]);
+    assert!(stdout(&out).contains("1 exchange(s)"), "{}", stdout(&out));
     let out = bcss(&[
         "audit",
         "query",

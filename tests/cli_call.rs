@@ -364,7 +364,9 @@ fn a_held_journal_refuses_after_the_configured_wait() {
         .args(call_args(config.to_str().unwrap()))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // A journal that cannot be taken now is a failure to try again later (1), not a usage
+    // error (2).
+    assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
         err.contains(&format!(
@@ -374,5 +376,32 @@ fn a_held_journal_refuses_after_the_configured_wait() {
         "{err}"
     );
     assert!(err.contains("lock_wait_seconds"), "{err}");
+    // In JSON, the wait (a second, now) and the failure are JSON lines, as every line is.
+    let one_second = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("lock_wait_seconds = 0", "lock_wait_seconds = 1");
+    std::fs::write(&config, one_second).unwrap();
+    let mut json_args = vec!["--error-format".to_string(), "json".to_string()];
+    json_args.extend(call_args(config.to_str().unwrap()));
+    let out = Command::new(BIN).args(&json_args).output().unwrap();
+    let err = text(&out.stderr);
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {err}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["waiting"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("Blocking waiting for the journal lock"))),
+        "{err}"
+    );
+    let failure = lines
+        .iter()
+        .find(|v| v.get("exit").is_some())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        (failure["exit"].as_str(), failure["exit_code"].as_u64()),
+        (Some("error"), Some(1))
+    );
     rt.block_on(holder.close()).unwrap();
 }

@@ -493,3 +493,72 @@ async fn a_retried_call_says_how_many_attempts_it_made() {
         "tickets are UUID v7, the first attempt's first: {e}"
     );
 }
+
+/// A journal that cannot close cleanly (its witness gone when the shutdown checkpoint is
+/// due) is a warning: the call's own result still decides the exit and is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_that_does_not_close_cleanly_never_hides_the_calls_result() {
+    let dir = tempfile::tempdir().unwrap();
+    // Marc FICTIF in Dutch, answered after 3 s: time to take the witness away mid-call.
+    let fixtures = dir.path().join("fixtures/RetrieveTIGroups");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    let slow =
+        std::fs::read_to_string(cli_support::fixtures().join("RetrieveTIGroups/marc-nl-slow.toml"))
+            .unwrap()
+            .replace("delay_ms = 300", "delay_ms = 3000");
+    std::fs::write(fixtures.join("marc-nl-slow.toml"), slow).unwrap();
+    let mock = MockServer::start(MockConfig::from_dir(dir.path().join("fixtures")).unwrap())
+        .await
+        .unwrap();
+    let config = write_setup(dir.path(), &mock.base_url());
+    let toml = std::fs::read_to_string(&config).unwrap().replace(
+        "dir = \"journal\"",
+        "dir = \"journal\"\nwitness = \"witness/heads\"",
+    );
+    std::fs::write(&config, toml).unwrap();
+    std::fs::create_dir(dir.path().join("witness")).unwrap();
+    let args: Vec<String> = ti_args(
+        config.to_str().unwrap(),
+        "68070100188",
+        "nl",
+        "PCSA:SOCIAL_INQUIRY",
+    )
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    let child = Command::new(BIN)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the intent is durable (the request is on its way), the witness becomes a folder.
+    let journal = dir.path().join("journal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let intents = bcss::audit::query(&journal, &bcss::audit::QueryFilter::default())
+            .map(|r| r.len())
+            .unwrap_or(0);
+        if intents == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no intent journaled");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let witness = dir.path().join("witness/heads");
+    std::fs::remove_file(&witness).unwrap();
+    std::fs::create_dir(&witness).unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    mock.shutdown().await;
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(
+        err.contains("warning: the journal did not close cleanly")
+            && err.contains("the exchange itself was recorded"),
+        "{err}"
+    );
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(reply.to_string().contains("68070100188"), "{reply}");
+}

@@ -131,7 +131,13 @@ struct Failure(Exit, String);
 
 impl From<AuditError> for Failure {
     fn from(e: AuditError) -> Self {
-        let code = if matches!(e, AuditError::Damaged { .. }) {
+        // Damage, and a journal that cannot be taken now (its lock held past the wait, the
+        // database unreachable), are failures (1); anything else is an input that cannot be
+        // used (2).
+        let code = if matches!(
+            e,
+            AuditError::Damaged { .. } | AuditError::Locked { .. } | AuditError::Database { .. }
+        ) {
             Exit::Error
         } else {
             Exit::Usage

@@ -197,8 +197,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, Usage> {
         .map_err(u)
 }
 
-async fn open(command: &str, config: &Config) -> Result<ConfiguredClient, Usage> {
-    let configured = Client::from_config(config).await.map_err(u)?;
+/// The client `config` describes, its journal open. Fails, reported on stderr, with
+/// [`Exit::Error`] when the journal is there but cannot be taken now (another process
+/// holds a file journal's lock past the wait, or the database cannot be reached): trying
+/// again later may work. Any other problem is [`Exit::Usage`]: the configuration, the
+/// manifest or the journal as given cannot be used.
+async fn open(command: &str, config: &Config) -> Result<ConfiguredClient, ExitCode> {
+    let configured = match Client::from_config(config).await {
+        Ok(c) => c,
+        Err(e) => {
+            use bcss::audit::AuditError as A;
+            use bcss::error::ErrorKind as K;
+            let busy = matches!(
+                e.kind(),
+                K::Audit(A::Locked { .. } | A::Database { .. })
+                    | K::JournalRefused(A::Locked { .. } | A::Database { .. })
+            );
+            if busy {
+                return Err(exit::fail(
+                    command,
+                    Exit::Error,
+                    e,
+                    exit::Details::default(),
+                ));
+            }
+            return Err(usage(command, u(e)));
+        }
+    };
     // Once per load: say when nothing proves the manifest was approved.
     if let Some(policy) = configured.client.guard().policy()
         && !matches!(policy.signature(), SignatureStatus::Verified(_))
@@ -233,6 +258,11 @@ async fn open(command: &str, config: &Config) -> Result<ConfiguredClient, Usage>
 /// Run the call, close the journal, print; the exit code says how it went
 /// ([`Exit::of`]). The journal is closed before anything is printed, so a reader that
 /// goes away early (`| head`) loses nothing.
+///
+/// A journal that does not close cleanly (its shutdown checkpoint or witness could not be
+/// written) is said as a warning, and never hides how the call went: the call's own
+/// result (its reply, or its error with `sent` and the ticket) decides the exit code, so
+/// a script never takes a write that reached BCSS for one that did not.
 async fn run_call(
     command: &str,
     configured: ConfiguredClient,
@@ -241,8 +271,16 @@ async fn run_call(
 ) -> ExitCode {
     let result = call_any(&configured.client, &ctx, &request).await;
     if let Err(e) = configured.close().await {
-        let message = format!("the journal did not close cleanly: {e}");
-        return exit::fail(command, Exit::Error, message, exit::Details::default());
+        let recorded = match &result {
+            Ok(_) => "; the exchange itself was recorded before its reply was taken".to_string(),
+            Err(_) => String::new(),
+        };
+        exit::notice(
+            command,
+            "bcss: ",
+            "warning",
+            format_args!("the journal did not close cleanly: {e}{recorded}"),
+        );
     }
     match result {
         Ok(json) => {
@@ -286,7 +324,7 @@ pub fn run(args: CallArgs) -> ExitCode {
     rt.block_on(async {
         let configured = match open(COMMAND, &config).await {
             Ok(c) => c,
-            Err(e) => return usage(COMMAND, e),
+            Err(code) => return code,
         };
         let mut actor = Actor::new(args.caller.user);
         if let Some(name) = args.caller.user_name {
@@ -363,7 +401,7 @@ pub fn run_test_connection(args: TestConnectionArgs) -> ExitCode {
     rt.block_on(async {
         let configured = match open(COMMAND, &config).await {
             Ok(c) => c,
-            Err(e) => return usage(COMMAND, e),
+            Err(code) => return code,
         };
         let purpose = match args
             .purpose

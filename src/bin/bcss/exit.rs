@@ -216,6 +216,18 @@ pub fn notice(command: &str, text_prefix: &str, level: &str, message: impl fmt::
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
+/// A line said while a command works, in cargo's words (`bcss: Blocking waiting for the
+/// journal lock ...`) as text; with `--error-format json`, the object
+/// `{"command": "bcss", "<level>": message}`, so that every stderr line stays JSON.
+pub fn status(level: &str, message: impl fmt::Display) {
+    match format() {
+        ErrorFormat::Text => {
+            let _ = writeln!(std::io::stderr().lock(), "bcss: {message}");
+        }
+        ErrorFormat::Json => notice("bcss", "", level, message),
+    }
+}
+
 /// Report a failed call (its exit and details from the error) and return its exit code.
 /// No data reads the same in every family.
 pub fn fail_call(command: &str, e: &bcss::Error) -> ExitCode {

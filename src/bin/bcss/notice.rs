@@ -1,6 +1,7 @@
 //! What the library says through `tracing` that a person at the command line must see: a
 //! wait for a journal's lock ("Blocking waiting for the journal lock held by another
-//! process (pid N)"), printed on stderr as cargo prints its own lock waits. Every other
+//! process (pid N)"), printed on stderr as cargo prints its own lock waits (a JSON object
+//! `{"command":"bcss","waiting":...}` with `--error-format json`). Every other
 //! event is left alone (the command installs no general subscriber).
 
 use std::fmt;
@@ -33,7 +34,7 @@ impl Subscriber for LockWaits {
         let mut message = Message(None);
         event.record(&mut message);
         if let Some(text) = message.0 {
-            eprintln!("bcss: {text}");
+            crate::exit::status("waiting", text);
         }
     }
 

@@ -81,7 +81,79 @@ pub struct ShowArgs {
     pub keys: JournalKeys,
 }
 
+/// The statuses an exchange can have (`query --outcome`): an outcome record's kind or a
+/// classification's outcome (`bcss::client` writes them), `received` (a reply kept but
+/// not classified), `denied`, or `no_outcome`.
+const STATUSES: [&str; 11] = [
+    "ok",
+    "warning",
+    "no_data",
+    "business_error",
+    "soap_fault",
+    "undecodable",
+    "http_error",
+    "transport_error",
+    "received",
+    "denied",
+    "no_outcome",
+];
+
+/// Refuse what would silently match nothing, or be ignored: an unknown `--outcome`, a
+/// time range that ends before it starts, and with `--reads` the criteria reads do not
+/// have (a service, an outcome, a manifest).
+fn check(args: &QueryArgs, filter: &QueryFilter) -> Result<(), Failure> {
+    if let Some(outcome) = &filter.outcome
+        && !STATUSES
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(outcome.trim()))
+    {
+        return Err(super::usage(format!(
+            "--outcome {outcome:?} is not a status; expected one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    if let (Some(since), Some(until)) = (filter.since, filter.until)
+        && until < since
+    {
+        return Err(super::usage(format!(
+            "--until ({}) is before --since ({}): no exchange can match",
+            until.to_rfc3339(),
+            since.to_rfc3339()
+        )));
+    }
+    if args.reads {
+        let given: Vec<&str> = [
+            ("--service", args.service.is_some()),
+            ("--outcome", args.outcome.is_some()),
+            ("--manifest", args.manifest.is_some()),
+        ]
+        .iter()
+        .filter(|(_, given)| *given)
+        .map(|(name, _)| *name)
+        .collect();
+        if let Some((last, first)) = given.split_last() {
+            let (names, verb) = match first {
+                [] => (last.to_string(), "does"),
+                _ => (format!("{} and {last}", first.join(", ")), "do"),
+            };
+            return Err(super::usage(format!(
+                "{names} {verb} not apply to --reads (a read is found by --who, the reader; --subject; --since and --until)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn filter(args: &QueryArgs) -> Result<QueryFilter, Failure> {
+    let filter = filter_as_given(args)?;
+    check(args, &filter)?;
+    Ok(QueryFilter {
+        outcome: filter.outcome.map(|o| o.trim().to_ascii_lowercase()),
+        ..filter
+    })
+}
+
+fn filter_as_given(args: &QueryArgs) -> Result<QueryFilter, Failure> {
     Ok(QueryFilter {
         who: args.who.clone(),
         subject: args.subject.clone(),
