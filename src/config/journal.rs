@@ -39,13 +39,17 @@ pub struct JournalConfig {
 }
 
 impl Config {
-    /// The database password's source, from `[journal] password_env` or `password_file`.
+    /// The database password's source: `[journal] password_env` or `password_file`, else
+    /// the `PGPASSWORD` environment variable when it is set (as libpq reads it).
     pub fn journal_password(&self) -> Option<crate::transport::http::PasswordSource> {
         use crate::transport::http::PasswordSource;
         match (&self.journal.password_env, &self.journal.password_file) {
             (Some(var), _) => Some(PasswordSource::Env(var.clone())),
             (None, Some(file)) => Some(PasswordSource::File(self.resolve(file))),
-            (None, None) => None,
+            // As libpq and the `bcss audit` commands: PGPASSWORD when it is set.
+            (None, None) => std::env::var_os("PGPASSWORD")
+                .is_some()
+                .then(|| PasswordSource::Env("PGPASSWORD".to_string())),
         }
     }
 
@@ -58,7 +62,12 @@ impl Config {
         match (&self.journal.dir, &self.journal.url) {
             (Some(dir), None) => Ok(JournalLocation::Dir(self.resolve(dir))),
             (None, Some(url)) if JournalLocation::is_postgres(url) => {
-                JournalLocation::parse(url, self.journal_password())
+                match JournalLocation::parse(url, self.journal_password())? {
+                    JournalLocation::Postgres(location) => Ok(JournalLocation::Postgres(
+                        location.resolve_files_against(&self.base_dir),
+                    )),
+                    dir => Ok(dir),
+                }
             }
             (None, Some(_)) => Err(AuditError::Config(
                 "url must be a postgres:// URL (a folder is given with dir)".to_string(),
@@ -82,7 +91,8 @@ impl Config {
         };
         let text = witness.to_string_lossy();
         let witness: std::sync::Arc<dyn Witness> = if pg::PgLocation::is_url(&text) {
-            let location = pg::PgLocation::parse(&text, self.journal_password())?;
+            let location = pg::PgLocation::parse(&text, self.journal_password())?
+                .resolve_files_against(&self.base_dir);
             std::sync::Arc::new(pg::PgWitness::new(location))
         } else {
             std::sync::Arc::new(FileWitness::new(self.resolve(witness)))

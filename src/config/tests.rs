@@ -49,6 +49,20 @@ fn a_journal_is_a_dir_or_a_postgres_url() {
     }
     let witness = c.journal_witness().unwrap().unwrap();
     assert!(format!("{witness:?}").contains("cpas_a_witness"));
+    // A relative sslrootcert is relative to the file's folder, as every path in it.
+    let with_ca = pg.replace(
+        "schema=cpas_a\"",
+        "schema=cpas_a&sslrootcert=certs/ca.pem\"",
+    );
+    let mut c2 = Config::parse(&with_ca, "bcss.toml").unwrap();
+    c2.base_dir = std::path::PathBuf::from("/etc/bcss");
+    match c2.journal_location().unwrap() {
+        crate::audit::JournalLocation::Postgres(l) => assert_eq!(
+            l.root_certificates(),
+            Some(&std::path::PathBuf::from("/etc/bcss/certs/ca.pem"))
+        ),
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(
         c.journal_config().unwrap(),
         crate::audit::AnyJournalConfig::Postgres(_)

@@ -167,6 +167,19 @@ impl PgLocation {
         })
     }
 
+    /// The same location with a relative `sslrootcert` taken relative to `base` (the
+    /// folder of the configuration file that named it, as every path in `bcss.toml` is).
+    pub fn resolve_files_against(mut self, base: &std::path::Path) -> Self {
+        if let Some(path) = self.root_certificates.take() {
+            self.root_certificates = Some(if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            });
+        }
+        self
+    }
+
     /// The same location in another schema (e.g. a witness's).
     pub fn with_schema(&self, schema: &str) -> Result<Self, AuditError> {
         if !valid_identifier(schema) {
