@@ -23,10 +23,17 @@ pub const SUPERUSER: &str = "bcss_super";
 /// The roles' password (test only; given to bcss through a file).
 pub const PASSWORD: &str = "Tr0ub4dor&3-test-only";
 
-/// Where the PostgreSQL server programs are, when they are.
+/// Where the PostgreSQL server programs are, when they are. `BCSS_PG_BIN`, when set, must
+/// hold them: a folder named on purpose that does not is a mistake to say, not a SKIP.
 pub fn bin_dir() -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("BCSS_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("initdb").is_file() && dir.join("pg_ctl").is_file(),
+            "BCSS_PG_BIN={} holds no initdb and pg_ctl (PostgreSQL's server programs, e.g. /usr/lib/postgresql/15/bin); unset it to look in /usr/lib/postgresql",
+            dir.display()
+        );
+        return Some(dir);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
