@@ -248,6 +248,8 @@ impl Error {
     /// How many attempts the call made before it failed with this error: 1 unless a
     /// [`RetryPolicy`](crate::client::RetryPolicy) retried it, the first attempt
     /// included. Each attempt has its own ticket and its own records in the journal.
+    /// `Display` says the last attempt's cause only, in the words its outcome record in
+    /// the journal has; say the attempts beside it (as `bcss call` does).
     pub fn attempts(&self) -> u32 {
         self.inner.retried.map_or(1, |(n, _)| n)
     }
@@ -348,14 +350,7 @@ impl fmt::Display for Error {
         use fmt::Write;
         let mut bounded = crate::bounded::BoundedWriter::new(crate::bounded::MESSAGE_MAX);
         write!(bounded, "{}", self.inner.kind)?;
-        f.write_str(&bounded.finish())?;
-        if let Some((attempts, first)) = self.inner.retried {
-            write!(
-                f,
-                " (the last of {attempts} attempts; the first had ticket {first})"
-            )?;
-        }
-        Ok(())
+        f.write_str(&bounded.finish())
     }
 }
 

@@ -236,7 +236,13 @@ pub fn fail_call(command: &str, e: &bcss::Error) -> ExitCode {
     let message = if exit == Exit::NoData {
         no_data_message(&details)
     } else {
-        e.to_string()
+        match &details.first_ticket {
+            Some(first) => format!(
+                "{e} (the last of {} attempts; the first had ticket {first})",
+                e.attempts()
+            ),
+            None => e.to_string(),
+        }
     };
     fail(command, exit, message, details)
 }
