@@ -155,7 +155,11 @@ pub(super) fn run_verify(
         )?;
     }
     let report = runtime()?.block_on(pg::verify(&location, &options))?;
-    Ok(verify::print(&report, &options))
+    Ok(verify::print(
+        &report,
+        &options,
+        verify::ReadsChain::InJournal,
+    ))
 }
 
 /// Exchanges read back (and checked) per round trip.
