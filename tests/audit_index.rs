@@ -371,12 +371,15 @@ async fn a_record_altered_under_the_index_is_reported_not_returned() {
     p[at..at + 8].copy_from_slice(&y);
     p[next..next + 8].copy_from_slice(&x);
     std::fs::write(&positions, &p).unwrap();
+    // That is the index failing, not the journal: the query reads every record instead,
+    // says why, and finds the exchange (issue: an edited positions.bin hid a record).
     let r = audit::query(dir, &filter).unwrap();
-    assert!(r.is_empty());
+    assert_eq!(r.len(), 1);
+    assert!(r.problem.is_none(), "{:?}", r.problem);
     assert!(
-        r.problem.as_ref().is_some_and(|p| p.reason.contains("not")),
+        matches!(&r.plan, QueryPlan::Scan { reason } if reason.contains("not") && reason.contains("reindex")),
         "{:?}",
-        r.problem
+        r.plan
     );
     // Rebuilt, it answers again.
     audit::reindex(dir, std::time::Duration::ZERO, None).unwrap();

@@ -445,6 +445,7 @@ fn export_moves_a_file_journal_to_the_same_head() {
             &journal_dir,
             &to,
             &bcss::audit::VerifyOptions::default(),
+            std::time::Duration::ZERO,
             Some(&*counted),
         )
         .await
@@ -468,6 +469,81 @@ fn export_moves_a_file_journal_to_the_same_head() {
         c.bytes
     );
     assert_eq!(c.finished, 1);
+    drop(c);
+
+    // While an application writes the file journal, export waits for its lock (saying
+    // so, as a writer does), then copies everything, up to what was written before the
+    // application closed it: nothing is written during the copy.
+    runtime.block_on(db.init("bcss_locked"));
+    let holder = runtime
+        .block_on(FileJournal::open(FileJournalConfig::new(&journal_dir)))
+        .unwrap();
+    let url = db.url(APP, "bcss_locked");
+    let mut child = Command::new(BIN)
+        .args([
+            "audit",
+            "export",
+            journal_dir.to_str().unwrap(),
+            "--to",
+            &url,
+            "--reader",
+            "dpo-1",
+            "--password-file",
+            &password,
+        ])
+        .env_remove("PGPASSWORD")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() == 0 {
+            break;
+        }
+        said.push_str(&line);
+        if line.contains("Blocking waiting") {
+            break;
+        }
+    }
+    assert!(
+        said.contains(&format!(
+            "Blocking waiting for the journal lock held by another process (pid {})",
+            std::process::id()
+        )),
+        "{said}"
+    );
+    let last = runtime.block_on(async {
+        let appended = holder
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-3",
+                "IdentifyPerson",
+                &ssin(77),
+                50,
+            ))
+            .await
+            .unwrap();
+        holder.close().await.unwrap();
+        appended.sequence
+    });
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    let copied = bcss::audit::verify(&journal_dir, &bcss::audit::VerifyOptions::default())
+        .unwrap()
+        .records;
+    assert!(copied > last, "{copied} {last}");
+    assert!(
+        text(&out.stdout).contains(&format!("{copied} record(s) copied")),
+        "{}",
+        text(&out.stdout)
+    );
+    let file_head = bcss(&["audit", "checkpoint", journal_dir.to_str().unwrap()]);
+    let pg_head = bcss(&["audit", "checkpoint", &url, "--password-file", &password]);
+    assert!(pg_head.status.success(), "{}", text(&pg_head.stderr));
+    assert_eq!(text(&file_head.stdout), text(&pg_head.stdout));
 }
 
 #[derive(Debug, Default)]

@@ -56,7 +56,7 @@ pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use progress::Progress;
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progress};
 pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
-pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, record_read};
+pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, query_reads_planned, record_read};
 pub use record::{
     Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,
     How, IntentRecord, ManifestLoadRecord, ManifestRef, OutcomeRecord, Payload, PruneRecord,

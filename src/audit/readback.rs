@@ -28,6 +28,26 @@ pub(crate) struct Reader {
     files: HashMap<usize, File>,
 }
 
+/// Why a record could not be read back where a location said.
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// The location is wrong: no record there, another record than the one named, or a
+    /// record before it that is not where the location says. When an index gave the
+    /// location, that is the index failing (the journal may be intact): read in order.
+    NotThere(AuditError),
+    /// The record named is there, but it (or a link of the chain on either side of it)
+    /// does not check: the journal is damaged or was altered.
+    Journal(AuditError),
+}
+
+impl From<ReadError> for AuditError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::NotThere(e) | ReadError::Journal(e) => e,
+        }
+    }
+}
+
 impl Reader {
     /// Record `loc` of `segments`, checked against the chain.
     pub(crate) fn read(
@@ -35,9 +55,21 @@ impl Reader {
         segments: &[SegmentFile],
         loc: &Loc,
     ) -> Result<Record, AuditError> {
-        let segment = segments
-            .get(loc.segment)
-            .ok_or_else(|| AuditError::Decode("a record location outside the journal".into()))?;
+        self.read_located(segments, loc).map_err(AuditError::from)
+    }
+
+    /// [`Reader::read`], telling a wrong location from a record that does not check.
+    pub(crate) fn read_located(
+        &mut self,
+        segments: &[SegmentFile],
+        loc: &Loc,
+    ) -> Result<Record, ReadError> {
+        use ReadError::{Journal, NotThere};
+        let segment = segments.get(loc.segment).ok_or_else(|| {
+            NotThere(AuditError::Decode(
+                "a record location outside the journal".into(),
+            ))
+        })?;
         let damaged = |reason: String| AuditError::Damaged {
             segment: segment.name.clone(),
             offset: loc.offset,
@@ -48,54 +80,61 @@ impl Reader {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(
                 File::open(&segment.path)
-                    .map_err(|err| AuditError::io(&segment.path, "open", err))?,
+                    .map_err(|err| Journal(AuditError::io(&segment.path, "open", err)))?,
             ),
         };
         let io = |e| AuditError::io(&segment.path, "read", e);
-        let header = read_header_at(file, loc.offset).map_err(io)?;
-        let header = FrameHeader::decode(&header).map_err(&damaged)?;
+        // Past the end of the segment, or no frame there: the location is wrong.
+        let header = read_header_at(file, loc.offset).map_err(|e| NotThere(io(e)))?;
+        let header = FrameHeader::decode(&header).map_err(|r| NotThere(damaged(r)))?;
         if header.sequence != loc.sequence {
-            return Err(damaged(format!(
+            return Err(NotThere(damaged(format!(
                 "the record there is sequence {}, not {}: the journal changed since it was indexed or read",
                 header.sequence, loc.sequence
-            )));
+            ))));
         }
         let mut rest = vec![0u8; header.body_len + FRAME_TRAILER_LEN];
         file.read_exact_at(&mut rest, loc.offset + FRAME_HEADER_LEN as u64)
-            .map_err(io)?;
+            .map_err(|e| Journal(io(e)))?;
         let mut trailer = [0u8; FRAME_TRAILER_LEN];
         trailer.copy_from_slice(&rest[header.body_len..]);
         let body = bytes::Bytes::from(rest).slice(..header.body_len);
         if u32::from_le_bytes(trailer) != crc32c::crc32c(&body) {
-            return Err(damaged("record body checksum does not match".into()));
+            return Err(Journal(damaged(
+                "record body checksum does not match".into(),
+            )));
         }
         let prev_hash = match loc.prev {
             None => {
                 if loc.offset != SEGMENT_HEADER_LEN as u64 {
-                    return Err(damaged("the record before it is not known".into()));
+                    return Err(NotThere(damaged(
+                        "the record before it is not known".into(),
+                    )));
                 }
                 let mut h = [0u8; SEGMENT_HEADER_LEN];
-                file.read_exact_at(&mut h, 0).map_err(io)?;
-                let seg = SegmentHeader::decode(&h).map_err(&damaged)?;
+                file.read_exact_at(&mut h, 0).map_err(|e| Journal(io(e)))?;
+                let seg = SegmentHeader::decode(&h).map_err(|r| Journal(damaged(r)))?;
                 if seg.first_sequence != loc.sequence {
-                    return Err(damaged(format!(
+                    return Err(NotThere(damaged(format!(
                         "the segment starts at sequence {}, not at this record",
                         seg.first_sequence
-                    )));
+                    ))));
                 }
                 seg.prev_hash
             }
             Some(prev) => {
-                let h = read_header_at(file, prev).map_err(io)?;
+                // The record named is there; where the one before it is comes from the
+                // location too: a wrong one is the location's fault.
+                let h = read_header_at(file, prev).map_err(|e| NotThere(io(e)))?;
                 let before = FrameHeader::decode(&h)
-                    .map_err(|r| damaged(format!("the record before it: {r}")))?;
+                    .map_err(|r| NotThere(damaged(format!("the record before it: {r}"))))?;
                 if before.sequence.saturating_add(1) != loc.sequence
                     || prev + before.frame_len() != loc.offset
                 {
-                    return Err(damaged(
+                    return Err(NotThere(damaged(
                         "the record before it is not the frame just before it in the segment"
                             .into(),
-                    ));
+                    )));
                 }
                 before.hash
             }
@@ -106,15 +145,15 @@ impl Reader {
             &sha256(&body),
         );
         if computed != header.hash {
-            return Err(damaged(
+            return Err(Journal(damaged(
                 "the chain hash does not match: this record or the one before it was altered"
                     .into(),
-            ));
+            )));
         }
         successor(file, segments, loc, &header)
-            .map_err(io)?
-            .map_or(Ok(()), |reason| Err(damaged(reason)))?;
-        codec::decode(body).map_err(|e| damaged(e.to_string()))
+            .map_err(|e| Journal(io(e)))?
+            .map_or(Ok(()), |reason| Err(Journal(damaged(reason))))?;
+        codec::decode(body).map_err(|e| Journal(damaged(e.to_string())))
     }
 }
 

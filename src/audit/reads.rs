@@ -22,12 +22,13 @@ use uuid::Uuid;
 use super::index::key::Kind;
 use super::index::store::Snapshot;
 use super::query::filter::digits;
-use super::readback::Reader;
+use super::query::not_there;
+use super::readback::{ReadError, Reader};
 use super::scan::{list_segments, read_header};
 use super::walk::{Start, walk, walk_listed};
 use super::{
     Appended, AuditError, CallRecord, FileJournal, FileJournalConfig, Journal, QueryFilter,
-    ReadRecord, Record,
+    QueryPlan, ReadRecord, Record,
 };
 
 /// The reads chain's folder inside a journal directory.
@@ -146,6 +147,16 @@ impl QueryFilter {
 /// the reads chain is read whole (it holds reads only). Stops at damage in either chain,
 /// with [`AuditError::Damaged`].
 pub fn query_reads(dir: &Path, filter: &QueryFilter) -> Result<Vec<ReadEntry>, AuditError> {
+    query_reads_planned(dir, filter).map(|(reads, _)| reads)
+}
+
+/// [`query_reads`], and how the journal's own reads were found: through the index, or
+/// by reading every record ([`QueryPlan::Scan`] with the reason the index was not used:
+/// missing, or not checking, when a record it leads to is not where it says, say).
+pub fn query_reads_planned(
+    dir: &Path,
+    filter: &QueryFilter,
+) -> Result<(Vec<ReadEntry>, QueryPlan), AuditError> {
     let mut out = Vec::new();
     let reads = dir.join(READS_DIR);
     let damaged = |problem: Option<super::Problem>| match problem {
@@ -167,44 +178,91 @@ pub fn query_reads(dir: &Path, filter: &QueryFilter) -> Result<Vec<ReadEntry>, A
         })?;
         damaged(end.problem)?;
     }
-    let visit = |sequence: u64, record: &Record, out: &mut Vec<ReadEntry>| {
-        if let Record::Read(r) = record
-            && filter.matches_read(r)
-        {
-            out.push(ReadEntry {
-                chain: ReadChain::Journal,
-                sequence,
-                record: r.clone(),
-            });
-        }
-    };
     let segments = list_segments(dir)?;
-    let start = match Snapshot::open(dir, &segments) {
-        Ok(snapshot) => {
-            let low = vec![Kind::Reader as u8];
-            let high = vec![Kind::Reader as u8 + 1];
-            let mut reader = Reader::default();
-            let sequences = snapshot
-                .sequences(&low, &high)
-                .map_err(AuditError::Decode)?;
-            for sequence in sequences {
-                let Some(loc) = snapshot
-                    .locate(sequence, &segments)
-                    .map_err(AuditError::Decode)?
-                else {
-                    continue;
-                };
-                let record = reader.read(&segments, &loc)?;
-                visit(sequence, &record, &mut out);
+    let mut own = Vec::new();
+    let (start, plan) = match Snapshot::open(dir, &segments) {
+        Ok(snapshot) => match indexed_reads(&snapshot, &segments, filter, &mut own) {
+            Ok(candidates) => (snapshot.tail_start(), Ok((snapshot.through, candidates))),
+            Err(IndexedRead::Journal(e)) => return Err(e),
+            Err(IndexedRead::Index(reason)) => {
+                own.clear();
+                (
+                    Start::First,
+                    Err(format!("the index does not check: {reason}")),
+                )
             }
-            snapshot.tail_start()
-        }
-        Err(_) => Start::First,
+        },
+        Err(reason) => (Start::First, Err(reason)),
     };
     let end = walk_listed(segments, start, &mut |v| {
-        visit(v.sequence, &v.record, &mut out);
+        own_read(filter, v.sequence, &v.record, &mut own);
         None
     })?;
     damaged(end.problem)?;
-    Ok(out)
+    let plan = match plan {
+        Ok((indexed_through, candidates)) => QueryPlan::Index {
+            indexed_through,
+            candidates,
+            tail_records: end.records,
+        },
+        Err(reason) => QueryPlan::Scan { reason },
+    };
+    out.append(&mut own);
+    Ok((out, plan))
+}
+
+/// Why the reads found through the index could not be listed.
+enum IndexedRead {
+    /// The index is wrong (a record it leads to is not where it says, a run that does not
+    /// read): read every record instead.
+    Index(String),
+    /// A record the index led to is there and does not check: the journal is damaged.
+    Journal(AuditError),
+}
+
+/// The reads of the journal itself that the index leads to (up to its last record), each
+/// read back and checked; how many records were read.
+fn indexed_reads(
+    snapshot: &Snapshot,
+    segments: &[super::scan::SegmentFile],
+    filter: &QueryFilter,
+    out: &mut Vec<ReadEntry>,
+) -> Result<u64, IndexedRead> {
+    let low = vec![Kind::Reader as u8];
+    let high = vec![Kind::Reader as u8 + 1];
+    let mut reader = Reader::default();
+    let sequences = snapshot
+        .sequences(&low, &high)
+        .map_err(IndexedRead::Index)?;
+    let mut candidates = 0;
+    for sequence in sequences {
+        let Some(loc) = snapshot
+            .locate(sequence, segments)
+            .map_err(IndexedRead::Index)?
+        else {
+            continue;
+        };
+        let record = match reader.read_located(segments, &loc) {
+            Ok(record) => record,
+            Err(ReadError::NotThere(e)) => return Err(IndexedRead::Index(not_there(sequence, &e))),
+            Err(ReadError::Journal(e)) => return Err(IndexedRead::Journal(e)),
+        };
+        candidates += 1;
+        own_read(filter, sequence, &record, out);
+    }
+    Ok(candidates)
+}
+
+/// Add `record` (sequence `sequence` of the journal itself) to `out` when it is a read
+/// matching `filter`.
+fn own_read(filter: &QueryFilter, sequence: u64, record: &Record, out: &mut Vec<ReadEntry>) {
+    if let Record::Read(r) = record
+        && filter.matches_read(r)
+    {
+        out.push(ReadEntry {
+            chain: ReadChain::Journal,
+            sequence,
+            record: r.clone(),
+        });
+    }
 }

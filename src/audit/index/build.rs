@@ -18,7 +18,8 @@ use super::key::{self, Decision, Kind};
 use super::run::{RunReader, RunWriter};
 use super::store::{
     FORMAT, INDEX_DIR, MANIFEST, Manifest, POSITIONS, POSITIONS_HEADER, Positions, RunMeta,
-    Through, check_through, create_positions, read_manifest, run_path, write_manifest,
+    Through, check_coverage, check_through, create_positions, open_runs, read_manifest,
+    write_manifest,
 };
 use crate::audit::chain::Chain;
 use crate::audit::progress::Progress;
@@ -137,19 +138,14 @@ impl Indexer {
         if manifest.journal_id != journal_id {
             return Err("the index is another journal's".into());
         }
-        let runs = manifest
-            .runs
-            .iter()
-            .map(|m| {
-                run_path(idx, &m.file)
-                    .and_then(|p| RunReader::open(&p))
-                    .map_err(|e| e.to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let runs = open_runs(idx, &manifest).map_err(|e| e.to_string())?;
         let positions = Positions::open(idx)?;
         let base = positions.base;
         let held = positions.len()?;
         let segments = list_segments(dir).map_err(|e| e.to_string())?;
+        // An index whose runs do not account for every record is started over, like one
+        // that does not check against the chain (queries would not use it).
+        check_coverage(&manifest, &runs, &positions, &segments)?;
         let (next, next_position) = match &manifest.through {
             None => (None, base),
             Some(through) => {
@@ -392,7 +388,9 @@ impl Indexer {
         let last = through.sequence;
         let mut keys = std::mem::take(&mut self.keys);
         keys.sort_unstable();
-        if !keys.is_empty() {
+        // A run also when no record of the batch has a key (checkpoints only, say): the
+        // runs account for every record up to `through`, which queries check.
+        {
             let name = run_name(first, last);
             let path = self.idx.join(&name);
             let mut writer =

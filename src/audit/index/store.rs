@@ -178,6 +178,8 @@ pub(crate) struct Snapshot {
     positions: Positions,
     /// The last record indexed: where the query's own walk starts.
     pub through: u64,
+    /// Where that record is: its segment (in the query's list) and byte offset.
+    through_at: (usize, u64),
     tail: Start,
 }
 
@@ -205,7 +207,7 @@ impl Snapshot {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(broken(e)),
             }
         };
         if manifest.journal_id != journal_id {
@@ -220,16 +222,23 @@ impl Snapshot {
             .ok_or("the index is empty (it is being built)")?;
         let positions = Positions::open(&idx)?;
         let tail = check_through(segments, through)?;
-        let held = positions.len()?;
-        if through.sequence >= positions.base.saturating_add(held) {
-            return Err("the index's positions end before its last record".into());
-        }
+        check_coverage(&manifest, &runs, &positions, segments)?;
+        let Start::At { segment, .. } = tail else {
+            return Err("the index's last record is not in the journal".into());
+        };
         Ok(Snapshot {
             runs,
             positions,
             through: through.sequence,
+            through_at: (segment, through.offset),
             tail,
         })
+    }
+
+    /// Where the last record indexed is: its segment (an index in the query's segment
+    /// list) and byte offset (checked against the chain when the snapshot was opened).
+    pub(crate) fn through_at(&self) -> (usize, u64) {
+        self.through_at
     }
 
     /// Where the records the index does not hold start.
@@ -241,7 +250,7 @@ impl Snapshot {
     pub(crate) fn keys(&self, low: &[u8], high: &[u8]) -> Result<Vec<Vec<u8>>, String> {
         let mut out = Vec::new();
         for run in &self.runs {
-            run.range(low, high, &mut out).map_err(|e| e.to_string())?;
+            run.range(low, high, &mut out).map_err(broken)?;
         }
         Ok(out)
     }
@@ -256,8 +265,7 @@ impl Snapshot {
             if h.link_max < first || h.link_min > last {
                 continue;
             }
-            run.range(&low, &high, &mut out)
-                .map_err(|e| e.to_string())?;
+            run.range(&low, &high, &mut out).map_err(broken)?;
         }
         Ok(out)
     }
@@ -314,7 +322,78 @@ impl Snapshot {
     }
 }
 
-fn open_runs(idx: &Path, manifest: &Manifest) -> Result<Vec<RunReader>, RunError> {
+/// Check that the index's runs and positions account for every record from the first the
+/// index holds to its last one, `through` (checked against the chain by [`check_through`]):
+/// the runs follow one another without a gap or an overlap from the first record of
+/// `positions.bin` to `through`, the journal's first remaining record is not before that
+/// (records a prune removed are not looked for; records the index never held would be
+/// missed), each run holds as many keys as the manifest says, and `positions.bin` holds
+/// every one of them, `through`'s own offset where the manifest says.
+///
+/// A run file rewritten whole with fewer keys and a correct checksum passes: nothing the
+/// chain anchors says which keys a run must hold without reading the records themselves
+/// (see the README's "The index is a hint").
+pub(crate) fn check_coverage(
+    manifest: &Manifest,
+    runs: &[RunReader],
+    positions: &Positions,
+    segments: &[SegmentFile],
+) -> Result<(), String> {
+    let Some(through) = manifest.through.as_ref() else {
+        return Ok(());
+    };
+    let wrong = |what: String| Err(format!("{what}: run `bcss audit reindex`"));
+    let first_kept = segments.first().map_or(1, |s| s.first_sequence);
+    if positions.base > first_kept {
+        return wrong(format!(
+            "the index starts at record {}, after the journal's first record {first_kept}",
+            positions.base
+        ));
+    }
+    let mut next = positions.base;
+    for (meta, run) in manifest.runs.iter().zip(runs) {
+        if meta.first_sequence != next || meta.last_sequence < meta.first_sequence {
+            return wrong(format!(
+                "the index's runs do not cover records {next}..={} one after the other (run {} covers {}..={})",
+                through.sequence, meta.file, meta.first_sequence, meta.last_sequence
+            ));
+        }
+        if run.header.entries != meta.entries {
+            return wrong(format!(
+                "index run {} holds {} keys, the manifest says {}",
+                meta.file, run.header.entries, meta.entries
+            ));
+        }
+        next = meta.last_sequence.saturating_add(1);
+    }
+    if next != through.sequence.saturating_add(1) {
+        return wrong(format!(
+            "the index's runs cover records {}..={}, not up to its last record {}",
+            positions.base,
+            next.saturating_sub(1),
+            through.sequence
+        ));
+    }
+    let held = positions.len()?;
+    if through.sequence >= positions.base.saturating_add(held) {
+        return wrong("the index's positions end before its last record".into());
+    }
+    if positions.get(through.sequence)? != through.offset {
+        return wrong(format!(
+            "the index's positions do not place its last record {} where its manifest does",
+            through.sequence
+        ));
+    }
+    Ok(())
+}
+
+/// Why a run cannot be used, and what repairs it.
+fn broken(e: RunError) -> String {
+    format!("{e}: run `bcss audit reindex`")
+}
+
+/// Open the runs `manifest` names, each checked to cover what the manifest says.
+pub(crate) fn open_runs(idx: &Path, manifest: &Manifest) -> Result<Vec<RunReader>, RunError> {
     manifest
         .runs
         .iter()

@@ -48,14 +48,33 @@ struct Copied {
 /// is told about the copy (`export`: records and frame bytes copied, of the segments'
 /// total size), once per batch of 1000 records.
 ///
-/// Fails with [`AuditError::Config`] when the PostgreSQL journal is not empty, and
+/// The file journal's write lock is held from before the file journal is verified to
+/// the end, so that no record is written into it meanwhile: while an application holds
+/// it, this waits up to `lock_wait` (saying so once, as a writer does; see
+/// [`LOCK_WAIT_TARGET`](crate::audit::LOCK_WAIT_TARGET)).
+///
+/// Fails with [`AuditError::Locked`] when the lock is still held after `lock_wait`,
+/// [`AuditError::Config`] when the PostgreSQL journal is not empty, and
 /// [`AuditError::Damaged`] when either journal does not verify or the heads differ.
 pub async fn export(
     dir: &Path,
     to: &PgLocation,
     options: &VerifyOptions,
+    lock_wait: std::time::Duration,
     progress: Option<&dyn Progress>,
 ) -> Result<ExportReport, AuditError> {
+    if !dir.is_dir() {
+        return Err(AuditError::Config(format!(
+            "{} is not a journal directory",
+            dir.display()
+        )));
+    }
+    let wait_dir = dir.to_path_buf();
+    let _lock = tokio::task::spawn_blocking(move || {
+        crate::audit::lock::take(&wait_dir, crate::audit::format::LOCK_FILE, lock_wait)
+    })
+    .await
+    .map_err(|_| AuditError::Closed("waiting for the journal's lock stopped".to_string()))??;
     let source = crate::audit::verify(dir, options)?;
     if let Some(problem) = source.problem {
         return Err(problem.to_error());

@@ -10,7 +10,7 @@ use super::collect::Collector;
 use crate::audit::AuditError;
 use crate::audit::index::key::{self, Kind};
 use crate::audit::index::store::Snapshot;
-use crate::audit::readback::Reader;
+use crate::audit::readback::{ReadError, Reader};
 use crate::audit::scan::SegmentFile;
 
 /// What the index found.
@@ -71,13 +71,15 @@ pub(super) fn collect(
         let Some(loc) = snapshot.locate(sequence, segments)? else {
             return Ok(None); // pruned
         };
-        match reader.read(segments, &loc) {
+        match reader.read_located(segments, &loc) {
             Ok(record) => Ok(Some((record, loc))),
-            Err(e @ AuditError::Damaged { .. }) => {
+            // The record is where the index says, and does not check: journal damage.
+            Err(ReadError::Journal(e @ AuditError::Damaged { .. })) => {
                 found.damaged.get_or_insert(e);
                 Ok(None)
             }
-            Err(e) => Err(e.to_string()),
+            Err(ReadError::NotThere(e)) => Err(not_there(sequence, &e)),
+            Err(ReadError::Journal(e)) => Err(e.to_string()),
         }
     };
     let mut decisions = Vec::new();
@@ -99,6 +101,17 @@ pub(super) fn collect(
         }
     }
     Ok(found)
+}
+
+/// Why the index is not used when it placed record `sequence` where it is not.
+pub(crate) fn not_there(sequence: u64, e: &AuditError) -> String {
+    let reason = match e {
+        AuditError::Damaged { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    format!(
+        "its positions do not lead to record {sequence}: {reason}; the index is wrong or out of date (the journal itself is checked by reading it in order): run `bcss audit reindex`"
+    )
 }
 
 /// The outcomes and classifications of `decisions` (sorted), by decision. Many decisions

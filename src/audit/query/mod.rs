@@ -18,6 +18,8 @@ mod exchange;
 pub(crate) mod filter;
 mod indexed;
 
+pub(crate) use indexed::not_there;
+
 use std::path::Path;
 
 use uuid::Uuid;
@@ -152,14 +154,13 @@ pub fn query(dir: &Path, filter: &QueryFilter) -> Result<QueryResult, AuditError
     let found = match indexed::collect(&snapshot, &segments, filter, &mut collector) {
         Ok(found) => found,
         Err(reason) => {
-            let reason = format!("the index could not be read ({reason})");
+            let reason = format!("the index does not check: {reason}");
             return scan_listed(segments, filter, reason);
         }
     };
     // The first record after the index's last one chains from it.
-    if let Ok(Some(loc)) = snapshot.locate(snapshot.through, &segments) {
-        collector.continue_after(loc.segment, loc.offset);
-    }
+    let (segment, offset) = snapshot.through_at();
+    collector.continue_after(segment, offset);
     let end = walk_listed(segments.clone(), snapshot.tail_start(), &mut |v| {
         collector.visit(v);
         None

@@ -190,7 +190,7 @@ pub struct PendingIntent {
 }
 
 /// What [`verify()`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
     /// Good records, before any problem.
     pub records: u64,
@@ -242,7 +242,9 @@ pub struct VerifyReport {
     /// The journal's reads chain (`reads/`), when it has one: verified with the same
     /// options, and each read's claim (the journal's id and the head it covered) checked
     /// against this journal's chain; a claim that does not hold is the reads report's
-    /// problem.
+    /// problem. When `reads/` is missing (or holds no segment) but the witness recorded
+    /// heads of a reads chain, a report with no segment and that problem: the reads
+    /// chain was deleted. `None` when there is no reads chain and nothing says there was.
     pub reads: Option<Box<VerifyReport>>,
     /// The first problem; `None` when the journal verifies.
     pub problem: Option<Problem>,

@@ -27,8 +27,12 @@ pub(super) fn verify_with_reads(
     options: &VerifyOptions,
 ) -> Result<VerifyReport, AuditError> {
     let reads_dir = dir.join(READS_DIR);
-    if !reads_dir.is_dir() {
-        return verify_chain(dir, options, &mut |_| {});
+    let has_reads =
+        reads_dir.is_dir() && !crate::audit::scan::list_segments(&reads_dir)?.is_empty();
+    if !has_reads {
+        let mut report = verify_chain(dir, options, &mut |_| {})?;
+        report.reads = missing_reads(&reads_dir, options, report.journal_id)?.map(Box::new);
+        return Ok(report);
     }
     let mut claims: Vec<Claim> = Vec::new();
     let reads_options = VerifyOptions {
@@ -131,6 +135,52 @@ pub(super) fn verify_with_reads(
     }
     report.reads = Some(Box::new(reads));
     Ok(report)
+}
+
+/// The verdict on a reads chain that is not there (`reads_dir` missing, or without a
+/// segment) for the journal `journal_id`: a failure when the witness recorded heads of a
+/// reads chain, `None` otherwise.
+///
+/// A witness holds the heads of one journal and of its reads chain (a journal created with
+/// a witness that holds another journal's heads is refused, its reads chain aside): heads
+/// of any other journal id are its reads chain's. A reads chain is only created with the
+/// journal's witness when the journal has one, and writes its genesis head there at once.
+fn missing_reads(
+    reads_dir: &Path,
+    options: &VerifyOptions,
+    journal_id: Option<Uuid>,
+) -> Result<Option<VerifyReport>, AuditError> {
+    let (Some(witness), Some(journal_id)) = (&options.witness, journal_id) else {
+        return Ok(None);
+    };
+    let heads = witness.heads()?;
+    let Some(last) = heads.iter().rfind(|h| h.journal_id != journal_id) else {
+        return Ok(None);
+    };
+    let recorded = heads
+        .iter()
+        .filter(|h| h.journal_id == last.journal_id)
+        .count();
+    let problem = Problem {
+        segment: String::new(),
+        offset: 0,
+        sequence: last.sequence,
+        reason: format!(
+            "{} holds no reads chain, but the witness recorded {recorded} head(s) of this journal's reads chain, journal {} (its last {}:{} at {}): the reads chain was deleted or moved; restore it",
+            reads_dir.display(),
+            last.journal_id,
+            last.sequence,
+            last.hash,
+            last.at.to_rfc3339()
+        ),
+        torn_tail: false,
+        final_record: false,
+    };
+    Ok(Some(VerifyReport {
+        journal_id: Some(last.journal_id),
+        problem: Some(problem),
+        ..VerifyReport::default()
+    }))
 }
 
 /// `SEQUENCE:HEX` as a head.

@@ -155,7 +155,11 @@ pub(super) fn run_verify(
         )?;
     }
     let report = runtime()?.block_on(pg::verify(&location, &options))?;
-    Ok(verify::print(&report, &options))
+    Ok(verify::print(
+        &report,
+        &options,
+        verify::ReadsChain::InJournal,
+    ))
 }
 
 /// Exchanges read back (and checked) per round trip.
@@ -357,15 +361,16 @@ pub(super) fn run_export(args: ExportArgs) -> Result<ExitCode, Failure> {
             args.dir.display()
         )));
     }
-    // The witness: --witness, else the configuration's `[journal] witness`.
-    let witness = super::journal_config(&args.dir, &args.keys)?.witness;
+    // The witness: --witness, else the configuration's `[journal] witness`; and how long
+    // to wait for the journal's lock while an application writes it.
+    let journal = super::journal_config(&args.dir, &args.keys)?;
     let options = VerifyOptions {
         public_key: args
             .public_key
             .as_deref()
             .map(bcss::audit::load_verifying_key)
             .transpose()?,
-        witness,
+        witness: journal.witness,
         ..VerifyOptions::default()
     };
     // Exporting reads every record: the read is journaled in the file journal's reads
@@ -379,7 +384,13 @@ pub(super) fn run_export(args: ExportArgs) -> Result<ExitCode, Failure> {
         Shown::default(),
     )?;
     let bar = super::progress::bar();
-    let report = runtime()?.block_on(pg::export(&args.dir, &to, &options, bar.as_deref()))?;
+    let report = runtime()?.block_on(pg::export(
+        &args.dir,
+        &to,
+        &options,
+        journal.lock_wait,
+        bar.as_deref(),
+    ))?;
     outln!("{} record(s) copied to {to}", report.records);
     if let Some(head) = report.head {
         outln!("both journals verify to head {head}");

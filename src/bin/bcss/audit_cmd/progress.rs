@@ -15,7 +15,9 @@ pub(super) fn bar() -> Option<Arc<dyn Progress>> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    // Hidden until `start` has set the operation and its size: a frame drawn before
+    // would show `0 B/0 B`.
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
     let style = ProgressStyle::with_template(
         "{prefix:>8} [{bar:30}] {bytes}/{total_bytes} {msg} ({bytes_per_sec}, {eta} left)",
     )
@@ -41,33 +43,46 @@ impl fmt::Debug for Bar {
     }
 }
 
+impl Bar {
+    /// Show `records` done, and their rate.
+    fn show_records(&self, records: u64) {
+        let seconds = self.bar.elapsed().as_secs_f64().max(0.001);
+        self.bar.set_message(format!(
+            "{records} records, {:.0} records/s",
+            records as f64 / seconds
+        ));
+    }
+}
+
 /// Records between two updates of the records count (drawing is rate-limited anyway).
 const EVERY: u64 = 1024;
 
 impl Progress for Bar {
     fn start(&self, what: &str, total_bytes: Option<u64>) {
+        self.bar.set_draw_target(ProgressDrawTarget::hidden());
         self.records.store(0, Ordering::Relaxed);
         self.bar.reset();
+        self.bar.set_message("");
         self.bar.set_prefix(what.to_string());
         if let Some(total) = total_bytes {
             self.bar.set_length(total);
         }
+        self.bar.set_draw_target(ProgressDrawTarget::stderr());
     }
 
     fn advance(&self, records: u64, bytes: u64) {
         let before = self.records.fetch_add(records, Ordering::Relaxed);
         self.bar.inc(bytes);
         let now = before + records;
-        if now / EVERY != before / EVERY {
-            let seconds = self.bar.elapsed().as_secs_f64().max(0.001);
-            self.bar.set_message(format!(
-                "{now} records, {:.0} records/s",
-                now as f64 / seconds
-            ));
+        // Record by record (verify, reindex), every EVERY records; in batches (export),
+        // at every batch, so that the count shown is never behind at the end.
+        if now / EVERY != before / EVERY || records > 1 {
+            self.show_records(now);
         }
     }
 
     fn finish(&self) {
+        self.show_records(self.records.load(Ordering::Relaxed));
         self.bar.finish_and_clear();
     }
 }

@@ -211,15 +211,21 @@ fn arguments(args: &QueryArgs) -> Vec<String> {
 
 /// Say on stderr how the query found its exchanges when it had to read everything.
 fn note_plan(result: &QueryResult) {
-    if let QueryPlan::Scan { reason } = &result.plan {
+    note_scan(&result.plan, Some(result.records_scanned));
+}
+
+/// Say on stderr why the index was not used, when it was not (and how many records were
+/// read instead, when known).
+fn note_scan(plan: &QueryPlan, records: Option<u64>) {
+    if let QueryPlan::Scan { reason } = plan {
+        let read = records
+            .map(|n| format!("; read {n} records"))
+            .unwrap_or_default();
         crate::exit::notice(
             "bcss audit query",
             "",
             "note",
-            format_args!(
-                "the index was not used ({reason}); read {} records",
-                result.records_scanned
-            ),
+            format_args!("the index was not used ({reason}){read}"),
         );
     }
 }
@@ -315,7 +321,11 @@ fn run_reads(args: &QueryArgs, filter: &QueryFilter) -> Result<ExitCode, Failure
     let pg = super::pg::location(&args.dir, &args.keys.db)?;
     let reads = match &pg {
         Some(location) => super::pg::query_reads(location, filter)?,
-        None => audit::query_reads(&args.dir, filter)?,
+        None => {
+            let (reads, plan) = audit::query_reads_planned(&args.dir, filter)?;
+            note_scan(&plan, None);
+            reads
+        }
     };
     let mut subjects: Vec<String> = reads
         .iter()

@@ -87,7 +87,25 @@ pub(super) fn run(args: VerifyArgs) -> Result<ExitCode, Failure> {
         )?;
     }
     let report = audit::verify(&args.dir, &options)?;
-    Ok(print(&report, &options))
+    if report.segments == 0 && report.problem.is_none() {
+        // Nothing to verify, and nothing (no witness head) says there was a journal here:
+        // not "ok: 0 records", which reads as a journal that verified. As `query` says.
+        return Err(audit::AuditError::Config(format!(
+            "{} holds no journal (no segment file): check the path",
+            args.dir.display()
+        ))
+        .into());
+    }
+    Ok(print(&report, &options, ReadsChain::Files))
+}
+
+/// Where a journal's reads are recorded: what verify's `reads:` line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadsChain {
+    /// A file journal: its reads chain, `reads/` (`reads: none` when it has none).
+    Files,
+    /// A PostgreSQL journal: its own chain (no `reads:` line).
+    InJournal,
 }
 
 /// The first line without an anchor: what nothing inside the journal can show.
@@ -106,7 +124,7 @@ fn unanchored_hint(options: &VerifyOptions) -> &'static str {
 const NOT_ANCHORED: &str = "the journal is not anchored";
 
 /// Print the report; the exit code (1 when the journal does not verify).
-pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode {
+pub(super) fn print(report: &VerifyReport, options: &VerifyOptions, reads: ReadsChain) -> ExitCode {
     let mut out = std::io::stdout().lock();
     if let Some(why) = &report.unanchored {
         let _ = writeln!(out, "{UNANCHORED} {} [{why}]", unanchored_hint(options));
@@ -233,7 +251,7 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
     }
     print_quarantine(&mut out, report);
     let unapproved = print_unapproved(&mut out, report, options);
-    let reads_ok = print_reads(&mut out, report);
+    let reads_ok = print_reads(&mut out, report, reads);
     if !report.intents_without_outcome.is_empty() {
         let _ = writeln!(
             out,
@@ -251,11 +269,22 @@ pub(super) fn print(report: &VerifyReport, options: &VerifyOptions) -> ExitCode 
 }
 
 /// The reads chain's verdict, when the journal has one; `false` when it does not verify.
-fn print_reads(out: &mut impl Write, report: &VerifyReport) -> bool {
+fn print_reads(out: &mut impl Write, report: &VerifyReport, chain: ReadsChain) -> bool {
     let Some(reads) = &report.reads else {
+        if chain == ReadsChain::Files {
+            // Said, so that a reads chain that disappears does not go unnoticed.
+            let _ = writeln!(
+                out,
+                "reads: none (no reads chain in reads/: no read was recorded with `bcss audit`)"
+            );
+        }
         return true;
     };
     match &reads.problem {
+        Some(problem) if reads.segments == 0 => {
+            let _ = writeln!(out, "reads: FAILED: {}", problem.reason);
+            false
+        }
         Some(problem) => {
             let _ = writeln!(
                 out,
