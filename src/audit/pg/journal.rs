@@ -62,6 +62,18 @@ pub struct PgJournalConfig {
     pub witness: Option<Arc<dyn Witness>>,
     /// The clock for write times. Default [`Utc::now`]; tests replace it.
     pub clock: fn() -> DateTime<Utc>,
+    /// How long an append waits for the head row's lock when another session holds it
+    /// (PostgreSQL's `lock_timeout`, set per transaction); then the batch fails with
+    /// [`AuditError::Database`] saying the head row was locked by another session, and
+    /// its appends are refused. Default 30 seconds, as the file journal's `lock_wait`
+    /// (`[journal] lock_wait_seconds`); at least 1 ms.
+    pub lock_wait: Duration,
+    /// Start `witness` on an existing journal that has none (`bcss audit start-witness`):
+    /// opening writes a checkpoint with reason `witness_started`, its head recorded in the
+    /// witness first, so the chain says from where the witness anchors it. Without it, a
+    /// writer given a witness that holds no head of a journal with records refuses to
+    /// open. Default false.
+    pub start_witness: bool,
 }
 
 impl PgJournalConfig {
@@ -79,6 +91,8 @@ impl PgJournalConfig {
             signing_key: None,
             witness: None,
             clock: Utc::now,
+            lock_wait: crate::audit::DEFAULT_LOCK_WAIT,
+            start_witness: false,
         }
     }
 
