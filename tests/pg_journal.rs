@@ -169,6 +169,132 @@ async fn the_application_cannot_update_or_delete_nor_the_owner_without_prune() {
     assert!(report.is_ok(), "{:?}", report.problem);
 }
 
+/// Insert, as `role`, a record that continues the chain (a valid hash) with `kind`,
+/// `covers_to` and the body `not a prune`, written at `written_at_micros`; its sequence,
+/// or the server's message.
+async fn insert_chained(
+    db: &pg_support::Database,
+    role: &str,
+    kind: &str,
+    covers_to: i64,
+    written_at_micros: i64,
+) -> Result<i64, String> {
+    use sha2::{Digest, Sha256};
+    let (client, connection) = tokio_postgres::Config::new()
+        .host_path(&db.socket_dir)
+        .user(role)
+        .dbname(&db.name)
+        .password(PASSWORD)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let task = tokio::spawn(connection);
+    let message = |e: tokio_postgres::Error| {
+        e.as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_else(|| e.to_string())
+    };
+    client.batch_execute("BEGIN").await.map_err(message)?;
+    let row = client
+        .query_one("SELECT next_sequence, hash FROM bcss.lock_head()", &[])
+        .await
+        .map_err(message)?;
+    let (sequence, prev): (i64, Vec<u8>) = (row.get(0), row.get(1));
+    let body = b"not a prune".to_vec();
+    let mut hasher = Sha256::new();
+    hasher.update(&prev);
+    hasher.update(2u32.to_le_bytes());
+    hasher.update(sequence.to_le_bytes());
+    hasher.update(written_at_micros.to_le_bytes());
+    hasher.update(Sha256::digest(&body));
+    let hash = hasher.finalize().to_vec();
+    let result = client
+        .execute(
+            "INSERT INTO bcss.records (sequence, written_at_micros, hash, body, kind, covers_to) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&sequence, &written_at_micros, &hash, &body, &kind, &covers_to],
+        )
+        .await
+        .map_err(message);
+    let result = match result {
+        Ok(_) => client.batch_execute("COMMIT").await.map_err(message),
+        Err(e) => Err(e),
+    };
+    task.abort();
+    result.map(|()| sequence)
+}
+
+#[tokio::test]
+async fn only_the_owner_appends_prune_records_and_none_dated_in_the_future_deletes() {
+    let Some(cluster) = shared("prune rows") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    for i in 0..3u16 {
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 1),
+                100,
+            ))
+            .await
+            .unwrap();
+    }
+    journal.close().await.unwrap();
+    let in_2100 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2100, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_micros();
+    // The application role: a chained prune row is refused, naming the owner.
+    let err = insert_chained(&db, APP, "prune", 3, in_2100)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("only the journal's owner (bcss_owner)"),
+        "{err}"
+    );
+    assert!(err.contains("bcss_app may not"), "{err}");
+    // The owner may append one, but one dated in the future allows no deletion.
+    let sequence = insert_chained(&db, OWNER, "prune", 3, in_2100)
+        .await
+        .unwrap();
+    let err = run_as(
+        &db,
+        OWNER,
+        &format!(
+            "SET LOCAL bcss.prune_record = '{sequence}'; DELETE FROM bcss.records WHERE sequence < {sequence}"
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("may not be pruned"), "{err}");
+    assert!(err.contains("dated after now"), "{err}");
+    let rows = db_count(&db).await;
+    assert_eq!(rows, sequence, "no record was deleted");
+}
+
+/// How many records the journal holds.
+async fn db_count(db: &pg_support::Database) -> i64 {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host_path(&db.socket_dir)
+        .user(OWNER)
+        .dbname(&db.name)
+        .password(PASSWORD)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let task = tokio::spawn(connection);
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM bcss.records", &[])
+        .await
+        .unwrap()
+        .get(0);
+    task.abort();
+    count
+}
+
 /// Run `sql` as `role` in one transaction; the server's message on failure.
 async fn run_as(db: &pg_support::Database, role: &str, sql: &str) -> Result<(), String> {
     let (client, connection) = tokio_postgres::Config::new()
