@@ -659,6 +659,76 @@ async fn a_database_witness_anchors_the_journal() {
 }
 
 #[tokio::test]
+async fn a_witness_is_added_to_an_existing_journal_only_explicitly() {
+    let Some(cluster) = shared("start witness") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    // Written without a witness: genesis, 3 records, the shutdown checkpoint.
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    for i in 0..3u16 {
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 1),
+                50,
+            ))
+            .await
+            .unwrap();
+    }
+    journal.close().await.unwrap();
+    let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
+        location.with_schema("bcss_witness").unwrap(),
+    ));
+    let mut c = config(location.clone());
+    c.witness = Some(witness.clone());
+    // A writer given a witness refuses, naming the explicit act; nothing is recorded.
+    let err = PgJournal::open(c.clone()).await.unwrap_err();
+    let AuditError::WitnessMismatch { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(reason.contains("written without a witness"), "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "bcss audit start-witness {location} --witness {}",
+            witness.location()
+        )),
+        "{reason}"
+    );
+    assert!(witness.heads().unwrap().is_empty());
+    // Started explicitly: the head in the witness, a witnessed checkpoint in the chain.
+    let mut start = c.clone();
+    start.start_witness = true;
+    let started = PgJournal::open(start.clone()).await.unwrap();
+    assert!(started.witness_started());
+    let head = started.head().unwrap();
+    started.close().await.unwrap();
+    let heads = witness.heads().unwrap();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert_eq!(heads[0].reason, "witness_started");
+    assert_eq!(heads[0].sequence, head.sequence - 1);
+    // From then on writers with the witness open, those without are refused.
+    let again = PgJournal::open(c.clone()).await.unwrap();
+    again.close().await.unwrap();
+    let err = PgJournal::open(config(location.clone())).await.unwrap_err();
+    assert!(err.to_string().contains("none was given"), "{err}");
+    // Starting it again does nothing.
+    let twice = PgJournal::open(start).await.unwrap();
+    assert!(!twice.witness_started());
+    twice.close().await.unwrap();
+    let options = VerifyOptions {
+        witness: Some(witness),
+        require_anchor: true,
+        ..VerifyOptions::default()
+    };
+    let report = pg::verify(&location, &options).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+}
+
+#[tokio::test]
 async fn signed_checkpoints_and_genesis_verify_with_the_public_key() {
     let Some(cluster) = shared("signatures") else {
         return;

@@ -40,9 +40,19 @@ impl InitOptions {
                     "role {role:?} is not a lowercase SQL identifier (a-z, 0-9, _)"
                 )));
             }
+            if location.user() == Some(role.as_str()) {
+                return Err(owner_role(role, role));
+            }
         }
         Ok(())
     }
+}
+
+/// The refusal of `role`, the owner `owner` or a member of it, as an application role.
+fn owner_role(role: &str, owner: &str) -> AuditError {
+    AuditError::Config(format!(
+        "role {role} is the journal's owner ({owner}), a member of it or a superuser: the application's grants are for a role of its own, which cannot update or delete records nor prune; create one (CREATE ROLE bcss_app LOGIN PASSWORD '...') and give it with --role"
+    ))
 }
 
 /// The SQL [`init`] runs for `location` (the schema, then one set of grants per role), as
@@ -87,7 +97,8 @@ pub struct InitReport {
 /// When the journal's schema exists already, only the grants are given (to add a role).
 ///
 /// Fails with [`AuditError::Config`] for a role that does not exist (saying how to create
-/// it) and [`AuditError::Database`] when a statement is refused.
+/// it) or that is the connecting role (the owner), a member of it or a superuser (the
+/// application would then be able to rewrite the journal), and [`AuditError::Database`] when a statement is refused.
 pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitReport, AuditError> {
     options.check(location)?;
     let mut connection = connect(location).await?;
@@ -102,6 +113,17 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
             return Err(AuditError::Config(format!(
                 "role {role} does not exist: create it first (CREATE ROLE {role} LOGIN PASSWORD '...'), then run init again"
             )));
+        }
+        let row = client
+            .query_one(
+                "SELECT current_user::text, pg_has_role($1::text::name, current_user, 'MEMBER')",
+                &[role],
+            )
+            .await
+            .map_err(|e| db_error(location, "look up a role", &e))?;
+        let (owner, owns): (String, bool) = (row.get(0), row.get(1));
+        if owns {
+            return Err(owner_role(role, &owner));
         }
     }
     let exists = client

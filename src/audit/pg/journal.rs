@@ -186,6 +186,7 @@ pub struct PgJournal {
     max_record_bytes: usize,
     journal_id: Uuid,
     records_checked_at_open: u64,
+    witness_started: bool,
 }
 
 impl std::fmt::Debug for PgJournal {
@@ -218,6 +219,7 @@ impl PgJournal {
         let opened = writer::Writer::open(config, Arc::clone(&shared)).await?;
         let journal_id = opened.journal_id;
         let records_checked_at_open = opened.records_checked;
+        let witness_started = opened.witness_started;
         let task = tokio::spawn(opened.writer.serve(rx));
         Ok(PgJournal {
             location,
@@ -227,6 +229,7 @@ impl PgJournal {
             max_record_bytes,
             journal_id,
             records_checked_at_open,
+            witness_started,
         })
     }
 
@@ -248,6 +251,13 @@ impl PgJournal {
     /// How many records opening checked (those after the last checkpoint).
     pub fn records_checked_at_open(&self) -> u64 {
         self.records_checked_at_open
+    }
+
+    /// Whether opening started the witness ([`PgJournalConfig::start_witness`]): its head
+    /// recorded there, and a `witness_started` checkpoint in the chain. False when the
+    /// witness already held heads of this journal (nothing to start).
+    pub fn witness_started(&self) -> bool {
+        self.witness_started
     }
 
     /// This process's counters.

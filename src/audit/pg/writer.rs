@@ -109,6 +109,8 @@ pub(crate) struct Opened {
     pub writer: Writer,
     pub journal_id: Uuid,
     pub records_checked: u64,
+    /// Opening started the witness (a `witness_started` checkpoint).
+    pub witness_started: bool,
 }
 
 pub(crate) struct Writer {
@@ -169,14 +171,19 @@ impl Writer {
             .await
             .map_err(|e| db_error(&location, "start the journal", &e))?
             .get(0);
-        let records_checked =
-            super::verify::check_tail(client, &location, journal_id, key, witness).await?;
+        let start = writer.config.start_witness;
+        let tail =
+            super::verify::check_tail(client, &location, journal_id, key, witness, start).await?;
         writer.journal_id = journal_id;
         writer.write_genesis().await?;
+        if tail.start_witness {
+            writer.checkpoint("witness_started").await?;
+        }
         Ok(Opened {
             writer,
             journal_id,
-            records_checked,
+            records_checked: tail.checked,
+            witness_started: tail.start_witness,
         })
     }
 
