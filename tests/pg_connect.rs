@@ -14,7 +14,7 @@ use std::time::Duration;
 use audit_support::{intent, ssin};
 use bcss::audit::pg::{self, PgJournal, PgJournalConfig, PgLocation};
 use bcss::audit::{AnyJournalConfig, AuditError, Journal, JournalLocation, VerifyOptions};
-use pg_support::{OWNER, PASSWORD, shared};
+use pg_support::{OWNER, shared};
 use uuid::Uuid;
 
 /// A listener on 127.0.0.1 whose connections are handled by `serve` on a thread each.
@@ -126,15 +126,7 @@ async fn an_append_waits_for_a_locked_head_row_a_bounded_time() {
     let journal = PgJournal::open(config).await.unwrap();
 
     // Another session holds the head row.
-    let (holder, connection) = tokio_postgres::Config::new()
-        .host_path(&db.socket_dir)
-        .user(OWNER)
-        .dbname(&db.name)
-        .password(PASSWORD)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let task = tokio::spawn(connection);
+    let (holder, task) = db.connect_as(OWNER).await;
     holder
         .batch_execute("BEGIN; SELECT * FROM bcss.head FOR UPDATE")
         .await

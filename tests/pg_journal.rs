@@ -180,15 +180,7 @@ async fn insert_chained(
     written_at_micros: i64,
 ) -> Result<i64, String> {
     use sha2::{Digest, Sha256};
-    let (client, connection) = tokio_postgres::Config::new()
-        .host_path(&db.socket_dir)
-        .user(role)
-        .dbname(&db.name)
-        .password(PASSWORD)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| e.to_string())?;
-    let task = tokio::spawn(connection);
+    let (client, task) = db.connect_as(role).await;
     let message = |e: tokio_postgres::Error| {
         e.as_db_error()
             .map(|d| d.message().to_string())
@@ -223,12 +215,9 @@ async fn insert_chained(
     result.map(|()| sequence)
 }
 
-#[tokio::test]
-async fn only_the_owner_appends_prune_records_and_none_dated_in_the_future_deletes() {
-    let Some(cluster) = shared("prune rows") else {
-        return;
-    };
-    let db = cluster.database();
+/// A new journal in `db` written without a witness: genesis, 3 intents, the shutdown
+/// checkpoint; its location for the application role.
+async fn three_calls(db: &pg_support::Database) -> PgLocation {
     let location = db.init("bcss").await;
     let journal = PgJournal::open(config(location.clone())).await.unwrap();
     for i in 0..3u16 {
@@ -244,6 +233,16 @@ async fn only_the_owner_appends_prune_records_and_none_dated_in_the_future_delet
             .unwrap();
     }
     journal.close().await.unwrap();
+    location
+}
+
+#[tokio::test]
+async fn only_the_owner_appends_prune_records_and_none_dated_in_the_future_deletes() {
+    let Some(cluster) = shared("prune rows") else {
+        return;
+    };
+    let db = cluster.database();
+    three_calls(&db).await;
     let in_2100 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2100, 1, 1, 0, 0, 0)
         .unwrap()
         .timestamp_micros();
@@ -277,15 +276,7 @@ async fn only_the_owner_appends_prune_records_and_none_dated_in_the_future_delet
 
 /// How many records the journal holds.
 async fn db_count(db: &pg_support::Database) -> i64 {
-    let (client, connection) = tokio_postgres::Config::new()
-        .host_path(&db.socket_dir)
-        .user(OWNER)
-        .dbname(&db.name)
-        .password(PASSWORD)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let task = tokio::spawn(connection);
+    let (client, task) = db.connect_as(OWNER).await;
     let count: i64 = client
         .query_one("SELECT count(*) FROM bcss.records", &[])
         .await
@@ -664,22 +655,7 @@ async fn a_witness_is_added_to_an_existing_journal_only_explicitly() {
         return;
     };
     let db = cluster.database();
-    let location = db.init("bcss").await;
-    // Written without a witness: genesis, 3 records, the shutdown checkpoint.
-    let journal = PgJournal::open(config(location.clone())).await.unwrap();
-    for i in 0..3u16 {
-        journal
-            .append(intent(
-                Uuid::now_v7(),
-                "agent-1",
-                "IdentifyPerson",
-                &ssin(i + 1),
-                50,
-            ))
-            .await
-            .unwrap();
-    }
-    journal.close().await.unwrap();
+    let location = three_calls(&db).await;
     let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
         location.with_schema("bcss_witness").unwrap(),
     ));
