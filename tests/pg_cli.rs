@@ -602,3 +602,101 @@ fn init_prints_its_sql_for_review() {
     assert!(!text(&refused.stderr).contains("hunter2-secret"));
     assert!(text(&refused.stderr).contains("password"));
 }
+
+#[test]
+fn start_witness_on_a_url_is_the_explicit_act_that_adds_one() {
+    let Some(cluster) = shared("pg start-witness") else {
+        return;
+    };
+    let db = cluster.database();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let location = runtime.block_on(db.init("bcss"));
+    runtime.block_on(async {
+        let journal = bcss::audit::pg::PgJournal::open(bcss::audit::pg::PgJournalConfig::new(
+            location.clone(),
+        ))
+        .await
+        .unwrap();
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(4),
+                80,
+            ))
+            .await
+            .unwrap();
+        journal.close().await.unwrap();
+    });
+    let password = db.password_file().display().to_string();
+    let url = db.url(APP, "bcss");
+    let witness = db.url(APP, "bcss_witness");
+    let start = || {
+        bcss(&[
+            "audit",
+            "start-witness",
+            &url,
+            "--witness",
+            &witness,
+            "--password-file",
+            &password,
+        ])
+    };
+    let out = start();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("started at head"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = start();
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stdout).contains("nothing to start"));
+    let verify = bcss(&[
+        "audit",
+        "verify",
+        &url,
+        "--witness",
+        &witness,
+        "--require-anchor",
+        "--password-file",
+        &password,
+    ]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+}
+
+#[test]
+fn init_refuses_the_owner_as_application_role_and_says_when_none_is_granted() {
+    let Some(cluster) = shared("pg init roles") else {
+        return;
+    };
+    let db = cluster.database();
+    let password = db.password_file().display().to_string();
+    let owner_url = db.url(OWNER, "bcss");
+    let init = |extra: &[&str]| {
+        let mut args = vec!["audit", "init", &owner_url, "--password-file", &password];
+        args.extend_from_slice(extra);
+        bcss(&args)
+    };
+    // The owner itself, by name (checked before connecting too, with --sql).
+    let out = init(&["--role", OWNER]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("is the journal's owner"), "{err}");
+    assert!(err.contains("a role of its own"), "{err}");
+    // The superuser, a member of every role.
+    let out = init(&["--role", pg_support::SUPERUSER]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("is the journal's owner"));
+    // No role: created, and the output says none was granted and how to add one.
+    let out = init(&[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("no application role was granted"), "{said}");
+    assert!(said.contains("--role bcss_app"), "{said}");
+    // Added afterwards.
+    let out = init(&["--role", APP]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("granted bcss_app"));
+}

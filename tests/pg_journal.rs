@@ -169,6 +169,123 @@ async fn the_application_cannot_update_or_delete_nor_the_owner_without_prune() {
     assert!(report.is_ok(), "{:?}", report.problem);
 }
 
+/// Insert, as `role`, a record that continues the chain (a valid hash) with `kind`,
+/// `covers_to` and the body `not a prune`, written at `written_at_micros`; its sequence,
+/// or the server's message.
+async fn insert_chained(
+    db: &pg_support::Database,
+    role: &str,
+    kind: &str,
+    covers_to: i64,
+    written_at_micros: i64,
+) -> Result<i64, String> {
+    use sha2::{Digest, Sha256};
+    let (client, task) = db.connect_as(role).await;
+    let message = |e: tokio_postgres::Error| {
+        e.as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_else(|| e.to_string())
+    };
+    client.batch_execute("BEGIN").await.map_err(message)?;
+    let row = client
+        .query_one("SELECT next_sequence, hash FROM bcss.lock_head()", &[])
+        .await
+        .map_err(message)?;
+    let (sequence, prev): (i64, Vec<u8>) = (row.get(0), row.get(1));
+    let body = b"not a prune".to_vec();
+    let mut hasher = Sha256::new();
+    hasher.update(&prev);
+    hasher.update(2u32.to_le_bytes());
+    hasher.update(sequence.to_le_bytes());
+    hasher.update(written_at_micros.to_le_bytes());
+    hasher.update(Sha256::digest(&body));
+    let hash = hasher.finalize().to_vec();
+    let result = client
+        .execute(
+            "INSERT INTO bcss.records (sequence, written_at_micros, hash, body, kind, covers_to) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&sequence, &written_at_micros, &hash, &body, &kind, &covers_to],
+        )
+        .await
+        .map_err(message);
+    let result = match result {
+        Ok(_) => client.batch_execute("COMMIT").await.map_err(message),
+        Err(e) => Err(e),
+    };
+    task.abort();
+    result.map(|()| sequence)
+}
+
+/// A new journal in `db` written without a witness: genesis, 3 intents, the shutdown
+/// checkpoint; its location for the application role.
+async fn three_calls(db: &pg_support::Database) -> PgLocation {
+    let location = db.init("bcss").await;
+    let journal = PgJournal::open(config(location.clone())).await.unwrap();
+    for i in 0..3u16 {
+        journal
+            .append(intent(
+                Uuid::now_v7(),
+                "agent-1",
+                "IdentifyPerson",
+                &ssin(i + 1),
+                100,
+            ))
+            .await
+            .unwrap();
+    }
+    journal.close().await.unwrap();
+    location
+}
+
+#[tokio::test]
+async fn only_the_owner_appends_prune_records_and_none_dated_in_the_future_deletes() {
+    let Some(cluster) = shared("prune rows") else {
+        return;
+    };
+    let db = cluster.database();
+    three_calls(&db).await;
+    let in_2100 = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2100, 1, 1, 0, 0, 0)
+        .unwrap()
+        .timestamp_micros();
+    // The application role: a chained prune row is refused, naming the owner.
+    let err = insert_chained(&db, APP, "prune", 3, in_2100)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("only the journal's owner (bcss_owner)"),
+        "{err}"
+    );
+    assert!(err.contains("bcss_app may not"), "{err}");
+    // The owner may append one, but one dated in the future allows no deletion.
+    let sequence = insert_chained(&db, OWNER, "prune", 3, in_2100)
+        .await
+        .unwrap();
+    let err = run_as(
+        &db,
+        OWNER,
+        &format!(
+            "SET LOCAL bcss.prune_record = '{sequence}'; DELETE FROM bcss.records WHERE sequence < {sequence}"
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("may not be pruned"), "{err}");
+    assert!(err.contains("dated after now"), "{err}");
+    let rows = db_count(&db).await;
+    assert_eq!(rows, sequence, "no record was deleted");
+}
+
+/// How many records the journal holds.
+async fn db_count(db: &pg_support::Database) -> i64 {
+    let (client, task) = db.connect_as(OWNER).await;
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM bcss.records", &[])
+        .await
+        .unwrap()
+        .get(0);
+    task.abort();
+    count
+}
+
 /// Run `sql` as `role` in one transaction; the server's message on failure.
 async fn run_as(db: &pg_support::Database, role: &str, sql: &str) -> Result<(), String> {
     let (client, connection) = tokio_postgres::Config::new()
@@ -530,6 +647,61 @@ async fn a_database_witness_anchors_the_journal() {
         matches!(&err, AuditError::WitnessMismatch { reason, .. } if reason.contains("none was given")),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_witness_is_added_to_an_existing_journal_only_explicitly() {
+    let Some(cluster) = shared("start witness") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = three_calls(&db).await;
+    let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
+        location.with_schema("bcss_witness").unwrap(),
+    ));
+    let mut c = config(location.clone());
+    c.witness = Some(witness.clone());
+    // A writer given a witness refuses, naming the explicit act; nothing is recorded.
+    let err = PgJournal::open(c.clone()).await.unwrap_err();
+    let AuditError::WitnessMismatch { reason, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(reason.contains("written without a witness"), "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "bcss audit start-witness {location} --witness {}",
+            witness.location()
+        )),
+        "{reason}"
+    );
+    assert!(witness.heads().unwrap().is_empty());
+    // Started explicitly: the head in the witness, a witnessed checkpoint in the chain.
+    let mut start = c.clone();
+    start.start_witness = true;
+    let started = PgJournal::open(start.clone()).await.unwrap();
+    assert!(started.witness_started());
+    let head = started.head().unwrap();
+    started.close().await.unwrap();
+    let heads = witness.heads().unwrap();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert_eq!(heads[0].reason, "witness_started");
+    assert_eq!(heads[0].sequence, head.sequence - 1);
+    // From then on writers with the witness open, those without are refused.
+    let again = PgJournal::open(c.clone()).await.unwrap();
+    again.close().await.unwrap();
+    let err = PgJournal::open(config(location.clone())).await.unwrap_err();
+    assert!(err.to_string().contains("none was given"), "{err}");
+    // Starting it again does nothing.
+    let twice = PgJournal::open(start).await.unwrap();
+    assert!(!twice.witness_started());
+    twice.close().await.unwrap();
+    let options = VerifyOptions {
+        witness: Some(witness),
+        require_anchor: true,
+        ..VerifyOptions::default()
+    };
+    let report = pg::verify(&location, &options).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
 }
 
 #[tokio::test]

@@ -62,11 +62,13 @@ impl AnyJournalConfig {
         }
     }
 
-    /// How long a file journal waits for another process's writer lock (a PostgreSQL
-    /// journal takes no file lock: its writers serialize on the database's row lock).
+    /// How long a writer waits for another's lock: a file journal's writer lock file
+    /// ([`FileJournalConfig::lock_wait`]), a PostgreSQL journal's head row, per append
+    /// batch ([`PgJournalConfig::lock_wait`]).
     pub fn set_lock_wait(&mut self, wait: std::time::Duration) {
-        if let AnyJournalConfig::File(c) = self {
-            c.lock_wait = wait;
+        match self {
+            AnyJournalConfig::File(c) => c.lock_wait = wait,
+            AnyJournalConfig::Postgres(c) => c.lock_wait = wait,
         }
     }
 

@@ -98,6 +98,20 @@ pub struct Appended {
     pub hash: [u8; 32],
 }
 
+/// The suffix of a PostgreSQL journal's records table as problems name it
+/// (`schema.records`): a table has no byte offsets.
+pub(crate) const TABLE_SUFFIX: &str = ".records";
+
+/// Where a problem is: `SEGMENT at byte N` in a file journal, `table SCHEMA.records` in a
+/// PostgreSQL journal (whose records have no byte offset).
+pub(crate) fn damage_position(segment: &str, offset: u64) -> String {
+    if segment.ends_with(TABLE_SUFFIX) {
+        format!("table {segment}")
+    } else {
+        format!("{segment} at byte {offset}")
+    }
+}
+
 /// Why the journal could not record something. Any of these refuses the call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -116,11 +130,11 @@ pub enum AuditError {
     #[error("audit journal is closed: {0}")]
     Closed(String),
     /// The journal is damaged at a known position.
-    #[error("audit journal damaged in {segment} at byte {offset} (sequence {sequence}): {reason}")]
+    #[error("audit journal damaged in {} (sequence {sequence}): {reason}", damage_position(segment, *offset))]
     Damaged {
-        /// The segment file.
+        /// The segment file (a PostgreSQL journal: its table, `schema.records`).
         segment: String,
-        /// The byte offset of the bad record.
+        /// The byte offset of the bad record (0, and not shown, for a table).
         offset: u64,
         /// The sequence number of the bad record (or the one expected there).
         sequence: u64,
@@ -222,4 +236,30 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
     /// The largest total of request and reply bytes (payloads) that one record can always
     /// hold, in bytes. A client refuses a reply limit above it.
     fn max_payload_bytes(&self) -> usize;
+}
+
+#[cfg(test)]
+mod damage_tests {
+    use super::AuditError;
+
+    #[test]
+    fn damage_names_a_byte_in_a_segment_and_only_the_sequence_in_a_table() {
+        let at = |segment: &str| {
+            AuditError::Damaged {
+                segment: segment.to_string(),
+                offset: 0,
+                sequence: 7,
+                reason: "bad".to_string(),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            at("seg-00000000000000000001-20250309.bcj"),
+            "audit journal damaged in seg-00000000000000000001-20250309.bcj at byte 0 (sequence 7): bad"
+        );
+        assert_eq!(
+            at("bcss.records"),
+            "audit journal damaged in table bcss.records (sequence 7): bad"
+        );
+    }
 }

@@ -392,6 +392,26 @@ impl Database {
         )
     }
 
+    /// A plain connection as `role` over the unix socket, and the task driving it (abort
+    /// it when done).
+    pub async fn connect_as(
+        &self,
+        role: &str,
+    ) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+        let (client, connection) = tokio_postgres::Config::new()
+            .host_path(&self.socket_dir)
+            .user(role)
+            .dbname(&self.name)
+            .password(PASSWORD)
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test database");
+        let task = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        (client, task)
+    }
+
     pub fn password_file(&self) -> &Path {
         &self.password_file
     }

@@ -121,8 +121,10 @@ impl Writer {
         let current = head.next_sequence.saturating_sub(1);
         let since = current.saturating_sub(head.last_checkpoint);
         let every = self.config.checkpoint_every_records;
+        // Starting the witness always writes its checkpoint (recorded in the witness), even
+        // right after another one: the chain says from where the witness anchors it.
         let due = current > 0
-            && since > 0
+            && (since > 0 || reason == "witness_started")
             && match reason {
                 "records" => every > 0 && since >= every,
                 "interval" => head.last_checkpoint_at.is_none_or(|at| {

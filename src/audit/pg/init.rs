@@ -40,9 +40,19 @@ impl InitOptions {
                     "role {role:?} is not a lowercase SQL identifier (a-z, 0-9, _)"
                 )));
             }
+            if location.user() == Some(role.as_str()) {
+                return Err(owner_role(role, role));
+            }
         }
         Ok(())
     }
+}
+
+/// The refusal of `role`, the owner `owner` or a member of it, as an application role.
+fn owner_role(role: &str, owner: &str) -> AuditError {
+    AuditError::Config(format!(
+        "role {role} is the journal's owner ({owner}), a member of it or a superuser: the application's grants are for a role of its own, which cannot update or delete records nor prune; create one (CREATE ROLE bcss_app LOGIN PASSWORD '...') and give it with --role"
+    ))
 }
 
 /// The SQL [`init`] runs for `location` (the schema, then one set of grants per role), as
@@ -69,6 +79,37 @@ pub fn init_sql(location: &PgLocation, options: &InitOptions) -> Result<String, 
     Ok(sql)
 }
 
+/// The trigger functions that guard the records (the chain and prune-record check on
+/// insert, the append-only rule), as `CREATE OR REPLACE`: run by [`init`] on an existing
+/// schema, so a schema made by an earlier bcss gets the current checks (the tables and the
+/// record format are unchanged).
+fn guard_functions(location: &PgLocation) -> String {
+    let mut sql = String::new();
+    for (start, end) in [
+        (
+            "CREATE FUNCTION __S__.records_chain()",
+            "CREATE TRIGGER records_chain",
+        ),
+        (
+            "CREATE FUNCTION __S__.records_append_only()",
+            "CREATE TRIGGER records_append_only",
+        ),
+    ] {
+        let Some(from) = SCHEMA.find(start) else {
+            continue;
+        };
+        let Some(len) = SCHEMA[from..].find(end) else {
+            continue;
+        };
+        sql.push_str(&SCHEMA[from..from + len].replacen(
+            "CREATE FUNCTION",
+            "CREATE OR REPLACE FUNCTION",
+            1,
+        ));
+    }
+    sql.replace("__S__", location.schema())
+}
+
 /// What [`init`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InitReport {
@@ -84,10 +125,12 @@ pub struct InitReport {
 /// trigger, the append-only triggers, `lock_head()`, `start_journal()` and `prune()`), the
 /// witness's schema, and grant each of `options.roles` what an application needs. The
 /// connecting role owns everything (run it as the administrator, not as the application).
-/// When the journal's schema exists already, only the grants are given (to add a role).
+/// When the journal's schema exists already, only the grants are given (to add a role),
+/// and the trigger functions that guard the records are replaced by the current ones.
 ///
 /// Fails with [`AuditError::Config`] for a role that does not exist (saying how to create
-/// it) and [`AuditError::Database`] when a statement is refused.
+/// it) or that is the connecting role (the owner), a member of it or a superuser (the
+/// application would then be able to rewrite the journal), and [`AuditError::Database`] when a statement is refused.
 pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitReport, AuditError> {
     options.check(location)?;
     let mut connection = connect(location).await?;
@@ -103,6 +146,17 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
                 "role {role} does not exist: create it first (CREATE ROLE {role} LOGIN PASSWORD '...'), then run init again"
             )));
         }
+        let row = client
+            .query_one(
+                "SELECT current_user::text, pg_has_role($1::text::name, current_user, 'MEMBER')",
+                &[role],
+            )
+            .await
+            .map_err(|e| db_error(location, "look up a role", &e))?;
+        let (owner, owns): (String, bool) = (row.get(0), row.get(1));
+        if owns {
+            return Err(owner_role(role, &owner));
+        }
     }
     let exists = client
         .query_opt(
@@ -115,15 +169,19 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
     let witness = options.witness_schema(location);
     let sql = if exists {
         super::read::check_schema(client, location).await?;
+        // The checks the triggers make now, for a schema made by an earlier bcss.
+        let mut sql = guard_functions(location);
         let no_schema = InitOptions {
             roles: options.roles.clone(),
             witness_schema: Some(witness.clone()),
         };
         let full = init_sql(location, &no_schema)?;
-        // Only the grants: what follows the meta row.
-        full.split_once(&format!("VALUES ({SCHEMA_FORMAT});\n"))
-            .map(|(_, grants)| grants.to_string())
-            .unwrap_or_default()
+        // Then only the grants: what follows the meta row.
+        sql.push_str(
+            full.split_once(&format!("VALUES ({SCHEMA_FORMAT});\n"))
+                .map_or("", |(_, grants)| grants),
+        );
+        sql
     } else {
         init_sql(location, options)?
     };
@@ -142,4 +200,28 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
         witness_schema: witness,
         roles: options.roles.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_functions_are_the_schemas_own_replaced() {
+        let location = PgLocation::parse("postgres://owner@db.example/cpas?schema=e3", None)
+            .expect("a location");
+        let sql = guard_functions(&location);
+        assert_eq!(
+            sql.matches("CREATE OR REPLACE FUNCTION").count(),
+            2,
+            "{sql}"
+        );
+        assert!(sql.contains("FUNCTION e3.records_chain()"), "{sql}");
+        assert!(sql.contains("FUNCTION e3.records_append_only()"), "{sql}");
+        assert!(sql.contains("pg_has_role(session_user"), "{sql}");
+        assert!(
+            !sql.contains("__S__") && !sql.contains("CREATE TRIGGER"),
+            "{sql}"
+        );
+    }
 }

@@ -62,6 +62,18 @@ pub struct PgJournalConfig {
     pub witness: Option<Arc<dyn Witness>>,
     /// The clock for write times. Default [`Utc::now`]; tests replace it.
     pub clock: fn() -> DateTime<Utc>,
+    /// How long an append waits for the head row's lock when another session holds it
+    /// (PostgreSQL's `lock_timeout`, set per transaction); then the batch fails with
+    /// [`AuditError::Database`] saying the head row was locked by another session, and
+    /// its appends are refused. Default 30 seconds, as the file journal's `lock_wait`
+    /// (`[journal] lock_wait_seconds`); at least 1 ms.
+    pub lock_wait: Duration,
+    /// Start `witness` on an existing journal that has none (`bcss audit start-witness`):
+    /// opening writes a checkpoint with reason `witness_started`, its head recorded in the
+    /// witness first, so the chain says from where the witness anchors it. Without it, a
+    /// writer given a witness that holds no head of a journal with records refuses to
+    /// open. Default false.
+    pub start_witness: bool,
 }
 
 impl PgJournalConfig {
@@ -79,6 +91,8 @@ impl PgJournalConfig {
             signing_key: None,
             witness: None,
             clock: Utc::now,
+            lock_wait: crate::audit::DEFAULT_LOCK_WAIT,
+            start_witness: false,
         }
     }
 
@@ -172,6 +186,7 @@ pub struct PgJournal {
     max_record_bytes: usize,
     journal_id: Uuid,
     records_checked_at_open: u64,
+    witness_started: bool,
 }
 
 impl std::fmt::Debug for PgJournal {
@@ -204,6 +219,7 @@ impl PgJournal {
         let opened = writer::Writer::open(config, Arc::clone(&shared)).await?;
         let journal_id = opened.journal_id;
         let records_checked_at_open = opened.records_checked;
+        let witness_started = opened.witness_started;
         let task = tokio::spawn(opened.writer.serve(rx));
         Ok(PgJournal {
             location,
@@ -213,6 +229,7 @@ impl PgJournal {
             max_record_bytes,
             journal_id,
             records_checked_at_open,
+            witness_started,
         })
     }
 
@@ -234,6 +251,13 @@ impl PgJournal {
     /// How many records opening checked (those after the last checkpoint).
     pub fn records_checked_at_open(&self) -> u64 {
         self.records_checked_at_open
+    }
+
+    /// Whether opening started the witness ([`PgJournalConfig::start_witness`]): its head
+    /// recorded there, and a `witness_started` checkpoint in the chain. False when the
+    /// witness already held heads of this journal (nothing to start).
+    pub fn witness_started(&self) -> bool {
+        self.witness_started
     }
 
     /// This process's counters.

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
 
 use crate::audit::AuditError;
 use crate::transport::http::PasswordSource;
@@ -116,6 +115,11 @@ impl PgLocation {
                         .map_err(|_| invalid("sslrootcert is not valid UTF-8"))?;
                     root_certificates = Some(PathBuf::from(path.as_ref()));
                 }
+                "sslmode" if !matches!(value, "disable" | "prefer" | "require") => {
+                    return Err(invalid(format!(
+                        "sslmode={value} is not accepted: give sslmode=disable, prefer or require (require, and prefer when TLS is used, always verify the server's certificate and host name, as verify-full does elsewhere; add sslrootcert=FILE for a private CA)"
+                    )));
+                }
                 "password" => {
                     return Err(invalid(
                         "it holds a password parameter; give the password through an environment variable or a file instead",
@@ -142,7 +146,7 @@ impl PgLocation {
             ));
         }
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
+            config.connect_timeout(super::connect::DEFAULT_CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("bcss");
@@ -246,6 +250,8 @@ fn replace_schema(url: &str, schema: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -321,6 +327,10 @@ mod tests {
                 "invalid connection string",
             ),
             ("postgres:///cpas", "no host"),
+            (
+                "postgres://app@db/cpas?sslmode=verify-full",
+                "give sslmode=disable, prefer or require",
+            ),
         ] {
             let err = PgLocation::parse(url, None).unwrap_err().to_string();
             assert!(err.contains(expected), "{url}: {err}");

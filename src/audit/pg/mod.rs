@@ -87,5 +87,5 @@ pub(crate) fn db_error(
 
 /// The table of a schema's records, as problems name it.
 pub(crate) fn records_table(location: &PgLocation) -> String {
-    format!("{}.records", location.schema())
+    format!("{}{}", location.schema(), super::TABLE_SUFFIX)
 }

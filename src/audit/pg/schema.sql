@@ -94,6 +94,11 @@ $$;
 
 -- Every inserted statement's rows must continue the chain exactly: the next sequence
 -- numbers, each hash computed from the previous one and the body. Then the head moves.
+-- A prune record (what allows prune() to delete) is appended only by the journal's owner:
+-- the login role (session_user: current_user is the owner here, the function's definer)
+-- must be the schema's owner or a member of it. Others may insert only a prune record
+-- that attests records before where this journal starts (a pruned file journal exported
+-- here): it can never allow a deletion.
 CREATE FUNCTION __S__.records_chain() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -104,6 +109,7 @@ DECLARE
     prev bytea;
     cp bigint;
     cp_at timestamptz;
+    owner oid;
 BEGIN
     SELECT * INTO h FROM __S__.head FOR UPDATE;
     IF NOT FOUND THEN
@@ -113,7 +119,14 @@ BEGIN
     prev := h.hash;
     cp := h.last_checkpoint_sequence;
     cp_at := h.last_checkpoint_at;
-    FOR r IN SELECT sequence, written_at_micros, hash, body, kind FROM new_rows ORDER BY sequence LOOP
+    FOR r IN SELECT sequence, written_at_micros, hash, body, kind, covers_to FROM new_rows ORDER BY sequence LOOP
+        IF r.kind = 'prune' AND (r.covers_to IS NULL OR r.covers_to >= h.first_sequence) THEN
+            SELECT nspowner INTO owner FROM pg_namespace WHERE nspname = '__S__';
+            IF NOT pg_has_role(session_user, owner, 'MEMBER') THEN
+                RAISE EXCEPTION 'bcss journal: record % is a prune record, which only the journal''s owner (%) appends (bcss audit prune, connected as the owner); % may not', r.sequence, owner::regrole, session_user
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+        END IF;
         IF r.sequence <> expected THEN
             RAISE EXCEPTION 'bcss journal: record % does not continue the chain, whose next sequence is %', r.sequence, expected
                 USING ERRCODE = 'P0001', HINT = 'appenders must call lock_head() first';
@@ -137,7 +150,8 @@ CREATE TRIGGER records_chain AFTER INSERT ON __S__.records
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION __S__.records_chain();
 
 -- Records are never updated, and deleted only by prune, for records a prune record in the
--- chain attests and that are older than 10 years before it. This holds for the owner too.
+-- chain attests and that are older than 10 years before it, a prune record not dated
+-- after now (5 minutes of clock skew allowed). This holds for the owner too.
 CREATE FUNCTION __S__.records_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -149,11 +163,12 @@ BEGIN
         SELECT sequence, written_at_micros, covers_to INTO p FROM __S__.records
             WHERE sequence = pruning::bigint AND kind = 'prune';
         IF FOUND AND OLD.sequence <= p.covers_to AND OLD.sequence < p.sequence
+           AND to_timestamp(p.written_at_micros / 1000000.0) <= now() + interval '5 minutes'
            AND to_timestamp(OLD.written_at_micros / 1000000.0)
                < to_timestamp(p.written_at_micros / 1000000.0) - interval '120 months' THEN
             RETURN OLD;
         END IF;
-        RAISE EXCEPTION 'bcss journal: record % may not be pruned: the prune record % does not attest it, or it is not older than 10 years', OLD.sequence, pruning;
+        RAISE EXCEPTION 'bcss journal: record % may not be pruned: the prune record % does not attest it, is dated after now, or the record is not older than 10 years before it', OLD.sequence, pruning;
     END IF;
     RAISE EXCEPTION 'bcss journal: % on %.% is refused: the journal is append-only (old records are removed only by %.prune)', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_TABLE_SCHEMA
         USING ERRCODE = 'insufficient_privilege';

@@ -367,31 +367,75 @@ async fn witnessed_head(
     }
 }
 
+/// What opening for writing found at the journal's end.
+pub(crate) struct Tail {
+    /// Records checked (those after the last checkpoint).
+    pub checked: u64,
+    /// The witness is to be started: it holds no head of this journal, and
+    /// `start_witness` was asked.
+    pub start_witness: bool,
+}
+
 /// The check made when opening for writing: the last checkpoint in place, then only the
 /// records after it up to the head row (the whole journal when that checkpoint does not
-/// check), and the witness's last head. The number of records checked.
+/// check), and the witness's last head. A journal whose last checkpoint (or genesis) says
+/// it has a witness is refused without one; a journal with records beyond its genesis
+/// whose given witness holds no head of it is refused unless `start_witness` (then
+/// [`Tail::start_witness`] says to start it), as the file journal does.
 pub(crate) async fn check_tail(
     client: &tokio_postgres::Client,
     location: &PgLocation,
     journal_id: Uuid,
     key: Option<VerifyingKey>,
     witness: Option<Arc<dyn Witness>>,
-) -> Result<u64, AuditError> {
-    let has_witness = witness.is_some();
+    start_witness: bool,
+) -> Result<Tail, AuditError> {
+    let witness_location = witness.as_ref().map(|w| w.location());
     let witnessed = witnessed_head(location, witness, journal_id).await?;
     snapshot(client, location).await?;
     let result = check_tail_in_snapshot(client, location, journal_id, key, witnessed).await;
-    let result = result.and_then(|(checked, says_witnessed)| {
-        if says_witnessed && !has_witness {
-            return Err(AuditError::WitnessMismatch {
-                dir: location.to_string(),
-                reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE or postgres://...?schema=NAME); a checkpoint written without it would not be in the witness, and verify would report it as forged".to_string(),
+    let result = result.and_then(|end| {
+        let mismatch = |reason: String| AuditError::WitnessMismatch {
+            dir: location.to_string(),
+            reason,
+        };
+        let Some(witness_location) = witness_location else {
+            if end.says_witnessed {
+                return Err(mismatch("this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE or postgres://...?schema=NAME); a checkpoint written without it would not be in the witness, and verify would report it as forged".to_string()));
+            }
+            return Ok(Tail {
+                checked: end.checked,
+                start_witness: false,
             });
+        };
+        let holds_nothing = witnessed.is_none();
+        let start = holds_nothing && start_witness;
+        if holds_nothing && !start_witness && end.last_sequence > 1 {
+            let why = if end.says_witnessed {
+                "the witness is missing or empty (another database or schema, or its heads lost), and is not recreated silently; restore it, or, when it is lost for good, start a new one explicitly"
+            } else {
+                "this journal was written without a witness (its last checkpoint, or its genesis record, says so); a witness is added to an existing journal only explicitly"
+            };
+            return Err(mismatch(format!(
+                "the witness {witness_location} holds no head of this journal, which has {} records: {why}: `bcss audit start-witness {location} --witness {witness_location}` (or PgJournalConfig::start_witness), which is journaled; records before it are then anchored by the chain alone",
+                end.last_sequence
+            )));
         }
-        Ok(checked)
+        Ok(Tail {
+            checked: end.checked,
+            start_witness: start,
+        })
     });
     let _ = client.batch_execute("COMMIT").await;
     result
+}
+
+/// What [`check_tail_in_snapshot`] found.
+struct TailEnd {
+    checked: u64,
+    says_witnessed: bool,
+    /// The last record's sequence number (0: none).
+    last_sequence: u64,
 }
 
 async fn check_tail_in_snapshot(
@@ -400,9 +444,13 @@ async fn check_tail_in_snapshot(
     journal_id: Uuid,
     key: Option<VerifyingKey>,
     witnessed: Option<Head>,
-) -> Result<(u64, bool), AuditError> {
+) -> Result<TailEnd, AuditError> {
     let Some(head) = fetch_head(client, location).await? else {
-        return Ok((0, false));
+        return Ok(TailEnd {
+            checked: 0,
+            says_witnessed: false,
+            last_sequence: 0,
+        });
     };
     // Whether the journal says it has a witness: its last checkpoint's (or, before one,
     // its genesis record's) flag, as the records checked below say.
@@ -501,5 +549,9 @@ async fn check_tail_in_snapshot(
     if let Some((sequence, reason)) = head_row_problem(&head, &chain) {
         return Err(damaged(location, sequence, reason));
     }
-    Ok((checked, says_witnessed))
+    Ok(TailEnd {
+        checked,
+        says_witnessed,
+        last_sequence: head.next_sequence.saturating_sub(1),
+    })
 }

@@ -83,6 +83,10 @@ async fn select(
 }
 
 impl Witness for PgWitness {
+    fn location(&self) -> String {
+        self.location.to_string()
+    }
+
     fn record(&self, head: &WitnessedHead) -> Result<(), AuditError> {
         let head = head.clone();
         self.block(move |location| {

@@ -109,6 +109,8 @@ pub(crate) struct Opened {
     pub writer: Writer,
     pub journal_id: Uuid,
     pub records_checked: u64,
+    /// Opening started the witness (a `witness_started` checkpoint).
+    pub witness_started: bool,
 }
 
 pub(crate) struct Writer {
@@ -169,14 +171,19 @@ impl Writer {
             .await
             .map_err(|e| db_error(&location, "start the journal", &e))?
             .get(0);
-        let records_checked =
-            super::verify::check_tail(client, &location, journal_id, key, witness).await?;
+        let start = writer.config.start_witness;
+        let tail =
+            super::verify::check_tail(client, &location, journal_id, key, witness, start).await?;
         writer.journal_id = journal_id;
         writer.write_genesis().await?;
+        if tail.start_witness {
+            writer.checkpoint("witness_started").await?;
+        }
         Ok(Opened {
             writer,
             journal_id,
-            records_checked,
+            records_checked: tail.checked,
+            witness_started: tail.start_witness,
         })
     }
 
@@ -235,14 +242,19 @@ impl Writer {
     pub(super) async fn begin_locked(&mut self) -> Result<Locked, AuditError> {
         let location = self.location().clone();
         let journal_id = self.journal_id;
+        let wait = self.config.lock_wait;
         let conn = self.connection().await?;
         let client = &conn.connection.client;
+        let begin = format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = {}",
+            wait.as_millis().clamp(1, i32::MAX as u128)
+        );
         let (begin, row) = tokio::join!(
-            client.batch_execute("BEGIN; SET LOCAL synchronous_commit = off"),
+            client.batch_execute(&begin),
             client.query_one(&conn.lock, &[])
         );
         begin.map_err(|e| db_error(&location, "begin", &e))?;
-        let row = row.map_err(|e| db_error(&location, "lock the head row", &e))?;
+        let row = row.map_err(|e| lock_error(&location, wait, &e))?;
         let id: Uuid = row.get(4);
         if !journal_id.is_nil() && id != journal_id {
             return Err(AuditError::WitnessMismatch {
@@ -483,5 +495,26 @@ impl Writer {
         (!every.is_zero() && self.appended_since_interval)
             .then(|| self.last_interval_check.checked_add(every))
             .flatten()
+    }
+}
+
+/// A failure to lock the head row: when the wait ran out (`lock_timeout`), says another
+/// session held it for `wait`.
+fn lock_error(
+    location: &PgLocation,
+    wait: std::time::Duration,
+    e: &tokio_postgres::Error,
+) -> AuditError {
+    if e.code() != Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+        return db_error(location, "lock the head row", e);
+    }
+    AuditError::Database {
+        location: location.to_string(),
+        operation: "lock the head row",
+        message: format!(
+            "the head row was locked by another session for {} s, the most an append waits ([journal] lock_wait_seconds, PgJournalConfig::lock_wait): nothing was written; a session holding it (SELECT ... FROM {}.head FOR UPDATE, or a transaction left open) must end, see pg_stat_activity",
+            wait.as_secs_f64(),
+            location.schema()
+        ),
     }
 }

@@ -43,6 +43,13 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.segment.ends_with(super::TABLE_SUFFIX) {
+            return write!(
+                f,
+                "table {} (sequence {}): {}",
+                self.segment, self.sequence, self.reason
+            );
+        }
         write!(
             f,
             "segment {} at byte {} (sequence {}): {}",

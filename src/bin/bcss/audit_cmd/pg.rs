@@ -299,6 +299,24 @@ pub(super) fn run_checkpoint(location: PgLocation) -> Result<ExitCode, Failure> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Open the journal at `location` with `keys`'s witness started (see
+/// [`PgJournalConfig::start_witness`]); whether it was started, and the head it was
+/// started at.
+pub(super) fn start_witness(
+    location: PgLocation,
+    keys: &JournalKeys,
+) -> Result<(bool, Option<bcss::audit::Head>), Failure> {
+    let mut config = config(location, keys)?;
+    config.start_witness = true;
+    Ok(runtime()?.block_on(async {
+        let journal = PgJournal::open(config).await?;
+        let started = journal.witness_started();
+        let head = journal.head();
+        journal.close().await?;
+        Ok::<_, AuditError>((started, head))
+    })?)
+}
+
 pub(super) fn run_prune(
     location: PgLocation,
     keys: &JournalKeys,
@@ -348,6 +366,12 @@ pub(super) fn run_init(args: InitArgs) -> Result<ExitCode, Failure> {
             "granted {role}: read and append to {0}, record heads in {1}; no update or delete",
             location.schema(),
             report.witness_schema
+        );
+    }
+    if report.roles.is_empty() {
+        outln!(
+            "no application role was granted: the application must not connect as the owner; create one (CREATE ROLE bcss_app LOGIN PASSWORD '...') and grant it with `bcss audit init {} --role bcss_app` (on an existing journal only the grants are given)",
+            args.url
         );
     }
     Ok(ExitCode::SUCCESS)

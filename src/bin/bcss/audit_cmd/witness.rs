@@ -3,40 +3,46 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bcss::audit::FileJournal;
+use bcss::audit::{FileJournal, Head};
 
-use super::{Failure, JournalKeys, journal_config, runtime, usage};
+use super::{DbArgs, Failure, JournalKeys, journal_config, runtime, usage};
 
 /// `bcss audit start-witness`
 #[derive(Debug, clap::Args)]
 pub struct StartWitnessArgs {
-    /// The journal directory.
+    /// The journal directory, or its postgres:// URL.
     pub dir: PathBuf,
-    /// The witness file to start (on another volume than the journal): it must hold no
-    /// head of this journal yet.
-    #[arg(long, value_name = "FILE")]
+    /// The witness to start: a file (on another volume than the journal), or a
+    /// postgres:// URL naming its schema. It must hold no head of this journal yet.
+    #[arg(long, value_name = "FILE|URL")]
     pub witness: PathBuf,
     /// The journal's Ed25519 PKCS#8 PEM signing key, which signs the checkpoint and the
     /// witnessed head (give it whenever the journal has one).
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Open the journal with the witness started: its head goes to the witness and a
 /// `witness_started` checkpoint into the chain.
 pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
+    let keys = JournalKeys {
+        signing_key: args.signing_key.clone(),
+        witness: Some(args.witness.clone()),
+        config: None,
+        db: args.db.clone(),
+    };
+    if let Some(location) = super::pg::location(&args.dir, &args.db)? {
+        let (started, head) = super::pg::start_witness(location, &keys)?;
+        return Ok(report(&args.witness, started, head));
+    }
     if !args.dir.is_dir() {
         return Err(usage(format!(
             "{} is not a journal directory",
             args.dir.display()
         )));
     }
-    let keys = JournalKeys {
-        signing_key: args.signing_key.clone(),
-        witness: Some(args.witness.clone()),
-        config: None,
-        db: Default::default(),
-    };
     let mut config = journal_config(&args.dir, &keys)?;
     config.start_witness = true;
     let (started, head) = runtime()?.block_on(async {
@@ -46,7 +52,12 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
         journal.close().await?;
         Ok::<_, bcss::audit::AuditError>((started, head))
     })?;
-    let witness = args.witness.display();
+    Ok(report(&args.witness, started, head))
+}
+
+/// What starting the witness did, on standard output.
+fn report(witness: &std::path::Path, started: bool, head: Option<Head>) -> ExitCode {
+    let witness = witness.display();
     match (started, head) {
         (true, Some(head)) => outln!(
             "witness {witness} started at head {head}, recorded in the chain by a witness_started checkpoint; records up to sequence {} are anchored by the chain alone",
@@ -54,5 +65,5 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
         ),
         _ => outln!("witness {witness} already holds heads of this journal: nothing to start"),
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
