@@ -3,33 +3,15 @@
 #[path = "audit_support/mod.rs"]
 mod support;
 
+mod cli_support;
+use cli_support::{bcss, p, stderr, stdout};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use bcss::audit::{self, FileJournal, Journal, Record};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use support::*;
 use uuid::Uuid;
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// A journal with one call (intent + outcome), one pending intent and one denial.
 async fn journal(dir: &Path, key: Option<&Path>) -> (Uuid, Uuid) {

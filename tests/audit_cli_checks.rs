@@ -4,33 +4,15 @@
 #[path = "audit_support/mod.rs"]
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod cli_support;
+use cli_support::{bcss, p, stderr, stdout};
+
 use std::sync::Arc;
 
 use bcss::audit::{self, FileJournal, FileWitness, INDEX_DIR, Journal, READS_DIR, ReadRecord};
 use serde_json::Value;
 use support::*;
 use uuid::Uuid;
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Two writer sessions of `calls` calls about one subject each: two runs at least.
 async fn journal(config: &audit::FileJournalConfig, calls: usize) {

@@ -5,7 +5,8 @@
 #[path = "audit_support/mod.rs"]
 mod support;
 
-use std::process::{Command, Output};
+mod cli_support;
+use cli_support::bcss;
 
 use bcss::audit::{CallRecord, FileJournal, Journal};
 use bcss::manifest::ManifestRef;
@@ -13,13 +14,6 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use support::*;
 use uuid::Uuid;
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn with_manifest(record: CallRecord, manifest: &ManifestRef) -> CallRecord {
     match record {

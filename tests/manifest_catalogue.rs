@@ -4,8 +4,9 @@
 //! guard can never grant such a purpose. `bcss manifest check --config` knows the
 //! configured services.
 
+mod cli_support;
+use cli_support::bcss;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use bcss::Environment;
 use bcss::config::Config;
@@ -271,13 +272,6 @@ fn a_guard_built_on_a_configuration_decides_for_its_services() {
     }
     // Reloads keep the configuration's catalogue.
     assert!(guard.reload_from_str(&text, "authorizations.toml").is_ok());
-}
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcss"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// A bcss.toml naming tests/contracts/services.toml, and a manifest, in `dir`.

@@ -1,8 +1,10 @@
 //! `bcss manifest check | explain | list`, through the built binary: exit codes and output.
 //! (Signing, keys and `diff`: tests/manifest_sign_cli.rs.)
 
+mod cli_support;
+use cli_support::{bcss, stderr, stdout};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -10,21 +12,6 @@ fn fixture(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
 }
 
 #[test]

@@ -5,18 +5,16 @@
 mod pipeline_support;
 mod replay_support;
 
+mod cli_support;
+use cli_support::bcss;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use bcss::Environment;
 use bcss::fixture::format;
 use replay_support::{MARC, exchanges_dir, scenario, scenarios};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bcss");
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
 
 #[test]
 fn list_prints_the_cast_of_the_shipped_fixtures() {

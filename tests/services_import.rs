@@ -5,8 +5,10 @@
 //! Two tests need `../shared/contracts` (BCSS's own contracts; `BCSS_SHARED_CONTRACTS`
 //! names another folder) and `xmllint`, and print `SKIP:` without them.
 
+mod cli_support;
+use cli_support::bcss;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use bcss::Environment;
 use bcss::config::Config;
@@ -45,13 +47,6 @@ fn shared_contracts() -> Option<PathBuf> {
         println!("SKIP: {} missing", dir.display());
         None
     }
-}
-
-fn bcss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcss"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// The descriptor with the origin of `other`, to compare what was read from two files.
