@@ -66,6 +66,28 @@ pub(super) fn outcome_parts(outcome: &Outcome) -> (&'static str, Option<String>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_outcome_kind_is_a_status_a_query_can_name() {
+        let code = || "C".to_string();
+        for outcome in [
+            Outcome::Ok,
+            Outcome::Warning { code: code() },
+            Outcome::NoData { code: code() },
+            Outcome::BusinessError { code: code() },
+            Outcome::SoapFault { code: code() },
+            Outcome::Undecodable {
+                reason: String::new(),
+            },
+            Outcome::HttpError { status: 500 },
+            Outcome::TransportError {
+                reason: String::new(),
+            },
+        ] {
+            let (kind, _) = outcome_parts(&outcome);
+            assert!(crate::audit::Exchange::STATUSES.contains(&kind), "{kind}");
+        }
+    }
     use crate::services::{BcssStamp, ServiceReply};
 
     fn ok() -> Decoded<()> {

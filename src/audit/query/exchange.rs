@@ -26,8 +26,26 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// Every status [`Exchange::status`] gives for what `bcss::client` journals: an
+    /// outcome's or a classification's kind (`ok` to `transport_error`), `received` (a
+    /// reply kept but not classified), `denied`, and `no_outcome`. What
+    /// [`QueryFilter::outcome`](super::QueryFilter::outcome) can usefully name.
+    pub const STATUSES: [&'static str; 11] = [
+        "ok",
+        "warning",
+        "no_data",
+        "business_error",
+        "soap_fault",
+        "undecodable",
+        "http_error",
+        "transport_error",
+        "received",
+        "denied",
+        "no_outcome",
+    ];
+
     /// `denied`; the classification's outcome; the outcome record's kind; or `no_outcome`
-    /// for an intent without an outcome.
+    /// for an intent without an outcome (one of [`Exchange::STATUSES`]).
     pub fn status(&self) -> &str {
         match (&self.denial, &self.classification, &self.outcome) {
             (Some(_), _, _) => "denied",

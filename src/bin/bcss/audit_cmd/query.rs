@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bcss::audit::{self, QueryFilter, QueryPlan, QueryResult};
+use bcss::audit::{self, Exchange, QueryFilter, QueryPlan, QueryResult};
 use uuid::Uuid;
 
 use super::output::{
@@ -81,35 +81,18 @@ pub struct ShowArgs {
     pub keys: JournalKeys,
 }
 
-/// The statuses an exchange can have (`query --outcome`): an outcome record's kind or a
-/// classification's outcome (`bcss::client` writes them), `received` (a reply kept but
-/// not classified), `denied`, or `no_outcome`.
-const STATUSES: [&str; 11] = [
-    "ok",
-    "warning",
-    "no_data",
-    "business_error",
-    "soap_fault",
-    "undecodable",
-    "http_error",
-    "transport_error",
-    "received",
-    "denied",
-    "no_outcome",
-];
-
 /// Refuse what would silently match nothing, or be ignored: an unknown `--outcome`, a
 /// time range that ends before it starts, and with `--reads` the criteria reads do not
 /// have (a service, an outcome, a manifest).
 fn check(args: &QueryArgs, filter: &QueryFilter) -> Result<(), Failure> {
     if let Some(outcome) = &filter.outcome
-        && !STATUSES
+        && !Exchange::STATUSES
             .iter()
             .any(|s| s.eq_ignore_ascii_case(outcome.trim()))
     {
         return Err(super::usage(format!(
             "--outcome {outcome:?} is not a status; expected one of {}",
-            STATUSES.join(", ")
+            Exchange::STATUSES.join(", ")
         )));
     }
     if let (Some(since), Some(until)) = (filter.since, filter.until)
