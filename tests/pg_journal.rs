@@ -842,3 +842,56 @@ async fn prune_removes_only_attested_records_older_than_ten_years() {
     .unwrap_err();
     assert!(err.contains("may not be pruned"), "{err}");
 }
+
+/// Eight instances start on a new journal at once, each with the database witness: the
+/// one that writes the genesis holds the genesis lock until its head is in the witness, so
+/// none of the others finds records the witness has not seen (the trial found 1 or 2 of 8
+/// refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_a_new_witnessed_journal_at_once_all_open() {
+    let Some(cluster) = shared("witnessed start") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let witness: Arc<dyn Witness> = Arc::new(PgWitness::new(
+        location.with_schema("bcss_witness").unwrap(),
+    ));
+    let mut tasks = Vec::new();
+    for i in 0..8u16 {
+        let mut c = config(location.clone());
+        c.witness = Some(witness.clone());
+        tasks.push(tokio::spawn(async move {
+            let journal = PgJournal::open(c).await?;
+            for n in 0..5u16 {
+                journal
+                    .append(intent(
+                        Uuid::now_v7(),
+                        "agent-1",
+                        "IdentifyPerson",
+                        &ssin(i * 10 + n + 1),
+                        50,
+                    ))
+                    .await?;
+            }
+            journal.close().await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let options = VerifyOptions {
+        witness: Some(witness),
+        require_anchor: true,
+        ..VerifyOptions::default()
+    };
+    let report = pg::verify(&location, &options).await.unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+    let intents = pg::records(&location, 1..=u64::MAX)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| matches!(r, Record::Intent(_)))
+        .count();
+    assert_eq!(intents, 40);
+}

@@ -15,8 +15,35 @@ use crate::audit::{
 };
 
 impl Writer {
-    /// A new journal's genesis record, then its head in the witness.
+    /// A new journal's genesis record, then its head in the witness. With a witness, under
+    /// the journal's genesis lock (see [`super::verify::genesis_lock`]), held until the
+    /// head is in the witness: a process opening the journal meanwhile never sees records
+    /// whose genesis the witness has not recorded yet.
     pub(super) async fn write_genesis(&mut self) -> Result<(), AuditError> {
+        if self.config.witness.is_none() {
+            return self.write_genesis_locked().await;
+        }
+        let location = self.location().clone();
+        let key = super::verify::genesis_lock(&location);
+        self.conn_ref()?
+            .connection
+            .client
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .await
+            .map_err(|e| db_error(&location, "take the genesis lock", &e))?;
+        let written = self.write_genesis_locked().await;
+        // Released with the session too, when the connection was lost.
+        if let Ok(conn) = self.conn_ref() {
+            let _ = conn
+                .connection
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .await;
+        }
+        written
+    }
+
+    async fn write_genesis_locked(&mut self) -> Result<(), AuditError> {
         let head = self.begin_locked().await?;
         let location = self.location().clone();
         let client = &self.conn_ref()?.connection.client;

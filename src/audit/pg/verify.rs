@@ -355,6 +355,15 @@ async fn witnessed_head(
         });
     }
     let heads: Vec<WitnessedHead> = witness_call(witness, |w| w.heads()).await?;
+    // This journal's head may have been recorded since `last_head` was asked.
+    if let Some(own) = heads.iter().rev().find(|h| h.journal_id == journal_id) {
+        return own.head().map(Some).ok_or_else(|| {
+            AuditError::Decode(format!(
+                "the witness's head {} is not 64 hex digits",
+                own.hash
+            ))
+        });
+    }
     match heads.last() {
         None => Ok(None),
         Some(other) => Err(AuditError::WitnessMismatch {
@@ -365,6 +374,18 @@ async fn witnessed_head(
             ),
         }),
     }
+}
+
+/// The key of a journal's genesis lock: a PostgreSQL advisory lock (one per schema) that
+/// the process writing a new journal's genesis holds until its head is in the witness,
+/// and that opening with a witness takes (shared) while it reads the witness and the
+/// journal. Derived from the schema's name; advisory locks need no grant.
+pub(crate) fn genesis_lock(location: &PgLocation) -> i64 {
+    let digest =
+        crate::audit::chain::sha256(format!("bcss genesis {}", location.schema()).as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_le_bytes(first)
 }
 
 /// What opening for writing found at the journal's end.
@@ -391,9 +412,34 @@ pub(crate) async fn check_tail(
     start_witness: bool,
 ) -> Result<Tail, AuditError> {
     let witness_location = witness.as_ref().map(|w| w.location());
-    let witnessed = witnessed_head(location, witness, journal_id).await?;
-    snapshot(client, location).await?;
-    let result = check_tail_in_snapshot(client, location, journal_id, key, witnessed).await;
+    // With a witness: the witness's last head and the snapshot are read under the genesis
+    // lock (shared), so never between a new journal's genesis and its head in the witness.
+    let genesis_key = genesis_lock(location);
+    if witness.is_some() {
+        client
+            .execute("SELECT pg_advisory_lock_shared($1)", &[&genesis_key])
+            .await
+            .map_err(|e| db_error(location, "take the genesis lock", &e))?;
+    }
+    let checked = async {
+        let witnessed = witnessed_head(location, witness.clone(), journal_id).await?;
+        snapshot(client, location).await?;
+        let end = check_tail_in_snapshot(client, location, journal_id, key, witnessed).await;
+        Ok::<_, AuditError>((witnessed, end))
+    }
+    .await;
+    if witness.is_some() {
+        let _ = client
+            .execute("SELECT pg_advisory_unlock_shared($1)", &[&genesis_key])
+            .await;
+    }
+    let (witnessed, result) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
+    };
     let result = result.and_then(|end| {
         let mismatch = |reason: String| AuditError::WitnessMismatch {
             dir: location.to_string(),
