@@ -281,6 +281,18 @@ async fn checkpoints_by_count_are_signed_and_verified() {
     assert!(problem.reason.contains("another key"), "{problem}");
     // The genesis record is the first anchor checked.
     assert_eq!(problem.sequence, 1);
+    // A process not given the key is refused (its checkpoints would be unsigned, and
+    // verify would fail for good), and the journal still verifies.
+    let err = FileJournal::open(config(&dir)).await.unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Config(m) if m.contains("no signing key was given")),
+        "{err}"
+    );
+    assert!(
+        audit::verify(&dir, &keyed(&key.verifying_key()))
+            .unwrap()
+            .is_ok()
+    );
 }
 
 #[tokio::test]

@@ -737,6 +737,14 @@ async fn signed_checkpoints_and_genesis_verify_with_the_public_key() {
     assert!(report.is_ok(), "{:?}", report.problem);
     assert!(report.genesis_signed);
     assert_eq!(report.signed_checkpoints, 1);
+    // A process not given the key is refused: its checkpoints would be unsigned, and
+    // verify would fail for good (the second trial broke a journal so).
+    let err = PgJournal::open(config(location.clone())).await.unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Config(m) if m.contains("no signing key was given")),
+        "{err}"
+    );
+    assert!(pg::verify(&location, &options).await.unwrap().is_ok());
 }
 
 fn in_2010() -> chrono::DateTime<chrono::Utc> {

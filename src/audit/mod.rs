@@ -56,6 +56,10 @@ pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use progress::Progress;
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progress};
 pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
+/// Why a process not given the signing key of a signed journal may not append to it
+/// (file and PostgreSQL journals, and a file journal's reads chain alike).
+pub(crate) const UNSIGNED_WRITER: &str = "this journal is signed (its last checkpoint, or its genesis record, carries a signature) but no signing key was given: give it ([journal] signing_key, or --signing-key FILE, or --config bcss.toml); a checkpoint written without it would be unsigned, and verify would report it as stripped or forged";
+
 pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, query_reads_planned, record_read};
 pub use record::{
     Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,

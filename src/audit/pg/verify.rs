@@ -412,6 +412,7 @@ pub(crate) async fn check_tail(
     start_witness: bool,
 ) -> Result<Tail, AuditError> {
     let witness_location = witness.as_ref().map(|w| w.location());
+    let signing = key.is_some();
     // With a witness: the witness's last head and the snapshot are read under the genesis
     // lock (shared), so never between a new journal's genesis and its head in the witness.
     let genesis_key = genesis_lock(location);
@@ -441,6 +442,12 @@ pub(crate) async fn check_tail(
         }
     };
     let result = result.and_then(|end| {
+        if end.says_signed && !signing {
+            return Err(AuditError::Config(format!(
+                "{location}: {}",
+                crate::audit::UNSIGNED_WRITER
+            )));
+        }
         let mismatch = |reason: String| AuditError::WitnessMismatch {
             dir: location.to_string(),
             reason,
@@ -480,6 +487,8 @@ pub(crate) async fn check_tail(
 struct TailEnd {
     checked: u64,
     says_witnessed: bool,
+    /// Whether the last checkpoint (or the genesis record) is signed.
+    says_signed: bool,
     /// The last record's sequence number (0: none).
     last_sequence: u64,
 }
@@ -495,15 +504,24 @@ async fn check_tail_in_snapshot(
         return Ok(TailEnd {
             checked: 0,
             says_witnessed: false,
+            says_signed: false,
             last_sequence: 0,
         });
     };
-    // Whether the journal says it has a witness: its last checkpoint's (or, before one,
-    // its genesis record's) flag, as the records checked below say.
+    // Whether the journal says it has a witness and a signing key: its last checkpoint's
+    // (or, before one, its genesis record's) flag and signature, as the records checked
+    // below say.
     let mut says_witnessed = false;
+    let mut says_signed = false;
     let mut witnessed_flag = |record: &Record| match record {
-        Record::Checkpoint(c) => says_witnessed = c.witnessed,
-        Record::Genesis(g) => says_witnessed = g.witnessed,
+        Record::Checkpoint(c) => {
+            says_witnessed = c.witnessed;
+            says_signed = c.public_key.is_some();
+        }
+        Record::Genesis(g) => {
+            says_witnessed = g.witnessed;
+            says_signed = g.public_key.is_some();
+        }
         _ => {}
     };
     let mismatch = |reason: String| AuditError::WitnessMismatch {
@@ -598,6 +616,7 @@ async fn check_tail_in_snapshot(
     Ok(TailEnd {
         checked,
         says_witnessed,
+        says_signed,
         last_sequence: head.next_sequence.saturating_sub(1),
     })
 }
