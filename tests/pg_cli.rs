@@ -122,6 +122,23 @@ fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
         "{}",
         text(&again.stdout)
     );
+    // A schema that exists without a journal (public) is named as such, not "create it
+    // with init" (the command just run).
+    let public = bcss(&[
+        "audit",
+        "init",
+        &db.url(OWNER, "public"),
+        "--role",
+        APP,
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(public.status.code(), Some(2), "{}", text(&public.stderr));
+    assert!(
+        text(&public.stderr).contains("schema public exists and holds no bcss journal"),
+        "{}",
+        text(&public.stderr)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let url = db.url(APP, "bcss");

@@ -168,7 +168,15 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
         .is_some();
     let witness = options.witness_schema(location);
     let sql = if exists {
-        super::read::check_schema(client, location).await?;
+        match super::read::check_schema(client, location).await {
+            Err(AuditError::Config(m)) if m.contains("holds no bcss journal") => {
+                return Err(AuditError::Config(format!(
+                    "schema {} exists and holds no bcss journal (it holds other tables, or none): init creates the journal's own schema; name a new one (?schema=NAME), or drop that schema first if it is an empty leftover",
+                    location.schema()
+                )));
+            }
+            checked => checked?,
+        }
         // The checks the triggers make now, for a schema made by an earlier bcss.
         let mut sql = guard_functions(location);
         let no_schema = InitOptions {
