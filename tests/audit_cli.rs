@@ -245,6 +245,14 @@ async fn query_formats() {
             "is before --since",
         ),
         (
+            &["--subject", "12345"][..],
+            "--subject \"12345\" is not an SSIN",
+        ),
+        (
+            &["--reads", "--subject", "68070100189"][..],
+            "is not an SSIN",
+        ),
+        (
             &["--reads", "--service", "X", "--outcome", "ok"][..],
             "--service and --outcome do not apply to --reads",
         ),

@@ -82,7 +82,7 @@ pub struct ShowArgs {
 }
 
 /// Refuse what would silently match nothing, or be ignored: an unknown `--outcome`, a
-/// time range that ends before it starts, and with `--reads` the criteria reads do not
+/// `--subject` that is not an SSIN, a time range that ends before it starts, and with `--reads` the criteria reads do not
 /// have (a service, an outcome, a manifest).
 fn check(args: &QueryArgs, filter: &QueryFilter) -> Result<(), Failure> {
     if let Some(outcome) = &filter.outcome
@@ -93,6 +93,14 @@ fn check(args: &QueryArgs, filter: &QueryFilter) -> Result<(), Failure> {
         return Err(super::usage(format!(
             "--outcome {outcome:?} is not a status; expected one of {}",
             Exchange::STATUSES.join(", ")
+        )));
+    }
+    // A mistyped SSIN matches nobody: "nobody consulted this person" would be wrong.
+    if let Some(subject) = &filter.subject
+        && let Err(e) = bcss::ids::Ssin::new(subject)
+    {
+        return Err(super::usage(format!(
+            "--subject {subject:?} is not an SSIN ({e}): a query by subject finds the exchanges about one SSIN (11 digits, dots, dashes and spaces allowed)"
         )));
     }
     if let (Some(since), Some(until)) = (filter.since, filter.until)
