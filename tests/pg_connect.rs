@@ -149,3 +149,54 @@ async fn an_append_waits_for_a_locked_head_row_a_bounded_time() {
         .unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
 }
+
+/// A server that stops answering mid-session (its backend stopped, as a cut network looks
+/// to the client): the batch is refused after lock_wait + reply_wait, the connection
+/// given up; once the server answers again the next append connects again.
+#[tokio::test]
+async fn a_server_that_stops_answering_mid_session_is_given_up() {
+    let Some(cluster) = shared("stalled session") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let mut config = PgJournalConfig::new(location.clone());
+    config.lock_wait = Duration::from_millis(300);
+    config.reply_wait = Duration::from_millis(700);
+    config.checkpoint_every = Duration::ZERO;
+    let journal = PgJournal::open(config).await.unwrap();
+    let record = || intent(Uuid::now_v7(), "agent-1", "IdentifyPerson", &ssin(4), 80);
+    journal.append(record()).await.unwrap();
+    // The journal's session is the one the application role has in this database.
+    let (admin, task) = db.connect_as(OWNER).await;
+    let pid: i32 = admin
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND usename = $1",
+            &[&pg_support::APP],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let signal = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {sig} {pid}");
+    };
+    signal("-STOP");
+    let err = journal.append(record()).await.unwrap_err();
+    signal("-CONT");
+    assert!(matches!(err, AuditError::Database { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("did not answer within 1.0 s"),
+        "{err}"
+    );
+    journal.append(record()).await.unwrap();
+    journal.close().await.unwrap();
+    task.abort();
+    let report = pg::verify(&location, &VerifyOptions::default())
+        .await
+        .unwrap();
+    assert!(report.is_ok(), "{:?}", report.problem);
+}

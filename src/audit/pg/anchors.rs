@@ -133,7 +133,10 @@ impl Writer {
         &mut self,
         reason: &'static str,
     ) -> Result<Option<Appended>, AuditError> {
-        let result = self.checkpoint_locked(reason).await;
+        let bound = self.answer_bound();
+        let result = tokio::time::timeout(bound, self.checkpoint_locked(reason))
+            .await
+            .unwrap_or_else(|_| Err(self.give_up(bound, "write a checkpoint")));
         if result.is_err() {
             self.abandon().await;
         }

@@ -68,6 +68,12 @@ pub struct PgJournalConfig {
     /// its appends are refused. Default 30 seconds, as the file journal's `lock_wait`
     /// (`[journal] lock_wait_seconds`); at least 1 ms.
     pub lock_wait: Duration,
+    /// How long the database may take to answer a batch's (or a checkpoint's) statements,
+    /// beyond [`lock_wait`](Self::lock_wait): past it the connection is given up (a server
+    /// that stopped answering mid-session, a cut network, which TCP alone notices only
+    /// after hours) and the batch's appends are refused with [`AuditError::Database`]; the
+    /// next batch connects again. Default 30 seconds.
+    pub reply_wait: Duration,
     /// Start `witness` on an existing journal that has none (`bcss audit start-witness`):
     /// opening writes a checkpoint with reason `witness_started`, its head recorded in the
     /// witness first, so the chain says from where the witness anchors it. Without it, a
@@ -92,6 +98,7 @@ impl PgJournalConfig {
             witness: None,
             clock: Utc::now,
             lock_wait: crate::audit::DEFAULT_LOCK_WAIT,
+            reply_wait: Duration::from_secs(30),
             start_witness: false,
         }
     }

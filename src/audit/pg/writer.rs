@@ -321,21 +321,49 @@ impl Writer {
         Ok(appended)
     }
 
-    /// Lock, insert `entries`, commit; on failure end the transaction.
+    /// Lock, insert `entries`, commit; on failure end the transaction. Bounded by
+    /// [`Writer::answer_bound`]: past it the connection is given up.
     pub(super) async fn append_batch(
         &mut self,
         entries: &[&Pending],
     ) -> Result<(Locked, Vec<Appended>), AuditError> {
-        let result = async {
+        let bound = self.answer_bound();
+        let result = tokio::time::timeout(bound, async {
             let head = self.begin_locked().await?;
             let appended = self.insert_commit(head, entries).await?;
             Ok((head, appended))
-        }
-        .await;
+        })
+        .await
+        .unwrap_or_else(|_| Err(self.give_up(bound, "append a batch")));
         if result.is_err() {
             self.abandon().await;
         }
         result
+    }
+
+    /// The longest a batch's or a checkpoint's round trips may take: the head row's lock
+    /// wait and the reply wait.
+    pub(super) fn answer_bound(&self) -> std::time::Duration {
+        self.config.lock_wait.saturating_add(self.config.reply_wait)
+    }
+
+    /// The database did not answer within `bound`: drop the connection (its transaction,
+    /// and the head row's lock if it held it, end when the server notices) and say so.
+    pub(super) fn give_up(
+        &mut self,
+        bound: std::time::Duration,
+        operation: &'static str,
+    ) -> AuditError {
+        self.conn = None;
+        tracing::error!(location = %self.location(), seconds = bound.as_secs_f64(), "PostgreSQL journal: the database did not answer; the connection is given up");
+        AuditError::Database {
+            location: self.location().to_string(),
+            operation,
+            message: format!(
+                "the database did not answer within {:.1} s (lock_wait and reply_wait): the connection was given up, and the records of this batch may or may not have been committed; the next batch connects again",
+                bound.as_secs_f64()
+            ),
+        }
     }
 
     /// Commit a batch of callers' records (with the deferred ones), acknowledge each, and
