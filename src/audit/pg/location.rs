@@ -224,7 +224,13 @@ impl PgLocation {
         if let Some(source) = &self.password {
             let password = source
                 .read("PostgreSQL journal password")
-                .map_err(|e| AuditError::Config(e.to_string()))?;
+                .map_err(|e| match e {
+                    // Not the transport's: say it without its "transport configuration" prefix.
+                    crate::transport::TransportError::Config(reason) => {
+                        AuditError::Config(format!("{self}: {reason}"))
+                    }
+                    other => AuditError::Config(other.to_string()),
+                })?;
             config.password(password.as_bytes());
         }
         Ok(config)
