@@ -264,6 +264,19 @@ async fn query_formats() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(said), "{args:?}: {err}");
     }
+    // A blank reader is refused before anything is read (nothing about the read either).
+    let out = bcss(&["audit", "query", p(tmp.path()), "--reader", "  "]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--reader must name who reads"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).lines().all(|l| !l.contains("index")),
+        "{}",
+        stderr(&out)
+    );
     // Outcomes are matched in any case.
     let out = bcss(&[
         "audit",

@@ -171,6 +171,16 @@ fn journal_config(dir: &Path, keys: &JournalKeys) -> Result<FileJournalConfig, F
     Ok(config)
 }
 
+/// `--reader`: who reads, named (refused before anything is read when blank).
+fn reader_id(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err(
+            "--reader must name who reads (the person's id, as the journal records it)".to_string(),
+        );
+    }
+    Ok(s.to_string())
+}
+
 /// The witness a command line names: a file, or a `postgres://` URL of its schema.
 fn witness_of(witness: &Path, db: &DbArgs) -> Result<Arc<dyn bcss::audit::Witness>, Failure> {
     Ok(match pg::location(witness, db)? {

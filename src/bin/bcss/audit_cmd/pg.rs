@@ -48,7 +48,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub public_key: Option<PathBuf>,
     /// Who reads the file journal: recorded in its reads chain before anything is copied.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = super::reader_id)]
     pub reader: String,
     /// The journal's witness (a file, or a postgres:// URL of its schema): both copies are
     /// verified against it; its signing key signs the checkpoint after the read record.

@@ -61,7 +61,7 @@ pub struct QueryArgs {
     pub format: Format,
     /// Who reads: recorded (with what is shown, and about whom) in the journal's reads
     /// chain before anything is shown.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = super::reader_id)]
     pub reader: String,
     #[command(flatten)]
     pub keys: JournalKeys,
@@ -75,7 +75,7 @@ pub struct ShowArgs {
     /// Our ticket (a UUID).
     pub ticket: Uuid,
     /// Who reads: recorded in the journal's reads chain before anything is shown.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = super::reader_id)]
     pub reader: String,
     #[command(flatten)]
     pub keys: JournalKeys,

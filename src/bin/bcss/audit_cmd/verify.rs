@@ -33,7 +33,7 @@ pub struct VerifyArgs {
     pub manifest_signer: Vec<PathBuf>,
     /// Record this verification (naming this reader) before showing anything: in a file
     /// journal's reads chain, in a PostgreSQL journal's own chain.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = super::reader_id)]
     pub reader: Option<String>,
     #[command(flatten)]
     pub keys: JournalKeys,
