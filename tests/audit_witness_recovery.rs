@@ -204,10 +204,20 @@ async fn bcss_audit_start_witness_starts_it_and_verify_says_from_where() {
     let out = run(&["audit", "start-witness", dir, "--witness", witness]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("started at head"), "{text}");
+    // It names the head the witness holds as verify does.
+    let held = text
+        .split("it holds the head at sequence ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("{text}"))
+        .to_string();
     let out = run(&["audit", "verify", dir, "--witness", witness]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains(&format!("the first head it holds is at sequence {held}:")),
+        "{held}: {text}"
+    );
     assert!(
         text.contains("records before it are anchored by the chain alone"),
         "{text}"

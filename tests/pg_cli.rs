@@ -663,7 +663,7 @@ fn start_witness_on_a_url_is_the_explicit_act_that_adds_one() {
     let out = start();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("started at head"),
+        text(&out.stdout).contains("started: it holds the head at sequence "),
         "{}",
         text(&out.stdout)
     );

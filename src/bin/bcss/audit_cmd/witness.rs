@@ -59,9 +59,12 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
 fn report(witness: &std::path::Path, started: bool, head: Option<Head>) -> ExitCode {
     let witness = witness.display();
     match (started, head) {
+        // The witness holds the head the checkpoint covers: the record before it.
         (true, Some(head)) => outln!(
-            "witness {witness} started at head {head}, recorded in the chain by a witness_started checkpoint; records up to sequence {} are anchored by the chain alone",
-            head.sequence
+            "witness {witness} started: it holds the head at sequence {}, and the witness_started checkpoint at sequence {} records that in the chain; records up to sequence {} are anchored by the chain alone",
+            head.sequence.saturating_sub(1),
+            head.sequence,
+            head.sequence.saturating_sub(1)
         ),
         _ => outln!("witness {witness} already holds heads of this journal: nothing to start"),
     }
