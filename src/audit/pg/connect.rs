@@ -180,8 +180,12 @@ fn tls_config(location: &PgLocation) -> Result<rustls::ClientConfig, AuditError>
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = location.root_certificates() {
-        let bytes = std::fs::read(path)
-            .map_err(|e| AuditError::io(path, "read the database's root certificates", e))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            AuditError::Config(format!(
+                "{location}: sslrootcert {} (the database's root certificates) cannot be read: {e}",
+                path.display()
+            ))
+        })?;
         let certs = CertificateDer::pem_slice_iter(&bytes)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| {
