@@ -37,7 +37,7 @@ impl InitOptions {
         for role in &self.roles {
             if !valid_identifier(role) {
                 return Err(AuditError::Config(format!(
-                    "role {role:?} is not a lowercase SQL identifier (a-z, 0-9, _)"
+                    "role {role:?} is not a lowercase SQL identifier (a-z, 0-9, _; at most 48 characters; not starting with a digit)"
                 )));
             }
             if location.user() == Some(role.as_str()) {

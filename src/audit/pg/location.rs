@@ -130,7 +130,7 @@ impl PgLocation {
         }
         if !valid_identifier(&schema) {
             return Err(invalid(format!(
-                "schema {schema:?} is not a lowercase SQL identifier (a-z, 0-9, _; not starting with pg_)"
+                "schema {schema:?} is not a lowercase SQL identifier (a-z, 0-9, _; at most 48 characters; not starting with pg_ or a digit)"
             )));
         }
         let driver_url = if passed.is_empty() {
@@ -188,7 +188,7 @@ impl PgLocation {
     pub fn with_schema(&self, schema: &str) -> Result<Self, AuditError> {
         if !valid_identifier(schema) {
             return Err(invalid(format!(
-                "schema {schema:?} is not a lowercase SQL identifier"
+                "schema {schema:?} is not a lowercase SQL identifier (a-z, 0-9, _; at most 48 characters; not starting with pg_ or a digit)"
             )));
         }
         let mut other = self.clone();
