@@ -390,9 +390,10 @@ fn a_held_journal_refuses_after_the_configured_wait() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {err}")))
         .collect();
     assert!(
-        lines.iter().any(|l| l["waiting"]
-            .as_str()
-            .is_some_and(|w| w.starts_with("Blocking waiting for the journal lock"))),
+        lines.iter().any(|l| l["command"] == "bcss call"
+            && l["waiting"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("Blocking waiting for the journal lock"))),
         "{err}"
     );
     let failure = lines

@@ -130,6 +130,14 @@ pub enum ErrorFormat {
 
 static FORMAT: OnceLock<ErrorFormat> = OnceLock::new();
 
+/// The command running (`bcss call`, `bcss audit`...), for the lines said while it works.
+static COMMAND: OnceLock<&'static str> = OnceLock::new();
+
+/// Set once, from the command line, before any command runs.
+pub fn set_command(command: &'static str) {
+    let _ = COMMAND.set(command);
+}
+
 /// Set once, from the command line, before any command runs.
 pub fn set_format(format: ErrorFormat) {
     let _ = FORMAT.set(format);
@@ -218,13 +226,14 @@ pub fn notice(command: &str, text_prefix: &str, level: &str, message: impl fmt::
 
 /// A line said while a command works, in cargo's words (`bcss: Blocking waiting for the
 /// journal lock ...`) as text; with `--error-format json`, the object
-/// `{"command": "bcss", "<level>": message}`, so that every stderr line stays JSON.
+/// `{"command": "bcss call", "<level>": message}` (the command running), so that every
+/// stderr line stays JSON.
 pub fn status(level: &str, message: impl fmt::Display) {
     match format() {
         ErrorFormat::Text => {
             let _ = writeln!(std::io::stderr().lock(), "bcss: {message}");
         }
-        ErrorFormat::Json => notice("bcss", "", level, message),
+        ErrorFormat::Json => notice(COMMAND.get().copied().unwrap_or("bcss"), "", level, message),
     }
 }
 

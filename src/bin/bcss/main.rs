@@ -92,6 +92,14 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     exit::set_format(cli.error_format);
+    exit::set_command(match &cli.command {
+        Command::Audit { .. } => "bcss audit",
+        Command::Manifest { .. } => "bcss manifest",
+        Command::Services { .. } => "bcss services",
+        Command::Call(_) => "bcss call",
+        Command::TestConnection(_) => "bcss test-connection",
+        Command::Mock(_) => "bcss mock",
+    });
     match cli.command {
         Command::Audit { cmd } => audit_cmd::run(cmd),
         Command::Manifest { cmd } => manifest_cmd::run(cmd),
