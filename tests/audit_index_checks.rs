@@ -164,10 +164,15 @@ async fn run_files_missing_or_cut_short_and_positions_moved_are_not_trusted() {
     std::fs::write(&path, &bytes).unwrap();
     assert_indexed(dir, &expected);
 
-    // A run file gone.
+    // A run file gone: the reason names it.
     std::fs::rename(&path, dir.join("away")).unwrap();
     let r = audit::query(dir, &subject()).unwrap();
-    assert!(matches!(r.plan, QueryPlan::Scan { .. }), "{:?}", r.plan);
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        matches!(&r.plan, QueryPlan::Scan { reason } if reason.contains(&format!("index run {name}"))),
+        "{:?}",
+        r.plan
+    );
     assert_eq!(tickets(&r), expected);
     std::fs::rename(dir.join("away"), &path).unwrap();
 

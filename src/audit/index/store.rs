@@ -398,7 +398,14 @@ pub(crate) fn open_runs(idx: &Path, manifest: &Manifest) -> Result<Vec<RunReader
         .runs
         .iter()
         .map(|meta| {
-            let run = RunReader::open(&run_path(idx, &meta.file)?)?;
+            // An I/O error names the run (a missing or cut file), its kind kept.
+            let run = RunReader::open(&run_path(idx, &meta.file)?).map_err(|e| match e {
+                RunError::Io(io) => RunError::Io(std::io::Error::new(
+                    io.kind(),
+                    format!("index run {}: {io}", meta.file),
+                )),
+                other => other,
+            })?;
             if run.header.first_sequence != meta.first_sequence
                 || run.header.last_sequence != meta.last_sequence
             {
