@@ -487,6 +487,25 @@ fn export_moves_a_file_journal_to_the_same_head() {
     );
     assert_eq!(c.finished, 1);
     drop(c);
+    // Verifying the copy counts every record's bytes against the bodies' total: the bar
+    // fills.
+    let counted = Arc::new(Counted::default());
+    let progress: Arc<dyn bcss::audit::Progress> = counted.clone();
+    let verified = runtime.block_on(bcss::audit::pg::verify(
+        &db.location(APP, "bcss_progress"),
+        &bcss::audit::VerifyOptions {
+            progress: Some(progress),
+            ..bcss::audit::VerifyOptions::default()
+        },
+    ));
+    assert!(verified.unwrap().is_ok());
+    let c = counted.0.lock().unwrap();
+    let [(what, Some(total))] = &c.started[..] else {
+        panic!("{:?}", c.started);
+    };
+    assert_eq!((what.as_str(), c.bytes), ("verify", *total));
+    assert_eq!(c.records, report.records);
+    drop(c);
 
     // While an application writes the file journal, export waits for its lock (saying
     // so, as a writer does), then copies everything, up to what was written before the

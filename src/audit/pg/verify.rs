@@ -143,10 +143,22 @@ pub async fn verify(
         hash: head.first_prev_hash,
     };
     let mut problem = None;
-    // The records' total size is not known without a query of its own: the bar counts.
+    // The bar's total: the bodies' sizes in this snapshot (a query of its own, asked only
+    // when a bar is drawn; the sizes come from the rows, the bodies are not read).
     let progress = options.progress.as_deref();
     if let Some(p) = progress {
-        p.start("verify", None);
+        let total: Option<i64> = client
+            .query_one(
+                &super::read::sql(
+                    location,
+                    "SELECT sum(octet_length(body))::bigint FROM __S__.records",
+                ),
+                &[],
+            )
+            .await
+            .ok()
+            .and_then(|row| row.get(0));
+        p.start("verify", total.and_then(|t| u64::try_from(t).ok()));
     }
     'pages: loop {
         let rows = fetch_rows(client, location, chain.next_sequence, PAGE).await?;
