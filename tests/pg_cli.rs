@@ -139,6 +139,29 @@ fn init_call_then_verify_query_show_and_checkpoint_on_the_url() {
         "{}",
         text(&public.stderr)
     );
+    // A witness schema that holds a journal is refused.
+    let shared_witness = bcss(&[
+        "audit",
+        "init",
+        &db.url(OWNER, "other"),
+        "--role",
+        APP,
+        "--witness-schema",
+        "bcss",
+        "--password-file",
+        &password,
+    ]);
+    assert_eq!(
+        shared_witness.status.code(),
+        Some(2),
+        "{}",
+        text(&shared_witness.stderr)
+    );
+    assert!(
+        text(&shared_witness.stderr).contains("--witness-schema bcss holds a journal"),
+        "{}",
+        text(&shared_witness.stderr)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let url = db.url(APP, "bcss");

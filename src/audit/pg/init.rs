@@ -167,6 +167,22 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
         .map_err(|e| db_error(location, "look up the schema", &e))?
         .is_some();
     let witness = options.witness_schema(location);
+    // A witness schema is the witness's own: not a journal's (its heads there would sit
+    // beside another chain, outside the insert-only rule that journal's owner set).
+    let witness_holds_journal: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename IN ('meta', 'records'))",
+            &[&witness],
+        )
+        .await
+        .map_err(|e| db_error(location, "look up the witness's schema", &e))?
+        .get(0);
+    if witness_holds_journal {
+        return Err(AuditError::Config(format!(
+            "--witness-schema {witness} holds a journal: a witness needs a schema of its own (the default is {}_witness)",
+            location.schema()
+        )));
+    }
     let sql = if exists {
         match super::read::check_schema(client, location).await {
             Err(AuditError::Config(m)) if m.contains("holds no bcss journal") => {
