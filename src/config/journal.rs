@@ -22,6 +22,11 @@ pub struct JournalConfig {
     pub password_env: Option<String>,
     /// The file holding the database password (idem).
     pub password_file: Option<PathBuf>,
+    /// The environment variable holding a `postgres://` witness's own password, when it
+    /// connects as another role (in another database, say); default: the journal's.
+    pub witness_password_env: Option<String>,
+    /// The file holding the witness's own password (idem).
+    pub witness_password_file: Option<PathBuf>,
     /// An Ed25519 private key (PKCS#8 PEM) that signs the journal's genesis record,
     /// checkpoints and witnessed heads.
     pub signing_key: Option<PathBuf>,
@@ -91,8 +96,17 @@ impl Config {
         };
         let text = witness.to_string_lossy();
         let witness: std::sync::Arc<dyn Witness> = if pg::PgLocation::is_url(&text) {
-            let location = pg::PgLocation::parse(&text, self.journal_password())?
-                .resolve_files_against(&self.base_dir);
+            use crate::transport::http::PasswordSource;
+            let password = match (
+                &self.journal.witness_password_env,
+                &self.journal.witness_password_file,
+            ) {
+                (Some(var), _) => Some(PasswordSource::Env(var.clone())),
+                (None, Some(file)) => Some(PasswordSource::File(self.resolve(file))),
+                (None, None) => self.journal_password(),
+            };
+            let location =
+                pg::PgLocation::parse(&text, password)?.resolve_files_against(&self.base_dir);
             std::sync::Arc::new(pg::PgWitness::new(location))
         } else {
             std::sync::Arc::new(FileWitness::new(self.resolve(witness)))
@@ -118,6 +132,26 @@ impl Config {
             return Err(crate::audit::AuditError::Config(
                 "password_env and password_file are for a PostgreSQL journal (url) or witness"
                     .to_string(),
+            ));
+        }
+        let witness_password = self.journal.witness_password_env.is_some()
+            || self.journal.witness_password_file.is_some();
+        let pg_witness = self
+            .journal
+            .witness
+            .as_ref()
+            .is_some_and(|w| crate::audit::pg::PgLocation::is_url(&w.to_string_lossy()));
+        if witness_password && !pg_witness {
+            return Err(crate::audit::AuditError::Config(
+                "witness_password_env and witness_password_file are for a postgres:// witness"
+                    .to_string(),
+            ));
+        }
+        if self.journal.witness_password_env.is_some()
+            && self.journal.witness_password_file.is_some()
+        {
+            return Err(crate::audit::AuditError::Config(
+                "give witness_password_env or witness_password_file, not both".to_string(),
             ));
         }
         if self.journal.password_env.is_some() && self.journal.password_file.is_some() {

@@ -49,6 +49,26 @@ fn a_journal_is_a_dir_or_a_postgres_url() {
     }
     let witness = c.journal_witness().unwrap().unwrap();
     assert!(format!("{witness:?}").contains("cpas_a_witness"));
+    assert!(format!("{witness:?}").contains("BCSS_JOURNAL_PASSWORD"));
+    // A witness connecting as another role has a password of its own.
+    let own = pg.replace(
+        "password_env = \"BCSS_JOURNAL_PASSWORD\"",
+        "password_env = \"BCSS_JOURNAL_PASSWORD\"\nwitness_password_env = \"BCSS_WITNESS_PASSWORD\"",
+    );
+    let c3 = Config::parse(&own, "bcss.toml").unwrap();
+    let witness = c3.journal_witness().unwrap().unwrap();
+    assert!(
+        format!("{witness:?}").contains("BCSS_WITNESS_PASSWORD"),
+        "{witness:?}"
+    );
+    let on_file = GOOD.replace(
+        "dir = \"journal\"",
+        "dir = \"journal\"\nwitness = \"w/heads\"\nwitness_password_env = \"X\"",
+    );
+    let err = Config::parse(&on_file, "bcss.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("for a postgres:// witness"), "{err}");
     // A relative sslrootcert is relative to the file's folder, as every path in it.
     let with_ca = pg.replace(
         "schema=cpas_a\"",
