@@ -288,6 +288,25 @@ async fn checkpoints_by_count_are_signed_and_verified() {
         matches!(&err, AuditError::Config(m) if m.contains("no signing key was given")),
         "{err}"
     );
+    // Nor another key.
+    let (other_path, _) = write_key(tmp.path(), 5);
+    let mut c = config(&dir);
+    c.signing_key = Some(other_path);
+    let err = FileJournal::open(c).await.unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Config(m) if m.contains("signed by another key")),
+        "{err}"
+    );
+    // A first read of the signed journal without the key is refused too: its reads chain
+    // would be unsigned.
+    let err = audit::record_read(&config(&dir), ReadRecord::new("advisor-1", "query", vec![]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Config(m) if m.contains("no signing key was given")),
+        "{err}"
+    );
+    assert!(!dir.join(audit::READS_DIR).exists());
     assert!(
         audit::verify(&dir, &keyed(&key.verifying_key()))
             .unwrap()

@@ -200,3 +200,38 @@ async fn a_server_that_stops_answering_mid_session_is_given_up() {
         .unwrap();
     assert!(report.is_ok(), "{:?}", report.problem);
 }
+
+/// Opening is bounded as a batch is: a lock held on the records table (or a server that
+/// stops answering) while the journal opens fails the open instead of hanging.
+#[tokio::test]
+async fn opening_while_the_records_table_is_locked_is_bounded() {
+    let Some(cluster) = shared("records table locked") else {
+        return;
+    };
+    let db = cluster.database();
+    let location = db.init("bcss").await;
+    let (holder, task) = db.connect_as(OWNER).await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE bcss.records IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    // Connecting may take connect_timeout (1 s here) beside lock_wait and reply_wait.
+    let quick = PgLocation::parse(
+        &format!("{location}&connect_timeout=1"),
+        location.password_source().cloned(),
+    )
+    .unwrap();
+    let mut config = PgJournalConfig::new(quick);
+    config.lock_wait = Duration::from_millis(300);
+    config.reply_wait = Duration::from_millis(700);
+    let err = PgJournal::open(config.clone()).await.unwrap_err();
+    assert!(matches!(err, AuditError::Database { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("did not answer within 2.0 s"),
+        "{err}"
+    );
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let journal = PgJournal::open(config).await.unwrap();
+    journal.close().await.unwrap();
+    task.abort();
+}

@@ -744,6 +744,15 @@ async fn signed_checkpoints_and_genesis_verify_with_the_public_key() {
         matches!(&err, AuditError::Config(m) if m.contains("no signing key was given")),
         "{err}"
     );
+    // Nor another key.
+    let other = bcss::keys::generate_key_pair(&dir.path().join("other")).unwrap();
+    let mut c = config(location.clone());
+    c.signing_key = Some(other.private_key.clone());
+    let err = PgJournal::open(c).await.unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Config(m) if m.contains("signed by another key")),
+        "{err}"
+    );
     assert!(pg::verify(&location, &options).await.unwrap().is_ok());
 }
 

@@ -58,7 +58,30 @@ pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progr
 pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
 /// Why a process not given the signing key of a signed journal may not append to it
 /// (file and PostgreSQL journals, and a file journal's reads chain alike).
-pub(crate) const UNSIGNED_WRITER: &str = "this journal is signed (its last checkpoint, or its genesis record, carries a signature) but no signing key was given: give it ([journal] signing_key, or --signing-key FILE, or --config bcss.toml); a checkpoint written without it would be unsigned, and verify would report it as stripped or forged";
+/// Whether a writer with `key` (its public half, when a signing key is configured) may append to a journal
+/// whose last anchor (checkpoint, or genesis) was signed by `signed_by` (the public key in
+/// hex, `None` when unsigned): the reason it may not, when so.
+pub(crate) fn key_problem(
+    signed_by: Option<&str>,
+    key: Option<&ed25519_dalek::VerifyingKey>,
+) -> Option<String> {
+    let signed_by = signed_by?;
+    match key {
+        None => Some(UNSIGNED_WRITER.to_string()),
+        Some(key) => {
+            let ours = hex::encode(key.to_bytes());
+            (!ours.eq_ignore_ascii_case(signed_by)).then(|| {
+                format!(
+                    "this journal is signed by another key (public key {}...) than the one given ({}...): give the journal's signing key; checkpoints signed with this one would fail verify with the journal's public key",
+                    &signed_by[..signed_by.len().min(16)],
+                    &ours[..16]
+                )
+            })
+        }
+    }
+}
+
+pub(crate) const UNSIGNED_WRITER: &str = "this journal is signed (its last checkpoint, or its genesis record, carries a signature) but no signing key was given: give it ([journal] signing_key in bcss.toml; for bcss audit, --config bcss.toml or --signing-key FILE); a checkpoint written without it would be unsigned, and verify would report it as stripped or forged";
 
 pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, query_reads_planned, record_read};
 pub use record::{

@@ -56,7 +56,20 @@ pub async fn record_read(
     mut read: ReadRecord,
 ) -> Result<Appended, AuditError> {
     let parent = journal_id(&journal.dir)?;
-    if journal.witness.is_none() && says_witnessed(&journal.dir)? {
+    let (witnessed, signed_by) = anchors(&journal.dir)?;
+    // A reads chain of a signed journal is signed with its key, from its first read: an
+    // unsigned one would fail verify with the journal's public key.
+    let key = match &journal.signing_key {
+        Some(path) => Some(super::load_signing_key(path)?.verifying_key()),
+        None => None,
+    };
+    if let Some(why) = super::key_problem(signed_by.as_deref(), key.as_ref()) {
+        return Err(AuditError::Config(format!(
+            "audit journal at {}: {why}",
+            journal.dir.display()
+        )));
+    }
+    if journal.witness.is_none() && witnessed {
         return Err(AuditError::WitnessMismatch {
             dir: journal.dir.display().to_string(),
             reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE); the reads chain's checkpoints would not be in the witness, and verify would report them as forged".to_string(),
@@ -80,22 +93,26 @@ pub async fn record_read(
     Ok(appended)
 }
 
-/// Whether the journal in `dir` says it has a witness: the checkpoint its locator names
-/// (`head.json`), else its genesis record.
-fn says_witnessed(dir: &Path) -> Result<bool, AuditError> {
+/// Whether the journal in `dir` says it has a witness, and the public key (hex) it says
+/// it is signed with: the checkpoint its locator names (`head.json`), else its genesis
+/// record.
+fn anchors(dir: &Path) -> Result<(bool, Option<String>), AuditError> {
     if let Ok(loc) = super::locator::read(dir)
         && let Ok(frame) = super::scan::read_frame_at(&dir.join(&loc.segment), loc.offset)
         && let Ok(Record::Checkpoint(c)) = super::codec::decode(frame.body)
     {
-        return Ok(c.witnessed);
+        return Ok((c.witnessed, c.public_key));
     }
     let Some(first) = list_segments(dir)?.into_iter().next() else {
-        return Ok(false);
+        return Ok((false, None));
     };
     let genesis = super::scan::read_frame_at(&first.path, super::format::SEGMENT_HEADER_LEN as u64)
         .ok()
         .and_then(|f| super::codec::decode(f.body).ok());
-    Ok(matches!(genesis, Some(Record::Genesis(g)) if g.witnessed))
+    Ok(match genesis {
+        Some(Record::Genesis(g)) => (g.witnessed, g.public_key),
+        _ => (false, None),
+    })
 }
 
 /// Which chain a read is recorded in.

@@ -183,6 +183,35 @@ pub async fn init(location: &PgLocation, options: &InitOptions) -> Result<InitRe
             location.schema()
         )));
     }
+    // A new journal's witness holds no other journal's heads: opening would take them for
+    // a replaced journal (a witness schema serves one journal).
+    if !exists {
+        let has_heads: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'heads')",
+                &[&witness],
+            )
+            .await
+            .map_err(|e| db_error(location, "look up the witness's schema", &e))?
+            .get(0);
+        if has_heads {
+            // `witness` is a checked identifier (InitOptions::check).
+            let used: bool = client
+                .query_one(
+                    &format!("SELECT EXISTS (SELECT 1 FROM {witness}.heads)"),
+                    &[],
+                )
+                .await
+                .map_err(|e| db_error(location, "read the witness's heads", &e))?
+                .get(0);
+            if used {
+                return Err(AuditError::Config(format!(
+                    "--witness-schema {witness} holds another journal's heads: a witness schema serves one journal; name a new one (the default is {}_witness)",
+                    location.schema()
+                )));
+            }
+        }
+    }
     let sql = if exists {
         match super::read::check_schema(client, location).await {
             Err(AuditError::Config(m)) if m.contains("holds no bcss journal") => {

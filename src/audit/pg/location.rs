@@ -105,8 +105,13 @@ impl PgLocation {
         let mut schema = DEFAULT_SCHEMA.to_string();
         let mut root_certificates = None;
         let mut passed = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            // Which one would count is a guess: refuse the doubt.
+            if !seen.insert(key) {
+                return Err(invalid(format!("the parameter {key} is given twice")));
+            }
             match key {
                 "schema" => schema = value.to_string(),
                 "sslrootcert" => {
@@ -236,6 +241,14 @@ impl PgLocation {
         Ok(config)
     }
 
+    /// How long connecting may take, per host (the URL's `connect_timeout`, default 10 s).
+    pub(crate) fn connect_timeout(&self) -> std::time::Duration {
+        self.config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(std::time::Duration::from_secs(10))
+    }
+
     /// The CA certificates file trusted beside Mozilla's roots.
     pub(crate) fn root_certificates(&self) -> Option<&PathBuf> {
         self.root_certificates.as_ref()
@@ -259,6 +272,17 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_parameter_given_twice_is_refused() {
+        for url in [
+            "postgres://app@db/cpas?schema=nosuch&schema=cpas_a",
+            "postgres://app@db/cpas?sslmode=disable&sslmode=require",
+        ] {
+            let err = PgLocation::parse(url, None).unwrap_err().to_string();
+            assert!(err.contains("is given twice"), "{err}");
+        }
+    }
 
     #[test]
     fn parses_schema_and_passes_the_rest() {

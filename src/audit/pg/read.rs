@@ -60,7 +60,7 @@ pub(crate) async fn check_schema(
                 || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME) =>
         {
             return Err(AuditError::Config(format!(
-                "{location} holds no bcss journal in schema {}: create it with `bcss audit init {location}` (as the role that will own it)",
+                "{location} holds no bcss journal in schema {}: `bcss audit init` creates one, in a schema of its own (as the role that will own it)",
                 location.schema()
             )));
         }

@@ -424,7 +424,7 @@ pub(crate) async fn check_tail(
     start_witness: bool,
 ) -> Result<Tail, AuditError> {
     let witness_location = witness.as_ref().map(|w| w.location());
-    let signing = key.is_some();
+    let signing = key;
     // With a witness: the witness's last head and the snapshot are read under the genesis
     // lock (shared), so never between a new journal's genesis and its head in the witness.
     let genesis_key = genesis_lock(location);
@@ -454,11 +454,8 @@ pub(crate) async fn check_tail(
         }
     };
     let result = result.and_then(|end| {
-        if end.says_signed && !signing {
-            return Err(AuditError::Config(format!(
-                "{location}: {}",
-                crate::audit::UNSIGNED_WRITER
-            )));
+        if let Some(why) = crate::audit::key_problem(end.says_signed.as_deref(), signing.as_ref()) {
+            return Err(AuditError::Config(format!("{location}: {why}")));
         }
         let mismatch = |reason: String| AuditError::WitnessMismatch {
             dir: location.to_string(),
@@ -499,8 +496,8 @@ pub(crate) async fn check_tail(
 struct TailEnd {
     checked: u64,
     says_witnessed: bool,
-    /// Whether the last checkpoint (or the genesis record) is signed.
-    says_signed: bool,
+    /// The public key (hex) the last checkpoint (or the genesis record) is signed with.
+    says_signed: Option<String>,
     /// The last record's sequence number (0: none).
     last_sequence: u64,
 }
@@ -516,7 +513,7 @@ async fn check_tail_in_snapshot(
         return Ok(TailEnd {
             checked: 0,
             says_witnessed: false,
-            says_signed: false,
+            says_signed: None,
             last_sequence: 0,
         });
     };
@@ -524,15 +521,15 @@ async fn check_tail_in_snapshot(
     // (or, before one, its genesis record's) flag and signature, as the records checked
     // below say.
     let mut says_witnessed = false;
-    let mut says_signed = false;
+    let mut says_signed: Option<String> = None;
     let mut witnessed_flag = |record: &Record| match record {
         Record::Checkpoint(c) => {
             says_witnessed = c.witnessed;
-            says_signed = c.public_key.is_some();
+            says_signed = c.public_key.clone();
         }
         Record::Genesis(g) => {
             says_witnessed = g.witnessed;
-            says_signed = g.public_key.is_some();
+            says_signed = g.public_key.clone();
         }
         _ => {}
     };

@@ -158,24 +158,46 @@ impl Writer {
             appended_since_interval: false,
             last_interval_check: Instant::now(),
         };
-        writer.connection().await?;
+        // Opening is bounded as a batch is (connecting has its own connect_timeout inside
+        // it): a server that stops answering, or a lock held on the journal's tables,
+        // fails it instead of hanging.
+        let bound = writer.answer_bound();
+        let connecting = bound.saturating_add(writer.location().connect_timeout());
+        match tokio::time::timeout(connecting, writer.connection()).await {
+            Ok(connected) => {
+                connected?;
+            }
+            Err(_) => return Err(writer.give_up(connecting, "open the journal")),
+        }
         let location = writer.location().clone();
         let key = writer.signing.as_ref().map(SigningKey::verifying_key);
         let witness = writer.config.witness.clone();
         let client = &writer.conn_ref()?.connection.client;
-        let journal_id: Uuid = client
-            .query_one(
-                &sql(&location, "SELECT __S__.start_journal($1, 1, $2)"),
-                &[&Uuid::now_v7(), &&GENESIS_HASH[..]],
-            )
-            .await
-            .map_err(|e| db_error(&location, "start the journal", &e))?
-            .get(0);
         let start = writer.config.start_witness;
-        let tail =
-            super::verify::check_tail(client, &location, journal_id, key, witness, start).await?;
+        let checked = tokio::time::timeout(bound, async {
+            let journal_id: Uuid = client
+                .query_one(
+                    &sql(&location, "SELECT __S__.start_journal($1, 1, $2)"),
+                    &[&Uuid::now_v7(), &&GENESIS_HASH[..]],
+                )
+                .await
+                .map_err(|e| db_error(&location, "start the journal", &e))?
+                .get(0);
+            let tail =
+                super::verify::check_tail(client, &location, journal_id, key, witness, start)
+                    .await?;
+            Ok::<_, AuditError>((journal_id, tail))
+        })
+        .await;
+        let (journal_id, tail) = match checked {
+            Ok(checked) => checked?,
+            Err(_) => return Err(writer.give_up(bound, "open the journal")),
+        };
         writer.journal_id = journal_id;
-        writer.write_genesis().await?;
+        match tokio::time::timeout(bound, writer.write_genesis()).await {
+            Ok(written) => written?,
+            Err(_) => return Err(writer.give_up(bound, "write the genesis record")),
+        }
         if tail.start_witness {
             writer.checkpoint("witness_started").await?;
         }

@@ -163,31 +163,37 @@ impl Writer {
         };
         let from_checkpoint = start.is_some();
         // Whether the journal says it has a witness: its last checkpoint (or genesis).
-        let mut says_witnessed = start.is_some_and(|(_, _, _, w, _)| w);
+        let mut says_witnessed = start.as_ref().is_some_and(|(_, _, _, w, _)| *w);
         // Whether it says it is signed: the same record's signature.
-        let mut says_signed = start.is_some_and(|(_, _, _, _, signed)| signed);
+        let mut says_signed: Option<String> = start
+            .as_ref()
+            .and_then(|(_, _, _, _, signed)| signed.clone());
         let mut since_checkpoint = 0u64;
         let mut confirmed = witnessed.as_ref().is_some_and(|w| {
-            start.is_some_and(|(_, _, chain, _, _)| chain.next_sequence > w.sequence)
+            start
+                .as_ref()
+                .is_some_and(|(_, _, chain, _, _)| chain.next_sequence > w.sequence)
         });
         let mut mismatch = None;
         let mut last_checkpoint: Option<(usize, u64, u64, [u8; 32])> = None;
         let end = walk(
             &dir,
-            start.map_or(Start::First, |(segment, offset, chain, _, _)| Start::At {
-                segment,
-                offset,
-                chain,
-            }),
+            start
+                .clone()
+                .map_or(Start::First, |(segment, offset, chain, _, _)| Start::At {
+                    segment,
+                    offset,
+                    chain,
+                }),
             &mut |v| {
                 match &v.record {
                     Record::Checkpoint(c) => {
                         says_witnessed = c.witnessed;
-                        says_signed = c.public_key.is_some();
+                        says_signed = c.public_key.clone();
                     }
                     Record::Genesis(g) => {
                         says_witnessed = g.witnessed;
-                        says_signed = g.public_key.is_some();
+                        says_signed = g.public_key.clone();
                     }
                     _ => {}
                 }
@@ -275,11 +281,16 @@ impl Writer {
                 reason: "this journal has a witness (its last checkpoint, or its genesis record, was recorded in one) but none was given: give it ([journal] witness, or --witness FILE); a checkpoint written without it would not be in the witness, and verify would report it as forged".to_string(),
             });
         }
-        if says_signed && self.signing.is_none() {
+        if let Some(why) = super::super::key_problem(
+            says_signed.as_deref(),
+            self.signing
+                .as_ref()
+                .map(SigningKey::verifying_key)
+                .as_ref(),
+        ) {
             return Err(AuditError::Config(format!(
-                "audit journal at {}: {}",
-                dir.display(),
-                super::super::UNSIGNED_WRITER
+                "audit journal at {}: {why}",
+                dir.display()
             )));
         }
         let witness_started = self.unwitnessed(witnessed.is_none(), &end)?;
@@ -464,7 +475,7 @@ fn tail_start(
     journal_id: Uuid,
     key: Option<&ed25519_dalek::VerifyingKey>,
     witnessed: Option<&Head>,
-) -> Result<(usize, u64, Chain, bool, bool), String> {
+) -> Result<(usize, u64, Chain, bool, Option<String>), String> {
     let loc = locator::read(dir)?;
     let index = segments
         .iter()
@@ -523,7 +534,7 @@ fn tail_start(
             hash: frame.header.hash,
         },
         c.witnessed,
-        c.public_key.is_some(),
+        c.public_key.clone(),
     ))
 }
 

@@ -173,12 +173,21 @@ fn journal_config(dir: &Path, keys: &JournalKeys) -> Result<FileJournalConfig, F
 
 /// `--reader`: who reads, named (refused before anything is read when blank).
 fn reader_id(s: &str) -> Result<String, String> {
-    if s.trim().is_empty() {
+    let id = s.trim();
+    if id.is_empty() {
         return Err(
             "--reader must name who reads (the person's id, as the journal records it)".to_string(),
         );
     }
-    Ok(s.to_string())
+    // Recorded as `query --reads --who` finds it again: no surrounding blanks, no line
+    // breaks or other control characters.
+    if id.chars().any(char::is_control) {
+        return Err(
+            "--reader holds a control character (a line break, a tab...): give the person's id alone"
+                .to_string(),
+        );
+    }
+    Ok(id.to_string())
 }
 
 /// The witness a command line names: a file, or a `postgres://` URL of its schema.

@@ -93,6 +93,10 @@ fn config(location: PgLocation, keys: &JournalKeys) -> Result<PgJournalConfig, F
         let file = bcss::config::Config::load(path).map_err(|e| usage(e.to_string()))?;
         config.signing_key = file.journal.signing_key.as_ref().map(|p| file.resolve(p));
         config.witness = file.journal_witness()?;
+        if let Some(seconds) = file.journal.lock_wait_seconds {
+            config.lock_wait =
+                std::time::Duration::from_secs(seconds).max(std::time::Duration::from_millis(1));
+        }
     }
     if let Some(key) = &keys.signing_key {
         config.signing_key = Some(key.clone());
@@ -121,12 +125,7 @@ pub(super) fn journal_read(
     let mut read = ReadRecord::new(reader, command, arguments).with_subjects(shown.subjects);
     read.head = shown.head.map(|h| h.to_string());
     read.exchanges = shown.count;
-    let refused = |e: AuditError| {
-        Failure(
-            Exit::Usage,
-            format!("the read could not be journaled, so nothing is shown: {e}"),
-        )
-    };
+    let refused = super::reading::read_refused;
     runtime()?.block_on(async {
         let journal = PgJournal::open(config).await.map_err(refused)?;
         journal

@@ -44,10 +44,20 @@ pub(super) fn journal_read(
     runtime()?
         .block_on(audit::record_read(&config, read))
         .map(|_| ())
-        .map_err(|e| {
-            Failure(
-                Exit::Usage,
-                format!("the read could not be journaled, so nothing is shown: {e}"),
-            )
-        })
+        .map_err(read_refused)
+}
+
+/// A read that could not be journaled: nothing is shown. Exit 1 when the journal cannot
+/// be taken now (its lock held past the wait, the database unreachable), as for a call;
+/// else 2.
+pub(super) fn read_refused(e: bcss::audit::AuditError) -> Failure {
+    use bcss::audit::AuditError as A;
+    let exit = match e {
+        A::Locked { .. } | A::Database { .. } => Exit::Error,
+        _ => Exit::Usage,
+    };
+    Failure(
+        exit,
+        format!("the read could not be journaled, so nothing is shown: {e}"),
+    )
 }
