@@ -175,3 +175,43 @@ fn verify_and_query_of_an_empty_folder_say_it_holds_no_journal() {
         stderr(&out)
     );
 }
+
+/// Starting a witness on a journal that has been read starts it on its reads chain too:
+/// reads and verify go on with the witness (the third trial found every read refused).
+#[tokio::test]
+async fn start_witness_starts_the_reads_chain_too() {
+    let tmp = tempdir();
+    let dir = tmp.path().join("j");
+    journal(&config(&dir), 3).await;
+    let read = |reader: &str, witness: Option<&str>| {
+        let mut args = vec!["audit", "query", p(&dir), "--reader", reader];
+        if let Some(w) = witness {
+            args.extend(["--witness", w]);
+        }
+        bcss(&args)
+    };
+    let first = read("r1", None);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let witness = tmp.path().join("w.witness");
+    let w = p(&witness);
+    let started = bcss(&["audit", "start-witness", p(&dir), "--witness", w]);
+    assert!(started.status.success(), "{}", stderr(&started));
+    assert!(
+        stdout(&started).contains("and on its reads chain"),
+        "{}",
+        stdout(&started)
+    );
+    let second = read("r2", Some(w));
+    assert!(second.status.success(), "{}", stderr(&second));
+    let verify = bcss(&["audit", "verify", p(&dir), "--witness", w]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    assert!(stdout(&verify).contains("reads: ok"), "{}", stdout(&verify));
+    // Again: nothing to start on either.
+    let again = bcss(&["audit", "start-witness", p(&dir), "--witness", w]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        !stdout(&again).contains("and on its reads chain"),
+        "{}",
+        stdout(&again)
+    );
+}

@@ -83,7 +83,10 @@ pub(crate) fn key_problem(
 
 pub(crate) const UNSIGNED_WRITER: &str = "this journal is signed (its last checkpoint, or its genesis record, carries a signature) but no signing key was given: give it ([journal] signing_key in bcss.toml; for bcss audit, --config bcss.toml or --signing-key FILE); a checkpoint written without it would be unsigned, and verify would report it as stripped or forged";
 
-pub use reads::{READS_DIR, ReadChain, ReadEntry, query_reads, query_reads_planned, record_read};
+pub use reads::{
+    READS_DIR, ReadChain, ReadEntry, query_reads, query_reads_planned, record_read,
+    start_reads_witness,
+};
 pub use record::{
     Attempt, Bcss, CallRecord, CheckpointRecord, ClassificationRecord, DenialRecord, GenesisRecord,
     How, IntentRecord, ManifestLoadRecord, ManifestRef, OutcomeRecord, Payload, PruneRecord,

@@ -76,6 +76,17 @@ pub async fn record_read(
         });
     }
     read.journal_id = Some(parent);
+    let reads = FileJournal::open(reads_config(journal, parent)).await?;
+    let appended = reads.append(CallRecord::Read(read)).await;
+    let closed = reads.close().await;
+    let appended = appended?;
+    closed?;
+    Ok(appended)
+}
+
+/// The reads chain's configuration: the journal's key, witness, lock wait and clock; no
+/// index; a checkpoint at close when anchored.
+fn reads_config(journal: &FileJournalConfig, parent: Uuid) -> FileJournalConfig {
     let mut config = FileJournalConfig::new(journal.dir.join(READS_DIR));
     config.signing_key = journal.signing_key.clone();
     config.witness = journal.witness.clone();
@@ -85,12 +96,25 @@ pub async fn record_read(
     config.checkpoint_every = std::time::Duration::ZERO;
     config.checkpoint_on_close = journal.signing_key.is_some() || journal.witness.is_some();
     config.parent = Some(parent);
+    config
+}
+
+/// Start `journal.witness` on the journal's reads chain too, when it has one (what
+/// `bcss audit start-witness DIR` does after starting it on the journal): the chain is
+/// opened with [`FileJournalConfig::start_witness`], which writes its `witness_started`
+/// checkpoint. `Ok(false)` when there is no reads chain, or the witness already holds its
+/// heads. Fails as [`FileJournal::open`] does.
+pub async fn start_reads_witness(journal: &FileJournalConfig) -> Result<bool, AuditError> {
+    let dir = journal.dir.join(READS_DIR);
+    if !dir.is_dir() || list_segments(&dir)?.is_empty() {
+        return Ok(false);
+    }
+    let mut config = reads_config(journal, journal_id(&journal.dir)?);
+    config.start_witness = true;
     let reads = FileJournal::open(config).await?;
-    let appended = reads.append(CallRecord::Read(read)).await;
-    let closed = reads.close().await;
-    let appended = appended?;
-    closed?;
-    Ok(appended)
+    let started = reads.witness_started();
+    reads.close().await?;
+    Ok(started)
 }
 
 /// Whether the journal in `dir` says it has a witness, and the public key (hex) it says

@@ -366,7 +366,10 @@ impl Writer {
             });
         }
         let heads: Vec<WitnessedHead> = witness.heads()?;
-        match heads.last() {
+        // A reads chain shares its journal's witness: the journal's heads are not another
+        // journal's.
+        let parent = self.config.parent;
+        match heads.iter().rev().find(|h| Some(h.journal_id) != parent) {
             None => Ok(None),
             Some(other) => Err(AuditError::WitnessMismatch {
                 dir: self.config.dir.display().to_string(),

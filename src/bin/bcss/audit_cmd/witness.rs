@@ -45,14 +45,23 @@ pub(super) fn run(args: StartWitnessArgs) -> Result<ExitCode, Failure> {
     }
     let mut config = journal_config(&args.dir, &keys)?;
     config.start_witness = true;
-    let (started, head) = runtime()?.block_on(async {
-        let journal = FileJournal::open(config).await?;
+    let (started, head, reads) = runtime()?.block_on(async {
+        let journal = FileJournal::open(config.clone()).await?;
         let started = journal.witness_started();
         let head = journal.head();
         journal.close().await?;
-        Ok::<_, bcss::audit::AuditError>((started, head))
+        // The reads chain beside it is anchored by the same witness: started with it.
+        let reads = bcss::audit::start_reads_witness(&config).await?;
+        Ok::<_, bcss::audit::AuditError>((started, head, reads))
     })?;
-    Ok(report(&args.witness, started, head))
+    let code = report(&args.witness, started, head);
+    if reads {
+        outln!(
+            "and on its reads chain ({}/reads), by its own witness_started checkpoint",
+            args.dir.display()
+        );
+    }
+    Ok(code)
 }
 
 /// What starting the witness did, on standard output.
