@@ -56,8 +56,6 @@ pub use lock::{DEFAULT_LOCK_WAIT, LOCK_WAIT_TARGET};
 pub use progress::Progress;
 pub use prune::{PruneReport, RETENTION_MONTHS, prune, prune_at, prune_with_progress};
 pub use query::{Exchange, QueryFilter, QueryPlan, QueryResult, query, query_ticket, scan, show};
-/// Why a process not given the signing key of a signed journal may not append to it
-/// (file and PostgreSQL journals, and a file journal's reads chain alike).
 /// Whether a writer with `key` (its public half, when a signing key is configured) may append to a journal
 /// whose last anchor (checkpoint, or genesis) was signed by `signed_by` (the public key in
 /// hex, `None` when unsigned): the reason it may not, when so.
@@ -70,17 +68,22 @@ pub(crate) fn key_problem(
         None => Some(UNSIGNED_WRITER.to_string()),
         Some(key) => {
             let ours = hex::encode(key.to_bytes());
+            // The recorded key is the journal's bytes: shown by characters, never sliced
+            // at a byte that may not be a character boundary.
+            let short = |k: &str| k.chars().take(16).collect::<String>();
             (!ours.eq_ignore_ascii_case(signed_by)).then(|| {
                 format!(
                     "this journal is signed by another key (public key {}...) than the one given ({}...): give the journal's signing key; checkpoints signed with this one would fail verify with the journal's public key",
-                    &signed_by[..signed_by.len().min(16)],
-                    &ours[..16]
+                    short(signed_by),
+                    short(&ours)
                 )
             })
         }
     }
 }
 
+/// Why a process not given the signing key of a signed journal may not append to it
+/// (file and PostgreSQL journals, and a file journal's reads chain alike).
 pub(crate) const UNSIGNED_WRITER: &str = "this journal is signed (its last checkpoint, or its genesis record, carries a signature) but no signing key was given: give it ([journal] signing_key in bcss.toml; for bcss audit, --config bcss.toml or --signing-key FILE); a checkpoint written without it would be unsigned, and verify would report it as stripped or forged";
 
 pub use reads::{
@@ -266,6 +269,20 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
     /// The largest total of request and reply bytes (payloads) that one record can always
     /// hold, in bytes. A client refuses a reply limit above it.
     fn max_payload_bytes(&self) -> usize;
+}
+
+#[cfg(test)]
+mod key_tests {
+    #[test]
+    fn another_key_recorded_as_any_text_is_named_without_panicking() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let why = super::key_problem(Some("ééééééééééééééééé"), Some(&key)).unwrap();
+        assert!(why.contains("signed by another key"), "{why}");
+        let ours = hex::encode(key.to_bytes());
+        assert!(super::key_problem(Some(&ours.to_uppercase()), Some(&key)).is_none());
+        assert!(super::key_problem(None, None).is_none());
+        assert!(super::key_problem(Some(&ours), None).is_some());
+    }
 }
 
 #[cfg(test)]
